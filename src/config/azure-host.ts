@@ -1,0 +1,81 @@
+import { AzurePgError, invalidConfig } from '../errors.js'
+
+/** The Azure cloud a host name belongs to. */
+export type AzureCloud = 'public' | 'usgov' | 'china'
+
+/** The Azure PostgreSQL service behind a host name. */
+export type AzureService = 'postgres' | 'cosmos'
+
+/** Which Azure Database for PostgreSQL deployment to name users for. */
+export type ServerType = 'auto' | 'single' | 'flexible'
+
+/** What a host name tells about the Azure server behind it. */
+export interface AzureHostInfo {
+  readonly cloud: AzureCloud
+  readonly service: AzureService
+  /** The name goes through a private DNS zone (`privatelink.` or VNet `private.`). */
+  readonly privateLink: boolean
+  /** The short server name (first DNS label, lower-cased); undefined for Cosmos DB clusters. */
+  readonly serverName: string | undefined
+}
+
+// Source: ../shared/AZURE-FACTS.md "Host names" (Azure docs, 2026-11).
+const SUFFIXES: ReadonlyArray<{ suffix: string; cloud: AzureCloud; service: AzureService }> = [
+  { suffix: '.postgres.database.azure.com', cloud: 'public', service: 'postgres' },
+  { suffix: '.postgres.database.usgovcloudapi.net', cloud: 'usgov', service: 'postgres' },
+  { suffix: '.postgres.database.chinacloudapi.cn', cloud: 'china', service: 'postgres' },
+  { suffix: '.postgres.cosmos.azure.com', cloud: 'public', service: 'cosmos' },
+]
+
+/**
+ * Classifies a host name under Azure's PostgreSQL DNS suffixes; undefined for any other host.
+ * Single and Flexible Server share the suffixes, so the host alone never says which one it is.
+ */
+export function classifyAzureHost(host: string): AzureHostInfo | undefined {
+  const name = host.toLowerCase().replace(/\.$/, '')
+  const match = SUFFIXES.find(({ suffix }) => name.endsWith(suffix))
+  if (match === undefined) return undefined
+  const labels = name.slice(0, -match.suffix.length).split('.')
+  const privateLink = labels.length > 1 && ['privatelink', 'private'].includes(labels[labels.length - 1] ?? '')
+  if (privateLink) labels.pop()
+  const first = labels[0] ?? ''
+  if (first === '') return undefined
+  // Citus clusters: c-<cluster>.<id>.postgres.cosmos.azure.com, or the older c.<cluster>.postgres.database.azure.com.
+  const oldCitus = match.service === 'postgres' && labels.length === 2 && /^(c|w\d+)$/.test(first)
+  const service: AzureService = oldCitus ? 'cosmos' : match.service
+  return { cloud: match.cloud, service, privateLink, serverName: service === 'cosmos' ? undefined : first }
+}
+
+/** Input of {@link azureLoginName}. */
+export interface LoginNameInput {
+  /** The user name as configured. */
+  readonly user: string
+  /** The short server name, lower-case, if known. */
+  readonly serverName: string | undefined
+  readonly serverType: ServerType
+  /** The host, only for messages. */
+  readonly host: string
+}
+
+/**
+ * The user name to send, following Azure's rules: Single Server wants `user@server` (after the whole
+ * name, so an Entra UPN becomes `alice@contoso.com@server`); Flexible Server and `auto` send it as
+ * given. In every mode, a dotless `@suffix` naming another server is refused: on Single Server that
+ * suffix picks the server, so it is always a mistake.
+ */
+export function azureLoginName({ user, serverName, serverType, host }: LoginNameInput): string {
+  const at = user.lastIndexOf('@')
+  const suffix = at === -1 ? undefined : user.slice(at + 1)
+  const namesServer = suffix !== undefined && suffix !== '' && !suffix.includes('.')
+  if (namesServer && serverName !== undefined && suffix.toLowerCase() !== serverName) {
+    throw new AzurePgError('USER_SERVER_MISMATCH',
+      `The user name ends in "@${suffix}", but the host "${host}" is server "${serverName}".`,
+      { hint: `Use the user name without the suffix, or with "@${serverName}", or connect to the server "${suffix}".` })
+  }
+  if (serverType !== 'single') return user
+  if (serverName === undefined) {
+    throw invalidConfig(`serverType 'single' needs a server name, and the host "${host}" is not an Azure Database for PostgreSQL server name.`,
+      "Pass serverName: '<server>' (the first label of <server>.postgres.database.azure.com), or use serverType 'flexible'.")
+  }
+  return namesServer ? user : `${user}@${serverName}`
+}

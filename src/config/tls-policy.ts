@@ -1,0 +1,164 @@
+import type { ConnectionOptions } from 'node:tls'
+import { AzurePgError, invalidConfig } from '../errors.js'
+
+/** libpq's sslmode values, plus node-postgres's `no-verify`. */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify'
+
+/** A configured value and where it came from, for messages (`environment variable PGSSLMODE`). */
+export interface Setting<T = string> {
+  readonly value: T
+  readonly origin: string
+}
+
+/** Where the trusted roots come from. */
+export type TrustSpec =
+  | { readonly kind: 'azure' }
+  | { readonly kind: 'system'; readonly origin: string }
+  | { readonly kind: 'file'; readonly path: string; readonly origin: string }
+  | { readonly kind: 'inline'; readonly ca: NonNullable<ConnectionOptions['ca']> }
+
+/** Everything about TLS the policy looks at: the final, merged configuration. */
+export interface TlsInput {
+  readonly host: string
+  readonly sslmode: Setting | undefined
+  readonly ssl: boolean | ConnectionOptions | undefined
+  readonly sslrootcert: Setting | undefined
+  /** True when `sslrootcert` was given as an option (it then conflicts with `ssl.ca`). */
+  readonly sslrootcertIsOption: boolean
+  readonly trustServerCertificate: Setting | undefined
+  readonly sslfactory: Setting | undefined
+  readonly clientCertificate: Setting | undefined
+  readonly sslnegotiation: Setting | undefined
+}
+
+/** The policy's verdict: always verify-full, plus what the user asked for and how to build trust. */
+export interface TlsDecision {
+  /** The mode the user asked for (after aliases); the connection always behaves as verify-full. */
+  readonly requestedMode: SslMode
+  /** True when `require` or `verify-ca` was raised to verify-full. */
+  readonly strengthened: boolean
+  readonly trust: TrustSpec
+  /** TLS options the user set that are safe to keep (ciphers, maxVersion, ...), without `ca`. */
+  readonly extraSsl: ConnectionOptions
+  readonly sslnegotiation: 'postgres' | 'direct'
+}
+
+const MODE_ALIASES: Readonly<Record<string, SslMode>> = {
+  disable: 'disable', allow: 'allow', prefer: 'prefer',
+  require: 'require', required: 'require',
+  verifyca: 'verify-ca', verifyfull: 'verify-full',
+  noverify: 'no-verify',
+}
+
+const INSECURE_MODES: ReadonlySet<SslMode> = new Set(['disable', 'allow', 'prefer', 'no-verify'])
+
+const SECURE_HINT = 'Remove it, or use sslmode=verify-full (the default): Azure requires TLS, and azure-pg-tls only connects with the server certificate and host name verified.'
+
+/**
+ * Normalises an sslmode as libpq, JDBC and Npgsql spell it (`verify-full`, `VerifyFull`, `Require`,
+ * `required`) to libpq's name. Unknown values are `INVALID_CONFIG`.
+ */
+export function normaliseSslMode(setting: Setting): SslMode {
+  const mode = MODE_ALIASES[setting.value.toLowerCase().replace(/[-_\s]/g, '')]
+  if (mode === undefined) {
+    throw invalidConfig(`sslmode "${setting.value}" (from ${setting.origin}) is not a known sslmode.`,
+      'Use sslmode=verify-full, or leave it unset: verify-full is the default.')
+  }
+  return mode
+}
+
+/** True for the spellings of "true" that connection strings use. */
+export function isTruthy(value: string): boolean {
+  return ['true', '1', 'yes', 'on'].includes(value.trim().toLowerCase())
+}
+
+function insecure(what: string, hint = SECURE_HINT): AzurePgError {
+  return new AzurePgError('INSECURE_TLS', `${what} would connect without verified TLS; refused before connecting.`, { hint })
+}
+
+const WEAK_VERSIONS = new Set(['SSLv3', 'TLSv1', 'TLSv1.1'])
+
+/**
+ * Refuses a node `tls` options object (or `ssl: false`) that would weaken verification. Used on the
+ * user's `ssl` option and again on the client's final `ssl` just before it connects.
+ */
+export function assertVerifyingSsl(ssl: boolean | ConnectionOptions | undefined, origin: string): void {
+  if (ssl === undefined || ssl === true) return
+  if (ssl === false) throw insecure(`ssl: false (${origin})`)
+  if (ssl.rejectUnauthorized === false) throw insecure(`ssl.rejectUnauthorized: false (${origin})`)
+  if (ssl.checkServerIdentity !== undefined) {
+    throw insecure(`A custom ssl.checkServerIdentity (${origin})`,
+      'Remove checkServerIdentity: azure-pg-tls checks the host name against the certificate itself. For a private endpoint, set host to the server name and hostaddr to the IP address.')
+  }
+  for (const key of ['minVersion', 'maxVersion'] as const) {
+    const v = ssl[key]
+    if (v !== undefined && WEAK_VERSIONS.has(v)) {
+      throw insecure(`ssl.${key} "${v}" (${origin})`, 'Remove it, or use "TLSv1.2" or "TLSv1.3": Azure refuses TLS older than 1.2.')
+    }
+  }
+  if (typeof ssl.secureProtocol === 'string' && /^(SSLv|TLSv1_1?_)/.test(ssl.secureProtocol)) {
+    throw insecure(`ssl.secureProtocol "${ssl.secureProtocol}" (${origin})`, 'Remove secureProtocol; use minVersion "TLSv1.2" if you must pin a version.')
+  }
+}
+
+/**
+ * Decides the TLS settings: refuses (`INSECURE_TLS`) anything below verify-full wherever it came from,
+ * raises `require`/`verify-ca` to verify-full, and says where trust comes from. Pure.
+ */
+export function decideTls(input: TlsInput): TlsDecision {
+  if (input.host.startsWith('/')) {
+    throw insecure(`The host "${input.host}" is a Unix socket, which`, 'Connect to the server by its host name (<server>.postgres.database.azure.com).')
+  }
+  const requestedMode = input.sslmode === undefined ? 'verify-full' : normaliseSslMode(input.sslmode)
+  if (INSECURE_MODES.has(requestedMode)) {
+    throw insecure(`sslmode "${input.sslmode?.value ?? requestedMode}" (from ${input.sslmode?.origin ?? 'the configuration'})`)
+  }
+  if (input.trustServerCertificate !== undefined && isTruthy(input.trustServerCertificate.value)) {
+    throw insecure(`Trust Server Certificate=${input.trustServerCertificate.value} (from ${input.trustServerCertificate.origin})`,
+      'Remove Trust Server Certificate from the connection string: azure-pg-tls trusts Azure\'s root CAs and verifies the server.')
+  }
+  if (input.sslfactory !== undefined && /NonValidating/i.test(input.sslfactory.value)) {
+    throw insecure(`sslfactory "${input.sslfactory.value}" (from ${input.sslfactory.origin})`,
+      'Remove sslfactory from the connection string: azure-pg-tls verifies the server against Azure\'s root CAs.')
+  }
+  if (input.clientCertificate !== undefined) {
+    throw invalidConfig(`${input.clientCertificate.origin} sets a client certificate, which Azure Database for PostgreSQL does not support.`,
+      'Remove sslcert/sslkey: authenticate with a password or a Microsoft Entra ID token.')
+  }
+  assertVerifyingSsl(input.ssl, 'option "ssl"')
+
+  const ssl = typeof input.ssl === 'object' ? input.ssl : undefined
+  const { ca, servername, ...extraSsl } = ssl ?? {}
+  if (servername !== undefined && servername.toLowerCase() !== input.host.toLowerCase()) {
+    throw invalidConfig(`ssl.servername "${servername}" differs from the host "${input.host}".`,
+      'Set host to the name in the server certificate and hostaddr to the address to connect to.')
+  }
+  let trust: TrustSpec = { kind: 'azure' }
+  if (ca !== undefined) {
+    if (input.sslrootcertIsOption) {
+      throw invalidConfig('Both ssl.ca and sslrootcert are set.', 'Pass one of them: sslrootcert names a PEM file, ssl.ca holds the PEM text.')
+    }
+    trust = { kind: 'inline', ca }
+  } else if (input.sslrootcert !== undefined) {
+    trust = input.sslrootcert.value === 'system'
+      ? { kind: 'system', origin: input.sslrootcert.origin }
+      : { kind: 'file', path: input.sslrootcert.value, origin: input.sslrootcert.origin }
+  }
+
+  let sslnegotiation: 'postgres' | 'direct' = 'postgres'
+  if (input.sslnegotiation !== undefined) {
+    const v = input.sslnegotiation.value.toLowerCase()
+    if (v !== 'postgres' && v !== 'direct') {
+      throw invalidConfig(`sslnegotiation "${input.sslnegotiation.value}" (from ${input.sslnegotiation.origin}) is not "postgres" or "direct".`,
+        'Use sslnegotiation=postgres (the default) or direct.')
+    }
+    sslnegotiation = v
+  }
+  return {
+    requestedMode,
+    strengthened: requestedMode === 'require' || requestedMode === 'verify-ca',
+    trust,
+    extraSsl,
+    sslnegotiation,
+  }
+}

