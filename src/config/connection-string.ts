@@ -90,7 +90,8 @@ export function parseConnectionString(text: string): ParsedConnectionString {
   const unknownKeys: string[] = []
   for (const { key, value } of raw) {
     const name = canonicalName(form, key)
-    if (name === undefined) unknownKeys.push(key)
+    // Report only identifier-like keys: anything else may be a fragment of a mis-quoted password.
+    if (name === undefined) unknownKeys.push(/^[A-Za-z_][\w .-]{0,40}$/.test(key) ? key : '(unreadable key)')
     else params[name] = { key, value }
   }
   return { form, params, unknownKeys }
@@ -105,6 +106,17 @@ function canonicalName(form: ConnectionStringForm, key: string): string | undefi
 }
 
 interface RawPair { key: string; value: string }
+
+/**
+ * A word without "=" is often the rest of an unquoted password that held a space or `;`, so the
+ * message names it only when it is a known key, and otherwise names the key before it.
+ */
+function missingEquals(word: string, before: readonly RawPair[], hint: string): Error {
+  const known = CANONICAL.has(word.toLowerCase()) || word.toLowerCase().replace(/\s+/g, '') in ADONET_ALIASES
+  const previous = before[before.length - 1]?.key
+  const what = known ? `key "${word}"` : previous === undefined ? 'first setting' : `text after the value of "${previous}"`
+  return invalidConfig(`The connection string's ${what} is missing "=" and a value.`, hint)
+}
 
 function decode(part: string, what: string): string {
   try {
@@ -191,7 +203,7 @@ function parseKeyValue(text: string): RawPair[] {
     let key = ''
     while (i < n && text[i] !== '=' && !isSpace(text[i])) key += text[i++]
     while (isSpace(text[i])) i++
-    if (text[i] !== '=') throw invalidConfig(`The connection string's key "${key}" is missing "=" and a value.`, 'Write each setting as key=value, separated by spaces.')
+    if (text[i] !== '=') throw missingEquals(key, pairs, 'Write each setting as key=value, separated by spaces; quote values that hold spaces.')
     i++
     while (isSpace(text[i])) i++
     let value = ''
@@ -230,7 +242,7 @@ function parseAdoNet(text: string): RawPair[] {
     while (i < n && text[i] !== '=' && text[i] !== ';') key += text[i++]
     key = key.trim()
     if (text[i] === ';' || i >= n) {
-      if (key !== '') throw invalidConfig(`The connection string's key "${key}" is missing "=" and a value.`, 'Write each setting as Key=Value;')
+      if (key !== '') throw missingEquals(key, pairs, 'Write each setting as Key=Value; quote values that hold ";".')
       i++
       continue
     }

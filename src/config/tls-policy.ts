@@ -96,7 +96,7 @@ export function assertVerifyingSsl(ssl: boolean | ConnectionOptions | undefined,
       throw insecure(`ssl.${key} "${v}" (${origin})`, 'Remove it, or use "TLSv1.2" or "TLSv1.3": Azure refuses TLS older than 1.2.')
     }
   }
-  if (typeof ssl.secureProtocol === 'string' && /^(SSLv|TLSv1_1?_)/.test(ssl.secureProtocol)) {
+  if (typeof ssl.secureProtocol === 'string' && /^(SSLv\d|TLSv1_(1_)?(client_|server_)?method$)/.test(ssl.secureProtocol)) {
     throw insecure(`ssl.secureProtocol "${ssl.secureProtocol}" (${origin})`, 'Remove secureProtocol; use minVersion "TLSv1.2" if you must pin a version.')
   }
 }
