@@ -27,9 +27,9 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   sslnegotiation?: 'postgres' | 'direct'
   /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */
   hostaddr?: string
-  /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. */
+  /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. Env: `AZURE_PG_TLS_SERVER_TYPE`. */
   serverType?: ServerType
-  /** The short server name, for hosts outside Azure's DNS suffixes (a custom CNAME). */
+  /** The short server name, for hosts outside Azure's DNS suffixes (a custom CNAME). Env: `AZURE_PG_TLS_SERVER_NAME`. */
   serverName?: string
   /** Environment to read `PG*` and `AZURE_PG_TLS_*` variables from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>

@@ -124,14 +124,14 @@ export function resolveSettings(options: AzurePgOptions, env: Env): ResolvedSett
     warnings.push(`sslmode "${tls.requestedMode}" was raised to verify-full: the certificate and host name are always verified.`)
   }
 
-  const serverType = options.serverType ?? 'auto'
+  const serverType = (options.serverType ?? env['AZURE_PG_TLS_SERVER_TYPE'] ?? 'auto') as ServerType
   if (!['auto', 'single', 'flexible'].includes(serverType)) {
     throw invalidConfig(`serverType "${String(serverType)}" is not 'auto', 'single' or 'flexible'.`, "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
   }
   const azure = classifyAzureHost(host)
-  const optionServer = options.serverName?.toLowerCase()
+  const optionServer = (options.serverName ?? env['AZURE_PG_TLS_SERVER_NAME'])?.toLowerCase()
   if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
-    throw invalidConfig(`serverName "${options.serverName}" differs from the server "${azure.serverName}" in the host name.`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
+    throw invalidConfig(`serverName "${optionServer}" differs from the server "${azure.serverName}" in the host name.`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
   }
   const serverName = optionServer ?? azure?.serverName
   if (serverType === 'single' && azure?.service === 'cosmos') {

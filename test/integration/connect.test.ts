@@ -1,0 +1,214 @@
+// Against real PostgreSQL 18 servers with TLS (test/support/lab.ts): good, impostor, wrong name,
+// expired, TLS off. Nothing here mocks pg or the server.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, type AzurePgPoolOptions } from '../../src/index.js'
+import { errorText, expectAzureError } from '../support/assert-error.js'
+import { startCountingListener, type CountingListener } from '../support/counting-listener.js'
+import { insecureSettings } from '../support/insecure-matrix.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
+
+let lab: Lab
+
+before(async () => {
+  lab = await startLab(['good', 'impostor', 'wrongName', 'expired', 'tlsOff'])
+})
+after(async () => {
+  await lab?.stop()
+})
+
+/** Options that reach a lab server the way a private endpoint is reached: by name, through hostaddr. */
+function to(kind: ServerKind, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions {
+  return {
+    host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server(kind).port, database: 'postgres',
+    user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, ...extra,
+  }
+}
+
+async function sessionFacts(client: pg.Client): Promise<{ current_user: string; ssl: boolean; version: string; cipher: string }> {
+  const r = await client.query('SELECT current_user, s.ssl, s.version, s.cipher FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()')
+  return r.rows[0]
+}
+
+describe('a verified connection', () => {
+  it('connects with TLS 1.2+ verified against the trusted root', async () => {
+    const client = await createAzurePgClient(to('good'))
+    assert.ok(client instanceof pg.Client, 'a real pg.Client, drop-in')
+    await client.connect()
+    try {
+      const s = await sessionFacts(client)
+      assert.equal(s.ssl, true)
+      assert.match(s.version, /^TLSv1\.[23]$/)
+      assert.equal(s.current_user, 'myadmin')
+    } finally {
+      await client.end()
+    }
+  })
+
+  it("sends user@server on Single Server (role literally named 'myadmin@mydemoserver')", async () => {
+    const client = await createAzurePgClient(to('good', { user: 'myadmin', password: LOGINS.single.password, serverType: 'single' }))
+    await client.connect()
+    try {
+      assert.equal((await sessionFacts(client)).current_user, 'myadmin@mydemoserver')
+    } finally {
+      await client.end()
+    }
+  })
+
+  for (const [form, connectionString] of [
+    ['URI', () => `postgresql://myadmin%40mydemoserver:${LOGINS.single.password}@${AZURE_HOST}:${lab.server('good').port}/postgres?sslmode=require&hostaddr=127.0.0.1`],
+    ['key=value', () => `host=${AZURE_HOST} hostaddr=127.0.0.1 port=${lab.server('good').port} dbname=postgres user=myadmin@mydemoserver password='${LOGINS.single.password}' sslmode=verify-full`],
+    ['ADO.NET', () => `Server=${AZURE_HOST};Database=postgres;Port=${lab.server('good').port};User Id=myadmin@mydemoserver;Password=${LOGINS.single.password};Ssl Mode=Require;`],
+    ['JDBC', () => `jdbc:postgresql://${AZURE_HOST}:${lab.server('good').port}/postgres?user=myadmin@mydemoserver&password=${LOGINS.single.password}&sslmode=require`],
+  ] as const) {
+    it(`connects from a pasted ${form} string`, async () => {
+      const client = await createAzurePgClient({ connectionString: connectionString(), hostaddr: '127.0.0.1', sslrootcert: lab.rootPath, env: {} })
+      await client.connect()
+      try {
+        const s = await sessionFacts(client)
+        assert.equal(s.current_user, 'myadmin@mydemoserver')
+        assert.equal(s.ssl, true)
+      } finally {
+        await client.end()
+      }
+    })
+  }
+
+  it('connects from the PG* environment alone', async () => {
+    const s = lab.server('good')
+    const client = await createAzurePgClient({
+      env: { PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(s.port), PGUSER: 'myadmin', PGPASSWORD: LOGINS.flexible.password, PGDATABASE: 'postgres', PGSSLROOTCERT: lab.rootPath, PGSSLMODE: 'require' },
+    })
+    await client.connect()
+    try {
+      assert.equal((await sessionFacts(client)).current_user, 'myadmin')
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('negotiates direct TLS (PostgreSQL 17+, ALPN) when asked', async () => {
+    const client = await createAzurePgClient(to('good', { sslnegotiation: 'direct' }))
+    await client.connect()
+    try {
+      assert.equal((await sessionFacts(client)).ssl, true)
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('hands other libraries a config that plain pg connects with, verified', async () => {
+    const config = await resolveAzurePgConfig(to('good'))
+    const client = new pg.Client(config)
+    await client.connect()
+    try {
+      assert.equal((await sessionFacts(client)).ssl, true)
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('runs a pool of 20 concurrent verified clients', async () => {
+    const pool = await createAzurePgPool(to('good', { max: 20 }))
+    try {
+      const clients = await Promise.all(Array.from({ length: 20 }, () => pool.connect()))
+      const facts = await Promise.all(clients.map((c) => c.query('SELECT pg_backend_pid() AS pid, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')))
+      clients.forEach((c) => c.release())
+      assert.equal(new Set(facts.map((f) => f.rows[0].pid)).size, 20)
+      assert.ok(facts.every((f) => f.rows[0].ssl === true))
+      assert.equal(pool.totalCount, 20)
+      const viaQuery = await pool.query('SELECT 1 AS one')
+      assert.equal(viaQuery.rows[0].one, 1)
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+describe('refusals at connect time', () => {
+  it('refuses a certificate from another CA', async () => {
+    const client = await createAzurePgClient(to('impostor'))
+    const err = await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')
+    assert.equal(err.reason, 'unknown-ca')
+    assert.ok(err.cause instanceof Error)
+  })
+
+  it('refuses a certificate for another host name', async () => {
+    const client = await createAzurePgClient(to('wrongName'))
+    const err = await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')
+    assert.equal(err.reason, 'hostname')
+    assert.match(err.message, /mydemoserver\.postgres\.database\.azure\.com/)
+  })
+
+  it('refuses an expired certificate', async () => {
+    const client = await createAzurePgClient(to('expired'))
+    assert.equal((await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')).reason, 'expired')
+  })
+
+  it('refuses a server with TLS off', async () => {
+    const client = await createAzurePgClient(to('tlsOff'))
+    await expectAzureError(() => client.connect(), 'SERVER_REFUSED_TLS')
+  })
+
+  it("refuses the lab's server with Azure's default roots, or with Node's built-in roots", async () => {
+    for (const sslrootcert of [undefined, 'system']) {
+      const client = await createAzurePgClient(to('good', { sslrootcert }))
+      assert.equal((await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')).reason, 'unknown-ca')
+    }
+  })
+
+  it('refuses the same server reached under a name its certificate lacks', async () => {
+    const client = await createAzurePgClient(to('good', { host: 'mydemoserver.private.example.com' }))
+    assert.equal((await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')).reason, 'hostname')
+  })
+
+  it('reports a wrong password without ever echoing it, and hints at Single Server naming', async () => {
+    const secret = 'Wr0ng-Pa55-Visible'
+    const client = await createAzurePgClient(to('good', { password: secret }))
+    const err = await expectAzureError(() => client.connect(), 'AUTH_FAILED')
+    assert.match(err.hint, /serverType: 'single'/)
+    assert.doesNotMatch(errorText(err), new RegExp(secret))
+  })
+
+  it('reports a user the server does not know as an authentication failure', async () => {
+    const client = await createAzurePgClient(to('good', { user: 'nobody-here', password: LOGINS.single.password }))
+    await expectAzureError(() => client.connect(), 'AUTH_FAILED')
+  })
+
+  it('works through the callback API pg.Pool uses', async () => {
+    const client = await createAzurePgClient(to('impostor'))
+    const err = await new Promise<Error>((resolve) => client.connect((e: Error) => resolve(e)))
+    assert.equal((err as { code?: string }).code, 'TLS_VERIFY_FAILED')
+  })
+})
+
+describe('insecure settings never reach the network', () => {
+  let listener: CountingListener
+  before(async () => { listener = await startCountingListener() })
+  after(async () => { await listener.close() })
+
+  it('refuses the whole insecure-settings matrix with zero connections made', async () => {
+    const matrix = insecureSettings(listener.port)
+    for (const { name, options } of matrix) {
+      const err = await expectAzureError(async () => {
+        const client = await createAzurePgClient(options)
+        await client.connect()
+      }, 'INSECURE_TLS')
+      assert.ok(err.message.length > 0, name)
+      assert.equal(listener.connections(), 0, `${name} opened a connection`)
+    }
+  })
+
+  it('refuses a client whose TLS settings were weakened after creation, before connecting', async () => {
+    const client = await createAzurePgClient(to('good', { port: listener.port }))
+    ;(client as unknown as { connection: { ssl: { rejectUnauthorized: boolean } } }).connection.ssl.rejectUnauthorized = false
+    await expectAzureError(() => client.connect(), 'INSECURE_TLS')
+    assert.equal(listener.connections(), 0)
+  })
+
+  it('refuses a pool whose clients would not verify, before connecting', async () => {
+    await expectAzureError(() => createAzurePgPool({ ...to('good', { port: listener.port }), ssl: { rejectUnauthorized: false } }), 'INSECURE_TLS')
+    assert.equal(listener.connections(), 0)
+  })
+})

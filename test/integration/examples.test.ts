@@ -1,0 +1,82 @@
+// Runs the example scripts and the built package as a user would, as separate processes.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { AZURE_HOST, LOGINS, startLab, type Lab } from '../support/lab.js'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+/** A clean environment: the machine's own PG* variables must not leak into what is tested. */
+function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...extra }
+}
+
+async function example(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+describe('examples', () => {
+  let lab: Lab
+  let pgEnv: Record<string, string>
+  before(async () => {
+    lab = await startLab(['good'])
+    pgEnv = {
+      PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(lab.server('good').port), PGDATABASE: 'postgres',
+      PGUSER: 'myadmin', PGPASSWORD: LOGINS.single.password, PGSSLROOTCERT: lab.rootPath, AZURE_PG_TLS_SERVER_TYPE: 'single',
+    }
+  })
+  after(async () => { await lab?.stop() })
+
+  it('quickstart.ts connects from the environment', async () => {
+    const r = await example('quickstart.ts', pgEnv)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^connected as myadmin@mydemoserver over TLSv1\.[23], certificate and host name verified$/m)
+  })
+
+  it('quickstart.ts prints one line with the fix when the setting is insecure', async () => {
+    const r = await example('quickstart.ts', { ...pgEnv, PGSSLMODE: 'disable' })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^INSECURE_TLS: sslmode "disable" \(from environment variable PGSSLMODE\)/m)
+    assert.match(r.stderr, /^fix: /m)
+    assert.doesNotMatch(r.stderr + r.stdout, new RegExp(LOGINS.single.password))
+  })
+
+  it('pool-for-orms.ts runs a pool and hands out a verified config', async () => {
+    const r = await example('pool-for-orms.ts', pgEnv)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^pool: [1-9]\d* TLS session\(s\) on the server$/m)
+    assert.match(r.stdout, new RegExp(`^resolved config: ssl=true, rejectUnauthorized=true, servername=${AZURE_HOST.replace(/\./g, '\\.')}$`, 'm'))
+  })
+
+  it('demo.ts (npm run demo) shows one verified connection and three refusals, and exits 0', async () => {
+    const r = await example('demo.ts', {})
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /✓ verified connection as myadmin@mydemoserver/)
+    assert.match(r.stdout, /chain\[1\] Lab TLS RSA CA 2026/)
+    assert.match(r.stdout, /✓ sslmode=disable: refused with INSECURE_TLS/)
+    assert.match(r.stdout, /connections opened to the server: 0/)
+    assert.match(r.stdout, /✓ impostor server .*: refused with TLS_VERIFY_FAILED \(unknown-ca\)/)
+    assert.match(r.stdout, /✓ wrong host name .*: refused with TLS_VERIFY_FAILED \(hostname\)/)
+    assert.doesNotMatch(r.stdout, /✗/)
+  })
+})
+
+describe('the built package', () => {
+  it('loads from dist through the exports map and finds its bundled roots', async () => {
+    const script = `
+      const m = await import('azure-pg-tls');
+      const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {} });
+      console.log(import.meta.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool);`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: envWith({}) })
+    assert.match(stdout.trim(), /\/dist\/index\.js 3 function function$/)
+  })
+})
