@@ -54,7 +54,18 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     }
   }
   const servers: Partial<Record<ServerKind, RunningPostgres>> = {}
-  await Promise.all(kinds.map(async (kind) => { servers[kind] = await startPostgres(await credentialsFor(kind)) }))
+  const stop = async (): Promise<void> => {
+    await Promise.all(Object.values(servers).map((s) => s.stop()))
+    await removeTemplate()
+    await rm(dir, { recursive: true, force: true })
+  }
+  const started = await Promise.allSettled(kinds.map(async (kind) => { servers[kind] = await startPostgres(await credentialsFor(kind)) }))
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed !== undefined) {
+    // Leave nothing running: a live postgres child would keep the test process from ever exiting.
+    await stop()
+    throw failed.reason
+  }
 
   const server = (kind: ServerKind): RunningPostgres => {
     const s = servers[kind]
@@ -73,17 +84,15 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
       await client.end()
     }
   }
-  await Promise.all(Object.keys(servers).map(async (kind) => {
-    for (const { user, password } of Object.values(LOGINS)) {
-      await admin(kind as ServerKind, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
-    }
-  }))
-  return {
-    root, rootPath, servers, server, admin,
-    stop: async () => {
-      await Promise.all(Object.values(servers).map((s) => s.stop()))
-      await removeTemplate()
-      await rm(dir, { recursive: true, force: true })
-    },
+  try {
+    await Promise.all(Object.keys(servers).map(async (kind) => {
+      for (const { user, password } of Object.values(LOGINS)) {
+        await admin(kind as ServerKind, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+      }
+    }))
+  } catch (err) {
+    await stop()
+    throw err
   }
+  return { root, rootPath, servers, server, admin, stop }
 }

@@ -97,6 +97,10 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** Servers still running; killed if the process exits without stopping them. */
+const live = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of live) child.kill('SIGKILL') })
+
 let template: Promise<{ dir: string; password: string }> | undefined
 
 /** initdb once per process; each server starts from a copy, which is much faster than initdb. */
@@ -159,7 +163,22 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
     await run('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir])
     await chmod(dataDir, 0o700)
   }
-  const port = await freePort()
+  // Servers started in parallel can be handed the same free port; postgres then fails to bind, so retry.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(postgres, dataDir, tlsOn, await freePort())
+    } catch (err) {
+      if (attempt >= 5 || !String(err).includes('Address already in use')) {
+        await rm(dataDir, { recursive: true, force: true })
+        throw err
+      }
+    }
+  }
+}
+
+async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number): Promise<RunningPostgres> {
+  const tpl = await initTemplate()
+  const owner = await ids()
   const flags = [
     '-D', dataDir, '-p', String(port),
     '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
@@ -169,7 +188,12 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   if (tlsOn) flags.push('-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_min_protocol_version=TLSv1.2')
   const logs: string[] = []
   const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
-  await waitReady(child, logs)
+  try {
+    await waitReady(child, logs)
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
   let stopped = false
   const stop = async (): Promise<void> => {
     if (stopped) return
@@ -179,7 +203,8 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
     await exited
     await rm(dataDir, { recursive: true, force: true })
   }
-  process.once('exit', () => { if (!stopped) child.kill('SIGKILL') })
+  live.add(child)
+  child.once('exit', () => live.delete(child))
   return {
     host: '127.0.0.1', port, superuser: 'postgres', superuserPassword: tpl.password, dataDir,
     log: () => logs.join('').slice(-4000),
