@@ -68,8 +68,15 @@ async function othersCanReach(file: string): Promise<boolean> {
   }
 }
 
-/** When the checkout lives somewhere the service user cannot enter (/root), run a copy from /tmp. */
-async function reachableBinaries(): Promise<Binaries> {
+let reachable: Promise<Binaries> | undefined
+
+/** When the checkout lives somewhere the service user cannot enter (/root), run a copy from /tmp. Once per process. */
+function reachableBinaries(): Promise<Binaries> {
+  reachable ??= copyIfUnreachable()
+  return reachable
+}
+
+async function copyIfUnreachable(): Promise<Binaries> {
   const bin = await binaries()
   if (!isRoot() || (await othersCanReach(bin.postgres))) return bin
   const native = dirname(dirname(bin.postgres))
