@@ -6,6 +6,7 @@ import { assertVerifyingSsl } from './config/tls-policy.js'
 import { explainConnectError, type ConnectContext } from './error-map.js'
 import { defaultLogger, type Logger } from './log.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from './options.js'
+import { resolveCertsSettings } from './trust/certs-options.js'
 import { loadTrustAnchors, type TrustAnchors } from './trust/trust-anchors.js'
 
 /** The TLS options every resolved configuration carries. */
@@ -39,8 +40,9 @@ async function prepare(options: AzurePgOptions): Promise<Prepared> {
   const env = options.env ?? process.env
   const logger: Logger = options.logger ?? defaultLogger(env)
   const settings = resolveSettings(options, env)
+  const certs = resolveCertsSettings(options.certs, env)
   for (const w of settings.warnings) logger.warn(w)
-  const anchors = await loadTrustAnchors(settings.tls.trust, { logger, now: () => new Date() })
+  const anchors = await loadTrustAnchors(settings.tls.trust, { logger, now: options.now ?? (() => new Date()), certs })
   const config: AzurePgClientConfig = {
     ...settings.pgExtras,
     host: settings.connectHost,

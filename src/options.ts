@@ -2,6 +2,7 @@ import type { ConnectionOptions } from 'node:tls'
 import type pg from 'pg'
 import type { ServerType } from './config/azure-host.js'
 import type { Logger } from './log.js'
+import type { CertsOptions } from './trust/certs-options.js'
 
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
@@ -35,6 +36,10 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   env?: Readonly<Record<string, string | undefined>>
   /** Receives warnings; defaults to silence unless `DEBUG=azure-pg-tls`. */
   logger?: Logger
+  /** Where Azure's roots come from (download, cache, mirror, bundled copy). */
+  certs?: CertsOptions
+  /** The clock root expiry is judged by; defaults to the system clock. */
+  now?: () => Date
 }
 
 /** Options of {@link createAzurePgPool}: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */

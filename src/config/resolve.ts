@@ -30,7 +30,7 @@ export interface ResolvedSettings {
 const OWN_KEYS = new Set([
   'connectionString', 'host', 'hostaddr', 'port', 'database', 'user', 'password', 'ssl', 'sslmode', 'sslrootcert',
   'sslnegotiation', 'serverType', 'serverName', 'env', 'logger', 'application_name', 'fallback_application_name',
-  'options', 'client_encoding', 'connectionTimeoutMillis', 'certs',
+  'options', 'client_encoding', 'connectionTimeoutMillis', 'certs', 'now',
 ])
 
 type Env = Readonly<Record<string, string | undefined>>

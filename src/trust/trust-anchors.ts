@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises'
 import { rootCertificates, type ConnectionOptions } from 'node:tls'
-import { fileURLToPath } from 'node:url'
 import type { X509Certificate } from 'node:crypto'
 import { AzurePgError, invalidConfig } from '../errors.js'
+import type { CertsSettings } from './certs-options.js'
+import { resolveAzureRoots, type StoreContext } from './store.js'
 import type { TrustSpec } from '../config/tls-policy.js'
-import type { Logger } from '../log.js'
 import { commonName, isExpired, parseCertificates } from './pem.js'
-import { AZURE_ROOTS, rootByFingerprint, type AzureRoot } from './roots.js'
+import { rootByFingerprint } from './roots.js'
 
 /** The roots a connection trusts, ready for `ssl.ca`. */
 export interface TrustAnchors {
@@ -15,36 +15,9 @@ export interface TrustAnchors {
   readonly description: string
 }
 
-/** Seams of trust loading: the clock, the logger, and where the bundled roots live. */
-export interface TrustContext {
-  readonly logger: Logger
-  readonly now: () => Date
-  /** Folder of the bundled `<id>.pem` files; defaults to the package's `certs/`. */
-  readonly bundledDir?: string
-}
-
-/** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
-export const BUNDLED_CERTS_DIR = fileURLToPath(new URL('../../certs/', import.meta.url))
-
-const bundledMemo = new Map<string, Promise<ReadonlyArray<{ root: AzureRoot; cert: X509Certificate }>>>()
-
-/** Reads and pin-checks the bundled default roots once per process (per folder). */
-function bundledRoots(dir: string): Promise<ReadonlyArray<{ root: AzureRoot; cert: X509Certificate }>> {
-  let memo = bundledMemo.get(dir)
-  if (memo === undefined) {
-    memo = Promise.all(AZURE_ROOTS.filter((r) => r.trustedByDefault).map(async (root) => {
-      const path = `${dir.replace(/\/$/, '')}/${root.id}.pem`
-      const [cert] = parseCertificates(await readFile(path))
-      if (cert?.fingerprint256 !== root.sha256) {
-        throw new AzurePgError('CERT_PIN_MISMATCH', `The bundled root ${path} is not ${root.name}: its SHA-256 fingerprint does not match the pin.`,
-          { hint: 'Reinstall azure-pg-tls: the package files were changed.' })
-      }
-      return { root, cert }
-    }))
-    memo.catch(() => bundledMemo.delete(dir))
-    bundledMemo.set(dir, memo)
-  }
-  return memo
+/** Seams of trust loading: the clock, the logger, the certificate settings, the bundled folder. */
+export interface TrustContext extends StoreContext {
+  readonly certs: CertsSettings
 }
 
 function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): boolean {
@@ -81,8 +54,8 @@ async function fileAnchors(path: string, origin: string, ctx: TrustContext): Pro
 }
 
 /**
- * Loads the roots a connection trusts. By default Azure's current roots from the package's `certs/`,
- * pin-checked, expired ones skipped; a file (`sslrootcert`), Node's built-in roots
+ * Loads the roots a connection trusts. By default Azure's current roots (memo, cache, download or the
+ * bundled copy: see store.ts), pin-checked, expired ones skipped; a file (`sslrootcert`), Node's built-in roots
  * (`sslrootcert=system`), or `ssl.ca` as given when the user asks.
  */
 export async function loadTrustAnchors(spec: TrustSpec, ctx: TrustContext): Promise<TrustAnchors> {
@@ -94,14 +67,8 @@ export async function loadTrustAnchors(spec: TrustSpec, ctx: TrustContext): Prom
     case 'file':
       return fileAnchors(spec.path, spec.origin, ctx)
     case 'azure': {
-      const roots = await bundledRoots(ctx.bundledDir ?? BUNDLED_CERTS_DIR)
-      const usable = roots.filter(({ cert }) => !warnExpiry(cert, 'the bundled Azure roots', ctx))
-      if (usable.length === 0) {
-        throw new AzurePgError('CERT_UNAVAILABLE', 'Every bundled Azure root certificate has expired.', {
-          hint: 'Update azure-pg-tls, or pass sslrootcert with current roots.',
-        })
-      }
-      return { ca: usable.map(({ cert }) => cert.toString()), description: `Azure roots (${usable.map(({ root }) => root.name).join(', ')})` }
+      const roots = await resolveAzureRoots(ctx.certs, ctx)
+      return { ca: roots.map((r) => r.pem), description: `Azure roots (${roots.map((r) => `${r.root.name} from ${r.origin}`).join(', ')})` }
     }
   }
 }

@@ -74,7 +74,7 @@ describe('the built package', () => {
   it('loads from dist through the exports map and finds its bundled roots', async () => {
     const script = `
       const m = await import('azure-pg-tls');
-      const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {} });
+      const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } });
       console.log(import.meta.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool);`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: envWith({}) })
     assert.match(stdout.trim(), /\/dist\/index\.js 3 function function$/)

@@ -1,0 +1,140 @@
+import type { X509Certificate } from 'node:crypto'
+import { AzurePgError } from '../errors.js'
+import type { FetchFunction, FetchResponse } from './certs-options.js'
+import { commonName, parseCertificates } from './pem.js'
+import type { AzureRoot } from './roots.js'
+
+/** A root certificate is 1-2 KiB; anything past this is not one, so reading stops there. */
+export const MAX_DOWNLOAD_BYTES = 64 * 1024
+export const MAX_REDIRECTS = 3
+
+/** What a download needs: the fetch to use (default node-fetch), the per-download time limit, a mirror. */
+export interface DownloadSettings {
+  readonly fetch: FetchFunction | undefined
+  readonly timeoutMs: number
+  readonly mirror: string | undefined
+}
+
+/**
+ * Where a root is downloaded from: its official URL, or `<mirror>/<last path segment of the official
+ * URL>` with the segment's percent-encoding kept as it is.
+ */
+export function downloadUrl(root: AzureRoot, mirror: string | undefined): string {
+  if (mirror === undefined) return root.url
+  return `${mirror.replace(/\/+$/, '')}/${root.url.slice(root.url.lastIndexOf('/') + 1)}`
+}
+
+/** A URL without user info, for messages. */
+export function displayUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/)[^/@]*@/, '$1')
+}
+
+function failed(root: AzureRoot, url: string, why: string, cause?: unknown): AzurePgError {
+  return new AzurePgError('CERT_UNAVAILABLE', `Downloading ${root.name} from ${displayUrl(url)} failed: ${why}.`, {
+    hint: 'Check network access to the URL, or set AZURE_PG_TLS_CERT_MIRROR to an internal mirror; the bundled copy is used meanwhile unless certs.source is "download".',
+    cause,
+  })
+}
+
+let nodeFetch: Promise<FetchFunction> | undefined
+
+/** node-fetch is loaded on the first download only: most processes never download anything. */
+function defaultFetch(): Promise<FetchFunction> {
+  nodeFetch ??= import('node-fetch').then((m) => m.default as unknown as FetchFunction)
+  return nodeFetch
+}
+
+async function discard(body: FetchResponse['body']): Promise<void> {
+  if (body === null) return
+  // Leaving the loop at once closes the stream instead of reading a body nobody wants.
+  for await (const chunk of body) { void chunk; break }
+}
+
+async function readLimited(body: FetchResponse['body'], limit: number): Promise<Buffer | 'too-large'> {
+  const chunks: Buffer[] = []
+  let size = 0
+  if (body === null) return Buffer.alloc(0)
+  for await (const chunk of body) {
+    size += chunk.byteLength
+    if (size > limit) return 'too-large'
+    chunks.push(Buffer.from(chunk))
+  }
+  return Buffer.concat(chunks)
+}
+
+/**
+ * Checks downloaded bytes before anything trusts or caches them: exactly one X.509 certificate (PEM
+ * or DER), a CA, whose SHA-256 is the root's pin. Returns it as PEM.
+ */
+export function verifyRootBytes(root: AzureRoot, bytes: Buffer, from: string): string {
+  if (bytes.length === 0) throw failed(root, from, 'the body is empty')
+  const text = bytes.toString('latin1')
+  const hasPemHeader = text.includes('-----BEGIN CERTIFICATE-----')
+  let certs: X509Certificate[]
+  try {
+    certs = parseCertificates(bytes)
+  } catch (cause) {
+    const what = hasPemHeader ? 'the PEM certificate is truncated or corrupt'
+      : /^\s*</.test(text) ? 'the body is an HTML or XML page, not a certificate'
+        : 'the body is not a certificate (truncated or corrupt DER)'
+    throw failed(root, from, what, cause)
+  }
+  if (hasPemHeader && !text.includes('-----END CERTIFICATE-----')) throw failed(root, from, 'the PEM certificate is truncated')
+  if (certs.length !== 1) throw failed(root, from, `expected one certificate, found ${certs.length}`)
+  const cert = certs[0] as X509Certificate
+  if (!cert.ca) throw failed(root, from, `${commonName(cert)} is not a CA certificate`)
+  if (cert.fingerprint256 !== root.sha256) {
+    throw new AzurePgError('CERT_PIN_MISMATCH',
+      `The certificate downloaded from ${displayUrl(from)} for ${root.name} is ${commonName(cert)} with SHA-256 ${cert.fingerprint256}, not the pinned ${root.sha256}; it was not trusted or cached.`,
+      { hint: 'The source served a different certificate: check the mirror\'s copy, or whether something intercepts the download.' })
+  }
+  return cert.toString()
+}
+
+/**
+ * Downloads one Azure root and verifies it against its pin. At most {@link MAX_REDIRECTS} redirects,
+ * never from https to http; at most {@link MAX_DOWNLOAD_BYTES} read; one time limit for the whole
+ * exchange. Throws `CERT_UNAVAILABLE` or `CERT_PIN_MISMATCH`.
+ */
+export async function downloadRoot(root: AzureRoot, settings: DownloadSettings): Promise<string> {
+  const fetchImpl = settings.fetch ?? (await defaultFetch())
+  const controller = new AbortController()
+  const timer = setTimeout(() => controller.abort(), settings.timeoutMs)
+  let url = downloadUrl(root, settings.mirror)
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const res = await fetchImpl(url, {
+        signal: controller.signal,
+        redirect: 'manual',
+        headers: { accept: 'application/x-pem-file, application/pkix-cert, application/x-x509-ca-cert, */*', 'user-agent': 'azure-pg-tls' },
+      })
+      if (res.status >= 300 && res.status < 400) {
+        await discard(res.body)
+        const location = res.headers.get('location')
+        if (location === null) throw failed(root, url, `HTTP ${res.status} without a Location`)
+        if (redirects >= MAX_REDIRECTS) throw failed(root, url, `more than ${MAX_REDIRECTS} redirects`)
+        const next = new URL(location, url)
+        if (next.protocol !== 'https:' && next.protocol !== 'http:') throw failed(root, url, `a redirect to a ${next.protocol} URL`)
+        if (url.startsWith('https:') && next.protocol === 'http:') throw failed(root, url, `a redirect from https to http (${displayUrl(next.href)}) was refused`)
+        url = next.href
+        continue
+      }
+      if (res.status < 200 || res.status > 299) {
+        await discard(res.body)
+        throw failed(root, url, `HTTP ${res.status}`)
+      }
+      const body = await readLimited(res.body, MAX_DOWNLOAD_BYTES)
+      if (body === 'too-large') {
+        controller.abort()
+        throw failed(root, url, `the body is larger than ${MAX_DOWNLOAD_BYTES / 1024} KiB, which no root certificate is`)
+      }
+      return verifyRootBytes(root, body, url)
+    }
+  } catch (err) {
+    if (err instanceof AzurePgError) throw err
+    if (controller.signal.aborted) throw failed(root, url, `no complete answer within ${settings.timeoutMs} ms`, err)
+    throw failed(root, url, err instanceof Error ? err.message : String(err), err)
+  } finally {
+    clearTimeout(timer)
+  }
+}
