@@ -6,7 +6,7 @@ import { invalidConfig } from '../errors.js'
 export interface FetchResponse {
   readonly status: number
   readonly headers: { get(name: string): string | null }
-  readonly body: AsyncIterable<Uint8Array> | null
+  readonly body: AsyncIterable<Uint8Array | string> | null
 }
 
 /** A fetch implementation: node-fetch by default; pass another for proxies or tests. */

@@ -55,9 +55,10 @@ async function readLimited(body: FetchResponse['body'], limit: number): Promise<
   let size = 0
   if (body === null) return Buffer.alloc(0)
   for await (const chunk of body) {
-    size += chunk.byteLength
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : Buffer.from(chunk)
+    size += buf.length
     if (size > limit) return 'too-large'
-    chunks.push(Buffer.from(chunk))
+    chunks.push(buf)
   }
   return Buffer.concat(chunks)
 }
@@ -123,7 +124,13 @@ export async function downloadRoot(root: AzureRoot, settings: DownloadSettings):
         await discard(res.body)
         throw failed(root, url, `HTTP ${res.status}`)
       }
-      const body = await readLimited(res.body, MAX_DOWNLOAD_BYTES)
+      let body: Buffer | 'too-large'
+      try {
+        body = await readLimited(res.body, MAX_DOWNLOAD_BYTES)
+      } catch (err) {
+        if (controller.signal.aborted) throw err
+        throw failed(root, url, 'the body was cut short: the connection closed before its end', err)
+      }
       if (body === 'too-large') {
         controller.abort()
         throw failed(root, url, `the body is larger than ${MAX_DOWNLOAD_BYTES / 1024} KiB, which no root certificate is`)

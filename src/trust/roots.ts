@@ -14,8 +14,10 @@ export interface AzureRoot {
   readonly notAfter: string
   /** Trusted unless the user names other roots. */
   readonly trustedByDefault: boolean
-  /** Why Azure uses it, and where that fact comes from. */
+  /** Why Azure uses it. */
   readonly role: string
+  /** Where these facts come from. */
+  readonly source: string
 }
 
 /**
@@ -33,6 +35,7 @@ export const AZURE_ROOTS: readonly AzureRoot[] = [
     notAfter: '2038-01-15',
     trustedByDefault: true,
     role: 'current root, all regions',
+    source: 'Azure docs articles/postgresql/security/security-tls.md (MicrosoftDocs/azure-databases-docs, 2025-12); pin checked against Node 20 tls.rootCertificates and Debian ca-certificates',
   },
   {
     id: 'microsoft-rsa-root-ca-2017',
@@ -43,6 +46,7 @@ export const AZURE_ROOTS: readonly AzureRoot[] = [
     notAfter: '2042-07-18',
     trustedByDefault: true,
     role: 'current root, all regions (dual-signed chain since Nov 2025)',
+    source: 'Azure docs articles/postgresql/security/security-tls.md (MicrosoftDocs/azure-databases-docs, 2025-12); pin checked against Node 20 tls.rootCertificates and Debian ca-certificates',
   },
   {
     id: 'digicert-global-root-ca',
@@ -53,6 +57,7 @@ export const AZURE_ROOTS: readonly AzureRoot[] = [
     notAfter: '2031-11-10',
     trustedByDefault: true,
     role: 'Azure China regions and older Flexible servers',
+    source: 'Azure docs articles/postgresql/security/security-tls.md (MicrosoftDocs/azure-databases-docs, 2025-12); pin checked against Node 20 tls.rootCertificates and Debian ca-certificates',
   },
   {
     id: 'baltimore-cybertrust-root',
@@ -63,6 +68,7 @@ export const AZURE_ROOTS: readonly AzureRoot[] = [
     notAfter: '2025-05-12',
     trustedByDefault: false,
     role: 'legacy Single Server root; expired 2025-05-12, never trusted by default',
+    source: 'azure-docs single-server/concepts-ssl-connection-security.md (the seed document) and concepts-certificate-rotation.md; pin checked against Debian ca-certificates',
   },
 ]
 

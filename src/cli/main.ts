@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util'
+import { AzurePgError } from '../errors.js'
+import type { Logger } from '../log.js'
+import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../trust/certs-options.js'
+import { certsBundle, certsFetch, certsStatus, type CommandIo } from './certs-command.js'
+
+/** The process-facing parts of the command line: output, environment and the seams tests replace. */
+export interface CliContext {
+  readonly stdout: (text: string) => void
+  readonly stderr: (text: string) => void
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly now?: () => Date
+  readonly fetch?: FetchFunction
+}
+
+const HELP = `azure-pg-tls: verified TLS for Azure Database for PostgreSQL
+
+Usage:
+  azure-pg-tls certs status [--json]         which Azure roots are available, from where, until when
+  azure-pg-tls certs fetch [--json]          download every Azure root, verify its pin, cache it
+  azure-pg-tls certs bundle [--out FILE]     the combined PEM (for psql's sslrootcert, JDBC, ...)
+
+Options:
+  --cache-dir DIR   cache folder      (AZURE_PG_TLS_CACHE_DIR; default $XDG_CACHE_HOME/azure-pg-tls or ~/.cache/azure-pg-tls)
+  --mirror URL      internal mirror   (AZURE_PG_TLS_CERT_MIRROR): each root is fetched from URL/<official file name>
+  --offline         never use the network (AZURE_PG_TLS_OFFLINE=1)
+  --source S        auto | download | bundled, for bundle (AZURE_PG_TLS_CERT_SOURCE)
+  --timeout MS      per-download time limit (default 5000)
+  --json            machine-readable output (status, fetch)
+  -h, --help        this help
+
+Exit codes: 0 success, 1 a failed check or download, 2 bad usage.`
+
+/** Runs the command line with explicit arguments and context; returns the exit code. */
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        'cache-dir': { type: 'string' },
+        mirror: { type: 'string' },
+        offline: { type: 'boolean' },
+        source: { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    ctx.stderr(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`)
+    return 2
+  }
+  const { values, positionals } = parsed
+  const [command, sub, ...extra] = positionals
+  if (values.help === true || command === undefined || command === 'help') {
+    ctx.stdout(HELP)
+    return values.help === true || command === 'help' ? 0 : 2
+  }
+  if (command !== 'certs' || sub === undefined || !['status', 'fetch', 'bundle'].includes(sub) || extra.length > 0) {
+    ctx.stderr(`unknown command: ${positionals.join(' ')}\n\n${HELP}`)
+    return 2
+  }
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout)
+  const options: CertsOptions = {
+    ...(values['cache-dir'] !== undefined && { cacheDir: values['cache-dir'] }),
+    ...(values.mirror !== undefined && { mirror: values.mirror }),
+    ...(values.offline === true && { offline: true }),
+    ...(values.source !== undefined && { source: values.source as CertsOptions['source'] }),
+    ...(timeout !== undefined && { timeoutMs: timeout }),
+    ...(ctx.fetch !== undefined && { fetch: ctx.fetch }),
+  }
+  const now = ctx.now ?? (() => new Date())
+  const logger: Logger = { warn: (m) => ctx.stderr(`warning: ${m}`) }
+  const io: CommandIo = { out: ctx.stdout, err: ctx.stderr, now }
+  try {
+    const settings = resolveCertsSettings(options, ctx.env)
+    switch (sub) {
+      case 'status': return await certsStatus(settings, io, values.json === true)
+      case 'fetch': return await certsFetch(settings, io, values.json === true)
+      default: return await certsBundle(settings, io, { logger, now }, values.out)
+    }
+  } catch (err) {
+    if (!(err instanceof AzurePgError)) throw err
+    ctx.stderr(`${err.code}: ${err.message}\nfix: ${err.hint}`)
+    return err.code === 'INVALID_CONFIG' ? 2 : 1
+  }
+}

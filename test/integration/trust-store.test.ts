@@ -1,0 +1,395 @@
+// The trust store against real HTTP(S) servers on 127.0.0.1: good and broken mirrors, the cache on
+// disk, concurrency inside one process and across processes.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import https from 'node:https'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, afterEach, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import nodeFetch from 'node-fetch'
+import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
+import { runCli } from '../../src/cli/main.js'
+import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../../src/trust/certs-options.js'
+import { downloadRoot, downloadUrl } from '../../src/trust/download.js'
+import { AZURE_ROOTS } from '../../src/trust/roots.js'
+import { clearRootMemo, resolveAzureRoots, type ResolvedRoot } from '../../src/trust/store.js'
+import { expectAzureError } from '../support/assert-error.js'
+import { startMirror, type Mirror, type MirrorBehaviour } from '../support/cert-mirror.js'
+import { createRootCa, issueServerCertificate } from '../support/pki.js'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+// Pins and file names copied from ../shared/AZURE-FACTS.md, not from the code under test.
+const PINS = {
+  g2: 'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F',
+  ms: 'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0',
+  g1: '43:48:A0:E9:44:4C:78:CB:26:5E:05:8D:5E:89:44:B4:D8:4F:96:62:BD:26:DB:25:7F:89:34:A4:43:C7:01:61',
+}
+const CACHE_FILES = Object.values(PINS).map((p) => `${p.replace(/:/g, '').toLowerCase()}.pem`).sort()
+const G2 = AZURE_ROOTS.find((r) => r.sha256 === PINS.g2)!
+
+const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-trust-'))
+
+function capture(): { warnings: string[]; logger: { warn(m: string): void } } {
+  const warnings: string[] = []
+  return { warnings, logger: { warn: (m) => warnings.push(m) } }
+}
+
+function resolveWith(options: CertsOptions, extra: { now?: Date; warnings?: string[] } = {}): Promise<readonly ResolvedRoot[]> {
+  const settings = resolveCertsSettings(options, {})
+  const now = extra.now ?? new Date()
+  return resolveAzureRoots(settings, { logger: { warn: (m) => extra.warnings?.push(m) }, now: () => now })
+}
+
+const fingerprintsOf = (roots: readonly ResolvedRoot[]): string[] => roots.map((r) => new X509Certificate(r.pem).fingerprint256).sort()
+
+async function cacheSnapshot(dir: string): Promise<Map<string, { body: string; mtime: number }>> {
+  const snap = new Map<string, { body: string; mtime: number }>()
+  for (const name of await readdir(dir)) {
+    snap.set(name, { body: await readFile(join(dir, name), 'utf8'), mtime: (await stat(join(dir, name))).mtimeMs })
+  }
+  return snap
+}
+
+async function cli(args: string[], env: Record<string, string> = {}, fetch?: FetchFunction): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env, ...(fetch && { fetch }) })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+let mirror: Mirror
+before(async () => { mirror = await startMirror() })
+after(async () => { await mirror.close() })
+afterEach(() => {
+  clearRootMemo()
+  mirror.behaviour = 'good'
+  mirror.requests.clear()
+})
+
+describe('downloading from a good mirror', () => {
+  it('downloads every root (PEM and DER), verifies the pins, and caches one file per fingerprint', async () => {
+    const cacheDir = await tempDir()
+    const roots = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+    assert.ok(roots.every((r) => r.origin === 'download'))
+    assert.deepEqual([...mirror.requests.keys()].sort(), [
+      '/DigiCertGlobalRootCA.crt.pem', '/DigiCertGlobalRootG2.crt.pem', '/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt',
+    ])
+    assert.deepEqual((await readdir(cacheDir)).sort(), CACHE_FILES)
+    for (const name of CACHE_FILES) {
+      const cert = new X509Certificate(await readFile(join(cacheDir, name)))
+      assert.equal(cert.fingerprint256.replace(/:/g, '').toLowerCase(), name.replace('.pem', ''))
+    }
+
+    clearRootMemo()
+    mirror.requests.clear()
+    const again = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    assert.ok(again.every((r) => r.origin === 'cache'), 'a new process reads the cache')
+    assert.equal(mirror.total(), 0)
+  })
+
+  it('asks the official URLs when there is no mirror (through the fetch seam)', async () => {
+    const asked: string[] = []
+    const viaMirror: FetchFunction = (url, init) => {
+      asked.push(url)
+      return nodeFetch(`${mirror.url}${url.slice(url.lastIndexOf('/'))}`, init)
+    }
+    await resolveWith({ source: 'download', cacheDir: await tempDir(), fetch: viaMirror })
+    assert.deepEqual(asked.sort(), [
+      'https://cacerts.digicert.com/DigiCertGlobalRootCA.crt.pem',
+      'https://cacerts.digicert.com/DigiCertGlobalRootG2.crt.pem',
+      'https://www.microsoft.com/pkiops/certs/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt',
+    ])
+  })
+
+  it('builds mirror URLs from the official file name, percent-encoding kept', () => {
+    const ms = AZURE_ROOTS.find((r) => r.sha256 === PINS.ms)!
+    assert.equal(downloadUrl(ms, 'https://pki.corp/azure/'), 'https://pki.corp/azure/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt')
+    assert.equal(downloadUrl(G2, 'http://mirror:8080'), 'http://mirror:8080/DigiCertGlobalRootG2.crt.pem')
+  })
+
+  it('follows up to three redirects', async () => {
+    mirror.behaviour = 'redirectOk'
+    const pem = await downloadRoot(G2, { fetch: undefined, timeoutMs: 5000, mirror: mirror.url })
+    assert.equal(new X509Certificate(pem).fingerprint256, PINS.g2)
+    assert.equal(mirror.total(), 3)
+  })
+})
+
+describe('a broken or hostile source', () => {
+  const cases: Array<[MirrorBehaviour, string, RegExp]> = [
+    ['404', 'CERT_UNAVAILABLE', /HTTP 404/],
+    ['500', 'CERT_UNAVAILABLE', /HTTP 500/],
+    ['slow', 'CERT_UNAVAILABLE', /within 300 ms/],
+    ['huge', 'CERT_UNAVAILABLE', /larger than 64 KiB/],
+    ['truncated', 'CERT_UNAVAILABLE', /cut short/],
+    ['truncatedPem', 'CERT_UNAVAILABLE', /PEM certificate is truncated/],
+    ['html', 'CERT_UNAVAILABLE', /HTML/],
+    ['empty', 'CERT_UNAVAILABLE', /empty/],
+    ['redirectLoop', 'CERT_UNAVAILABLE', /more than 3 redirects/],
+    ['wrongCert', 'CERT_PIN_MISMATCH', /Baltimore CyberTrust Root with SHA-256 16:AF/],
+    ['notCa', 'CERT_UNAVAILABLE', /not a CA certificate/],
+  ]
+  for (const [behaviour, code, message] of cases) {
+    it(`${behaviour}: ${code}, the bundled copy in auto mode, and a good cache left untouched`, async () => {
+      mirror.behaviour = behaviour
+      const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 300, mirror: mirror.url }), code as AzurePgError['code'])
+      assert.match(err.message, message)
+
+      const emptyCache = await tempDir()
+      const warnings: string[] = []
+      const roots = await resolveWith({ mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }, { warnings })
+      assert.ok(roots.every((r) => r.origin === 'bundled'))
+      assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+      assert.equal(warnings.filter((w) => w.includes('Using the bundled copy')).length, 3)
+      assert.deepEqual(await readdir(emptyCache), [], 'nothing bad is cached')
+
+      clearRootMemo()
+      const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }), 'CERT_UNAVAILABLE')
+      assert.match(strict.message, /DigiCert Global Root G2 \(cache: no copy; download: /)
+
+      // A forced refresh (`certs fetch`) against the same source must not touch a good cache.
+      const goodCache = await tempDir()
+      mirror.behaviour = 'good'
+      assert.equal((await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', goodCache])).code, 0)
+      const before = await cacheSnapshot(goodCache)
+      mirror.behaviour = behaviour
+      const refresh = await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', goodCache, '--timeout', '300'])
+      assert.equal(refresh.code, 1)
+      assert.deepEqual(await cacheSnapshot(goodCache), before)
+    })
+  }
+
+  it('stops reading a 10 MiB body early', async () => {
+    mirror.behaviour = 'huge'
+    await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 5000, mirror: mirror.url }), 'CERT_UNAVAILABLE')
+    await new Promise((r) => setTimeout(r, 50))
+    assert.ok(mirror.abandoned() >= 1, 'the server saw the client hang up before the end of the body')
+  })
+
+  it('refuses a redirect from https to http', async () => {
+    const ca = await createRootCa('Mirror Test CA')
+    const tls = await issueServerCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
+    const secure = await startMirror({ tls: { cert: tls.certChainPem, key: tls.keyPem }, behaviour: 'redirectToHttp' })
+    secure.httpTarget = mirror.url
+    const agent = new https.Agent({ ca: ca.pem })
+    const trusting: FetchFunction = (url, init) => nodeFetch(url, { ...init, agent: url.startsWith('https:') ? agent : undefined })
+    try {
+      const err = await expectAzureError(() => downloadRoot(G2, { fetch: trusting, timeoutMs: 5000, mirror: secure.url }), 'CERT_UNAVAILABLE')
+      assert.match(err.message, /from https to http/)
+      assert.equal(mirror.total(), 0, 'the http target was never asked')
+      secure.behaviour = 'good'
+      assert.equal(new X509Certificate(await downloadRoot(G2, { fetch: trusting, timeoutMs: 5000, mirror: secure.url })).fingerprint256, PINS.g2)
+    } finally {
+      agent.destroy()
+      await secure.close()
+    }
+  })
+})
+
+describe('the cache', () => {
+  it('ignores a corrupted or tampered file with a warning, and replaces it on the next download', async () => {
+    const cacheDir = await tempDir()
+    const g2File = join(cacheDir, CACHE_FILES.find((f) => f.startsWith('cb3c'))!)
+    const g1File = join(cacheDir, CACHE_FILES.find((f) => f.startsWith('4348'))!)
+    await writeFile(g2File, '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n')
+    await writeFile(g1File, await readFile(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url)))
+    const warnings: string[] = []
+    const roots = await resolveWith({ mirror: mirror.url, cacheDir }, { warnings })
+    assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+    assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root G2 .* is not a certificate \(corrupted\)/.test(w)), warnings.join('\n'))
+    assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root CA .* does not match the pinned fingerprint/.test(w)), warnings.join('\n'))
+    assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
+    assert.equal(new X509Certificate(await readFile(g1File)).fingerprint256, PINS.g1)
+  })
+
+  it('carries on in memory, with one warning, when the cache folder cannot be created', async () => {
+    const blocker = join(await tempDir(), 'a-file')
+    await writeFile(blocker, 'not a folder')
+    const warnings: string[] = []
+    const roots = await resolveWith({ mirror: mirror.url, cacheDir: join(blocker, 'cache') }, { warnings })
+    assert.ok(roots.every((r) => r.origin === 'download'))
+    assert.equal(warnings.length, 1, warnings.join('\n'))
+    assert.match(warnings[0] ?? '', /Cannot write the certificate cache .* \(ENOTDIR\); keeping downloaded roots in memory/)
+  })
+
+  it('is filled safely by several processes at once', async () => {
+    const cacheDir = await tempDir()
+    const script = `
+      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveAzureRoots } = await import('./src/trust/store.ts');
+      const roots = await resolveAzureRoots(resolveCertsSettings({ source: 'download', mirror: process.env.MIRROR, cacheDir: process.env.CACHE }, {}), { logger: { warn: (m) => console.error(m) }, now: () => new Date() });
+      console.log(roots.map((r) => r.origin).join(','));`
+    const runs = await Promise.all(Array.from({ length: 6 }, () => run(process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: root, env: { PATH: process.env['PATH'], MIRROR: mirror.url, CACHE: cacheDir } })))
+    for (const r of runs) assert.match(r.stdout.trim(), /^(download|cache),(download|cache),(download|cache)$/)
+    assert.deepEqual((await readdir(cacheDir)).sort(), CACHE_FILES, 'no temporary files left behind')
+    for (const name of CACHE_FILES) assert.ok(new X509Certificate(await readFile(join(cacheDir, name))).ca)
+    assert.ok(mirror.total() >= 3 && mirror.total() <= 18)
+  })
+})
+
+describe('resolution', () => {
+  it('shares one download per root among 100 simultaneous clients', async () => {
+    const cacheDir = await tempDir()
+    const clients = await Promise.all(Array.from({ length: 100 }, () => createAzurePgClient({
+      host: 'mydemoserver.postgres.database.azure.com', user: 'u', env: {}, certs: { mirror: mirror.url, cacheDir, source: 'download' },
+    })))
+    assert.equal(clients.length, 100)
+    assert.equal(mirror.total(), 3)
+    for (const count of mirror.requests.values()) assert.equal(count, 1)
+  })
+
+  it('offline: never touches the network; cache first, then bundled', async () => {
+    const cacheDir = await tempDir()
+    const offline = await resolveWith({ offline: true, mirror: mirror.url, cacheDir })
+    assert.ok(offline.every((r) => r.origin === 'bundled'))
+    clearRootMemo()
+    await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    clearRootMemo()
+    mirror.requests.clear()
+    const fromEnv = resolveCertsSettings(undefined, { AZURE_PG_TLS_OFFLINE: '1', AZURE_PG_TLS_CERT_MIRROR: mirror.url, AZURE_PG_TLS_CACHE_DIR: cacheDir })
+    const roots = await resolveAzureRoots(fromEnv, { logger: { warn() {} }, now: () => new Date() })
+    assert.ok(roots.every((r) => r.origin === 'cache'))
+    assert.equal(mirror.total(), 0)
+    clearRootMemo()
+    const emptyCache = await tempDir()
+    await expectAzureError(() => resolveWith({ source: 'download', offline: true, cacheDir: emptyCache, mirror: mirror.url }), 'CERT_UNAVAILABLE')
+    assert.equal(mirror.total(), 0)
+  })
+
+  it("bundled: only certs/, no cache and no network", async () => {
+    const cacheDir = await tempDir()
+    const roots = await resolveWith({ source: 'bundled', mirror: mirror.url, cacheDir })
+    assert.ok(roots.every((r) => r.origin === 'bundled'))
+    assert.deepEqual(await readdir(cacheDir), [])
+    assert.equal(mirror.total(), 0)
+  })
+
+  it('skips expired roots and warns 90 days ahead (fixed clock)', async () => {
+    const soon = capture()
+    const nearG2 = await resolveWith({ source: 'bundled' }, { now: new Date('2037-12-01T00:00:00Z'), warnings: soon.warnings })
+    assert.equal(nearG2.length, 2, 'G1 (2031) has expired by then')
+    assert.ok(soon.warnings.some((w) => /DigiCert Global Root G2 expires on 2038-01-15, in 4\d days/.test(w)), soon.warnings.join('\n'))
+    assert.ok(soon.warnings.some((w) => /DigiCert Global Root CA expired on 2031-11-10; it is not trusted/.test(w)))
+
+    clearRootMemo()
+    const late = await resolveWith({ source: 'bundled' }, { now: new Date('2039-01-01T00:00:00Z') })
+    assert.deepEqual(fingerprintsOf(late), [PINS.ms])
+
+    clearRootMemo()
+    await expectAzureError(() => resolveWith({ source: 'bundled' }, { now: new Date('2043-01-01T00:00:00Z') }), 'CERT_UNAVAILABLE')
+  })
+
+  it('refuses bad certs settings as INVALID_CONFIG', async () => {
+    await expectAzureError(() => resolveCertsSettings({ source: 'sometimes' as 'auto' }, {}), 'INVALID_CONFIG')
+    await expectAzureError(() => resolveCertsSettings(undefined, { AZURE_PG_TLS_CERT_MIRROR: 'ftp://x' }), 'INVALID_CONFIG')
+    await expectAzureError(() => resolveCertsSettings({ timeoutMs: 0 }, {}), 'INVALID_CONFIG')
+  })
+
+  it('uses the XDG cache folder by default', () => {
+    assert.equal(resolveCertsSettings(undefined, { XDG_CACHE_HOME: '/x/cache', HOME: '/home/u' }).cacheDir, '/x/cache/azure-pg-tls')
+    assert.equal(resolveCertsSettings(undefined, { HOME: '/home/u' }).cacheDir, '/home/u/.cache/azure-pg-tls')
+    assert.equal(resolveCertsSettings(undefined, { HOME: '/home/u', AZURE_PG_TLS_CACHE_DIR: '/c' }).cacheDir, '/c')
+  })
+
+  it('loads node-fetch only when a download happens', async () => {
+    const probe = `
+      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveAzureRoots, clearRootMemo } = await import('./src/trust/store.ts');
+      const ctx = { logger: { warn() {} }, now: () => new Date() };
+      await resolveAzureRoots(resolveCertsSettings({ source: 'bundled' }, {}), ctx);
+      console.log('after-bundled');
+      await resolveAzureRoots(resolveCertsSettings({ source: 'download', mirror: process.env.MIRROR, cacheDir: process.env.CACHE }, {}), ctx);
+      console.log('after-download');`
+    const { stdout } = await run(process.execPath,
+      ['--import', 'tsx', '--import', './test/support/trace-node-fetch.ts', '--input-type=module', '-e', probe],
+      { cwd: root, env: { PATH: process.env['PATH'], MIRROR: mirror.url, CACHE: await tempDir() } })
+    assert.deepEqual(stdout.trim().split('\n'), ['after-bundled', 'node-fetch loaded', 'after-download'])
+  })
+})
+
+describe('azure-pg-tls certs (command line)', () => {
+  it('status: a table of roots, source, pin check and expiry; --json for scripts', async () => {
+    const cacheDir = await tempDir()
+    const text = await cli(['certs', 'status', '--cache-dir', cacheDir])
+    assert.equal(text.code, 0)
+    assert.match(text.out, /^DigiCert Global Root G2\s+yes\s+bundled\s+ok \(pinned SHA-256\)\s+2038-01-15 \(\d+ days\)$/m)
+    assert.match(text.out, /^Baltimore CyberTrust Root\s+no \(legacy\)\s+-\s+-\s+2025-05-12 \(EXPIRED\)$/m)
+    assert.match(text.out, /3 of 3 Azure roots available/)
+
+    await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', cacheDir])
+    const json = await cli(['certs', 'status', '--json'], { AZURE_PG_TLS_CACHE_DIR: cacheDir })
+    const parsed = JSON.parse(json.out) as { ok: boolean; cacheDir: string; roots: Array<{ id: string; source: string; fingerprint: string }> }
+    assert.equal(parsed.ok, true)
+    assert.equal(parsed.cacheDir, cacheDir)
+    assert.deepEqual(parsed.roots.map((r) => [r.id, r.source, r.fingerprint]), [
+      ['digicert-global-root-g2', 'cache', 'ok'],
+      ['microsoft-rsa-root-ca-2017', 'cache', 'ok'],
+      ['digicert-global-root-ca', 'cache', 'ok'],
+      ['baltimore-cybertrust-root', null, 'unavailable'],
+    ])
+  })
+
+  it('status exits 1 when no valid root is available', async () => {
+    const out: string[] = []
+    const code = await runCli(['certs', 'status', '--offline'], {
+      stdout: (t) => out.push(t), stderr: () => {}, env: { AZURE_PG_TLS_CACHE_DIR: await tempDir() }, now: () => new Date('2043-01-01T00:00:00Z'),
+    })
+    assert.equal(code, 1)
+    assert.match(out.join('\n'), /No valid Azure root is available/)
+  })
+
+  it('fetch: per-root results, exit 1 on any failure, --json', async () => {
+    const cacheDir = await tempDir()
+    const ok = await cli(['certs', 'fetch', '--json', '--mirror', mirror.url, '--cache-dir', cacheDir])
+    assert.equal(ok.code, 0)
+    const results = (JSON.parse(ok.out) as { results: Array<{ ok: boolean; url: string }> }).results
+    assert.deepEqual(results.map((r) => r.ok), [true, true, true])
+    assert.ok(results.every((r) => r.url.startsWith(mirror.url)))
+    mirror.behaviour = '404'
+    const bad = await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', cacheDir])
+    assert.equal(bad.code, 1)
+    assert.match(bad.out, /^✗ DigiCert Global Root G2: CERT_UNAVAILABLE .*HTTP 404/m)
+    const offline = await cli(['certs', 'fetch', '--offline', '--cache-dir', cacheDir])
+    assert.equal(offline.code, 1)
+    assert.equal(mirror.requests.size, 3)
+  })
+
+  it('bundle: writes the combined PEM that psql and other tools can use', async () => {
+    const dir = await tempDir()
+    const out = join(dir, 'azure-roots.pem')
+    const r = await cli(['certs', 'bundle', '--out', out, '--source', 'bundled'])
+    assert.equal(r.code, 0)
+    const pem = await readFile(out, 'utf8')
+    const certs = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []
+    assert.deepEqual(certs.map((c) => new X509Certificate(c).fingerprint256).sort(), Object.values(PINS).sort())
+    const printed = await cli(['certs', 'bundle', '--source', 'bundled'])
+    assert.equal(printed.out.trim(), pem.trim())
+  })
+
+  it('help and usage errors', async () => {
+    const help = await cli(['--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.out, /azure-pg-tls certs status/)
+    assert.equal((await cli(['certs', 'frobnicate'])).code, 2)
+    assert.equal((await cli(['certs', 'status', '--bogus'])).code, 2)
+    assert.equal((await cli([])).code, 2)
+    assert.equal((await cli(['certs', 'bundle', '--source', 'never'])).code, 2)
+  })
+
+  it('runs as the installed bin (dist/cli/bin.js)', async () => {
+    await mkdir(join(root, 'dist'), { recursive: true })
+    const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
+    assert.equal((JSON.parse(stdout) as { ok: boolean }).ok, true)
+    const head = (await readFile(join(root, 'dist/cli/bin.js'), 'utf8')).split('\n')[0]
+    assert.equal(head, '#!/usr/bin/env node')
+  })
+})

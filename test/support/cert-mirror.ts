@@ -1,0 +1,126 @@
+// Real HTTP(S) servers on 127.0.0.1 that serve Azure's root files the way a mirror (or a broken one) does.
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { AZURE_ROOTS } from '../../src/index.js'
+
+/** How the mirror answers. */
+export type MirrorBehaviour =
+  | 'good' | '404' | '500' | 'slow' | 'huge' | 'truncated' | 'truncatedPem' | 'html' | 'empty'
+  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'wrongCert' | 'notCa'
+
+export interface Mirror {
+  readonly url: string
+  behaviour: MirrorBehaviour
+  /** Where `redirectToHttp` sends clients. */
+  httpTarget: string
+  /** Requests received, by path. */
+  readonly requests: Map<string, number>
+  total(): number
+  /** Responses whose body the client stopped reading before the end. */
+  abandoned(): number
+  close(): Promise<void>
+}
+
+const certsDir = new URL('../../certs/', import.meta.url)
+const baltimore = readFileSync(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url))
+
+/** The official file of each default root, keyed by the last path segment of its URL, in its official format. */
+export function officialFiles(): Map<string, Buffer> {
+  const files = new Map<string, Buffer>()
+  for (const root of AZURE_ROOTS.filter((r) => r.trustedByDefault)) {
+    const pem = readFileSync(new URL(`${root.id}.pem`, certsDir))
+    const body = root.format === 'DER' ? new X509Certificate(pem).raw : pem
+    files.set(root.url.slice(root.url.lastIndexOf('/')), body)
+  }
+  return files
+}
+
+export interface MirrorOptions {
+  readonly behaviour?: MirrorBehaviour
+  /** Serve over TLS with this certificate (for the https-to-http redirect case). */
+  readonly tls?: { cert: string; key: string }
+}
+
+export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> {
+  const files = officialFiles()
+  const requests = new Map<string, number>()
+  let abandoned = 0
+  const state = { behaviour: options.behaviour ?? 'good', httpTarget: '' }
+
+  const handler: http.RequestListener = (req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/'
+    requests.set(path, (requests.get(path) ?? 0) + 1)
+    const file = files.get(path.replace(/^\/hop\d/, ''))
+    res.on('close', () => { if (!res.writableFinished) abandoned++ })
+    switch (state.behaviour) {
+      case 'good':
+        if (file === undefined) { res.writeHead(404).end('not found'); return }
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.length }).end(file)
+        return
+      case '404': res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'); return
+      case '500': res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error'); return
+      case 'slow': return // never answers
+      case 'empty': res.writeHead(200, { 'content-length': 0 }).end(); return
+      case 'html':
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>')
+        return
+      case 'huge': {
+        const chunk = Buffer.alloc(64 * 1024, 0x41)
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 10 * 1024 * 1024 })
+        let sent = 0
+        const pump = (): void => {
+          while (sent < 160 && !res.destroyed) {
+            sent++
+            if (!res.write(chunk)) { res.once('drain', pump); return }
+          }
+          if (!res.destroyed) res.end()
+        }
+        pump()
+        return
+      }
+      case 'truncated': {
+        const body = file ?? Buffer.alloc(0)
+        res.writeHead(200, { 'content-length': body.length })
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy())
+        return
+      }
+      case 'truncatedPem': {
+        const pem = readFileSync(new URL('digicert-global-root-g2.pem', certsDir)).subarray(0, 700)
+        res.writeHead(200, { 'content-length': pem.length }).end(pem)
+        return
+      }
+      case 'redirectLoop': res.writeHead(302, { location: path }).end(); return
+      case 'redirectOk': {
+        const hop = /^\/hop(\d)/.exec(path)
+        const n = hop === null ? 0 : Number(hop[1])
+        if (n >= 2 && file !== undefined) { res.writeHead(200).end(file); return }
+        res.writeHead(301, { location: `/hop${n + 1}${path.replace(/^\/hop\d/, '')}` }).end()
+        return
+      }
+      case 'redirectToHttp': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
+      case 'wrongCert': res.writeHead(200).end(baltimore); return
+      case 'notCa': res.writeHead(200).end(readFileSync(new URL('../fixtures/leaf-not-ca.pem', import.meta.url))); return
+    }
+  }
+
+  const server = options.tls === undefined ? http.createServer(handler) : https.createServer(options.tls, handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
+    get behaviour() { return state.behaviour },
+    set behaviour(b: MirrorBehaviour) { state.behaviour = b },
+    get httpTarget() { return state.httpTarget },
+    set httpTarget(t: string) { state.httpTarget = t },
+    requests,
+    total: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    abandoned: () => abandoned,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+}
