@@ -1,7 +1,10 @@
 import type { ConnectionOptions } from 'node:tls'
 import { isIP } from 'node:net'
 import pg from 'pg'
+import { entraTokenSource, loadDefaultCredential, userFromToken } from './auth/entra.js'
+import { azureLoginName } from './config/azure-host.js'
 import { resolveSettings, type ResolvedSettings } from './config/resolve.js'
+import { invalidConfig } from './errors.js'
 import { assertVerifyingSsl } from './config/tls-policy.js'
 import { explainConnectError, type ConnectContext } from './error-map.js'
 import { defaultLogger, type Logger } from './log.js'
@@ -25,7 +28,8 @@ export interface AzurePgClientConfig extends pg.ClientConfig {
 interface Prepared {
   readonly config: AzurePgClientConfig
   readonly context: ConnectContext
-  readonly secrets: readonly string[]
+  /** Strings that must never appear in an error message: the password, the latest token. */
+  readonly secrets: () => readonly string[]
 }
 
 function buildSsl(settings: ResolvedSettings, anchors: TrustAnchors): AzurePgSslConfig {
@@ -36,33 +40,59 @@ function buildSsl(settings: ResolvedSettings, anchors: TrustAnchors): AzurePgSsl
   return ssl
 }
 
+/** With Entra ID: the token source as pg's password, and the user name (from the token if not configured). */
+async function entraLogin(settings: ResolvedSettings, options: AzurePgOptions, now: () => Date): Promise<{ user: string; password: () => Promise<string>; lastToken: () => string | undefined }> {
+  const credential = options.entra === true || options.entra === undefined ? await loadDefaultCredential() : options.entra
+  const nextToken = entraTokenSource(credential, settings.entraScope ?? '', now)
+  let last: string | undefined
+  const password = async (): Promise<string> => (last = await nextToken())
+  let user = settings.user
+  if (user === undefined) {
+    const fromToken = userFromToken(await password())
+    if (fromToken === undefined) {
+      throw invalidConfig('No user name is configured, and the Entra ID token carries none (upn, preferred_username, unique_name, appid).',
+        'Set user to the Entra principal name the server knows (a user\'s UPN, a group or a managed identity name).')
+    }
+    user = azureLoginName({ user: fromToken, serverName: settings.serverName, serverType: settings.serverType, host: settings.host })
+  }
+  return { user, password, lastToken: () => last }
+}
+
 async function prepare(options: AzurePgOptions): Promise<Prepared> {
   const env = options.env ?? process.env
   const logger: Logger = options.logger ?? defaultLogger(env)
+  const now = options.now ?? (() => new Date())
   const settings = resolveSettings(options, env)
   const certs = resolveCertsSettings(options.certs, env)
   for (const w of settings.warnings) logger.warn(w)
-  const anchors = await loadTrustAnchors(settings.tls.trust, { logger, now: options.now ?? (() => new Date()), certs })
+  const anchors = await loadTrustAnchors(settings.tls.trust, { logger, now, certs })
+  const entra = settings.entraScope === undefined ? undefined : await entraLogin(settings, options, now)
+  // resolveSettings leaves the user unset only when Entra will supply it.
+  const user = entra?.user ?? settings.user ?? ''
+  const password = entra?.password ?? settings.password
   const config: AzurePgClientConfig = {
     ...settings.pgExtras,
     host: settings.connectHost,
     port: settings.port,
-    user: settings.user,
+    user,
     database: settings.database,
     ssl: buildSsl(settings, anchors),
   }
-  if (settings.password !== undefined) config.password = settings.password
+  if (password !== undefined) config.password = password
   // pg reads PGSSLNEGOTIATION itself when this is unset; set it so the resolved value is the only one.
   ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation
   const context: ConnectContext = {
     host: settings.host,
     connectHost: settings.connectHost,
     port: settings.port,
-    user: settings.user,
+    user,
     serverType: settings.serverType,
     trust: anchors.description,
+    entra: entra !== undefined,
   }
-  return { config, context, secrets: typeof settings.password === 'string' ? [settings.password] : [] }
+  const fixed = typeof settings.password === 'string' ? [settings.password] : []
+  const secrets = (): readonly string[] => [...fixed, ...(entra?.lastToken() === undefined ? [] : [entra.lastToken() as string])]
+  return { config, context, secrets }
 }
 
 /**
@@ -71,10 +101,10 @@ async function prepare(options: AzurePgOptions): Promise<Prepared> {
  */
 export class AzurePgClient extends pg.Client {
   readonly #context: ConnectContext
-  readonly #secrets: readonly string[]
+  readonly #secrets: () => readonly string[]
 
   /** Use {@link createAzurePgClient}; this constructor takes an already resolved configuration. */
-  constructor(config: AzurePgClientConfig, context: ConnectContext, secrets: readonly string[] = []) {
+  constructor(config: AzurePgClientConfig, context: ConnectContext, secrets: () => readonly string[] = () => []) {
     super(config)
     this.#context = context
     this.#secrets = secrets
@@ -99,7 +129,7 @@ export class AzurePgClient extends pg.Client {
     try {
       return await super.connect()
     } catch (err) {
-      throw explainConnectError(err, this.#context, this.#secrets)
+      throw explainConnectError(err, this.#context, this.#secrets())
     }
   }
 }

@@ -13,6 +13,8 @@ export interface ConnectContext {
   readonly serverType: ServerType
   /** Where the trusted roots came from. */
   readonly trust: string
+  /** The password is a Microsoft Entra ID token. */
+  readonly entra?: boolean
 }
 
 interface ErrorFacts {
@@ -102,9 +104,11 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     code: 'AUTH_FAILED',
     matches: (e) => e.code === '28P01' || e.code === '28000' || /password authentication failed|role .* does not exist/.test(e.message),
     message: (ctx, e) => `The server at ${where(ctx)} rejected the login of "${ctx.user}": ${e.message}`,
-    hint: (ctx) => ctx.serverType === 'auto' && !ctx.user.includes('@')
-      ? "Check the user name and password; on Single Server also pass serverType: 'single' (user@server)."
-      : 'Check the user name and password.',
+    hint: (ctx) => ctx.entra === true
+      ? `Check that the Entra principal "${ctx.user}" was created on the server (SELECT * FROM pgaadauth_create_principal('<name>', false, false)) and that the user name matches the token's (case-sensitive).`
+      : ctx.serverType === 'auto' && !ctx.user.includes('@')
+        ? "Check the user name and password; on Single Server also pass serverType: 'single' (user@server)."
+        : 'Check the user name and password.',
   },
   {
     code: 'DATABASE_NOT_FOUND',

@@ -27,6 +27,10 @@ export type AzurePgErrorCode =
   | 'CERT_PIN_MISMATCH'
   /** No usable root certificate could be found (all expired, or none could be obtained). */
   | 'CERT_UNAVAILABLE'
+  /** `entra: true` needs `@azure/identity`, which is not installed. */
+  | 'ENTRA_UNAVAILABLE'
+  /** The Entra ID credential threw or returned no token. */
+  | 'ENTRA_TOKEN_FAILED'
 
 /** Why a certificate failed to verify; set on `TLS_VERIFY_FAILED` errors. */
 export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-valid' | 'other'

@@ -3,6 +3,7 @@ import type pg from 'pg'
 import type { ServerType } from './config/azure-host.js'
 import type { Logger } from './log.js'
 import type { CertsOptions } from './trust/certs-options.js'
+import type { TokenCredential } from './auth/entra.js'
 
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
@@ -38,8 +39,15 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   logger?: Logger
   /** Where Azure's roots come from (download, cache, mirror, bundled copy). */
   certs?: CertsOptions
-  /** The clock root expiry is judged by; defaults to the system clock. */
+  /** The clock root expiry and token refresh are judged by; defaults to the system clock. */
   now?: () => Date
+  /**
+   * Sign in with Microsoft Entra ID: `true` for `DefaultAzureCredential` (needs `@azure/identity`), or any
+   * `TokenCredential`. The token becomes the password of every new connection; the user defaults to the token's.
+   */
+  entra?: true | TokenCredential
+  /** Token scope; defaults to the scope of the host's Azure cloud (or Cosmos DB for PostgreSQL). */
+  entraScope?: string
 }
 
 /** Options of {@link createAzurePgPool}: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */

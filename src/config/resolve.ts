@@ -4,6 +4,7 @@ import type { AzurePgOptions, PasswordSource } from '../options.js'
 import { azureLoginName, classifyAzureHost, type AzureHostInfo, type ServerType } from './azure-host.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
 import { decideTls, isTruthy, type Setting, type TlsDecision } from './tls-policy.js'
+import { entraScopeFor } from '../auth/entra.js'
 
 /** The merged, validated configuration: the only thing later steps look at. */
 export interface ResolvedSettings {
@@ -13,9 +14,11 @@ export interface ResolvedSettings {
   readonly connectHost: string
   readonly port: number
   readonly database: string
-  /** The user name as it will be sent (Azure naming applied). */
-  readonly user: string
+  /** The user name as it will be sent (Azure naming applied); undefined only with Entra, to be taken from the token. */
+  readonly user: string | undefined
   readonly password: PasswordSource | undefined
+  /** With Entra ID sign-in: the token scope. */
+  readonly entraScope: string | undefined
   readonly serverType: ServerType
   readonly serverName: string | undefined
   readonly azure: AzureHostInfo | undefined
@@ -30,7 +33,7 @@ export interface ResolvedSettings {
 const OWN_KEYS = new Set([
   'connectionString', 'host', 'hostaddr', 'port', 'database', 'user', 'password', 'ssl', 'sslmode', 'sslrootcert',
   'sslnegotiation', 'serverType', 'serverName', 'env', 'logger', 'application_name', 'fallback_application_name',
-  'options', 'client_encoding', 'connectionTimeoutMillis', 'certs', 'now',
+  'options', 'client_encoding', 'connectionTimeoutMillis', 'certs', 'now', 'entra', 'entraScope',
 ])
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -138,15 +141,22 @@ export function resolveSettings(options: AzurePgOptions, env: Env): ResolvedSett
     throw invalidConfig(`The host "${host}" is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
   }
 
+  const entra = options.entra !== undefined
   const userSetting = get('user', 'user', 'PGUSER')
-  if (userSetting === undefined || userSetting.value === '') {
+  if ((userSetting === undefined || userSetting.value === '') && !entra) {
     throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, or the connection string\'s user) to the server\'s login name.')
   }
-  const user = azureLoginName({ user: userSetting.value, serverName, serverType, host })
+  const user = userSetting === undefined || userSetting.value === '' ? undefined : azureLoginName({ user: userSetting.value, serverName, serverType, host })
 
-  const password: PasswordSource | undefined = options.password ?? get(undefined, 'password', 'PGPASSWORD')?.value
-  // libpq's default database is the user name; on Single Server that is the name before the suffix.
-  const database = get('database', 'dbname', 'PGDATABASE')?.value ?? userSetting.value
+  const passwordSetting: Setting | undefined = options.password !== undefined ? { value: '', origin: 'option "password"' } : get(undefined, 'password', 'PGPASSWORD')
+  if (entra && passwordSetting !== undefined) {
+    throw invalidConfig(`A password (${passwordSetting.origin}) is set together with entra, so it is unclear which to send.`,
+      'Remove the password: with entra, the Entra ID token is the password.')
+  }
+  const password: PasswordSource | undefined = options.password ?? passwordSetting?.value
+  // libpq's default database is the user name (on Single Server, the name before the suffix). Entra
+  // principal names (UPNs, managed identities) are never database names: those default to Azure's "postgres".
+  const database = get('database', 'dbname', 'PGDATABASE')?.value ?? (entra ? undefined : userSetting?.value) ?? 'postgres'
 
   const pgExtras: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
@@ -175,6 +185,7 @@ export function resolveSettings(options: AzurePgOptions, env: Env): ResolvedSett
     database,
     user,
     password,
+    entraScope: entra ? options.entraScope ?? entraScopeFor(azure) : undefined,
     serverType,
     serverName,
     azure,

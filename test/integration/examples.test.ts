@@ -57,6 +57,13 @@ describe('examples', () => {
     assert.match(r.stdout, new RegExp(`^resolved config: ssl=true, rejectUnauthorized=true, servername=${AZURE_HOST.replace(/\./g, '\\.')}$`, 'm'))
   })
 
+  it('entra.ts says in one line which package to install when @azure/identity is missing', async () => {
+    const r = await example('entra.ts', { PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: pgEnv['PGPORT'] ?? '', PGSSLROOTCERT: lab.rootPath })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^ENTRA_UNAVAILABLE: entra: true needs the package @azure\/identity/m)
+    assert.match(r.stderr, /^fix: Run `npm install @azure\/identity`/m)
+  })
+
   it('demo.ts (npm run demo) shows one verified connection and three refusals, and exits 0', async () => {
     const r = await example('demo.ts', {})
     assert.equal(r.code, 0, r.stdout + r.stderr)

@@ -1,0 +1,124 @@
+import { AzurePgError } from '../errors.js'
+import type { AzureHostInfo } from '../config/azure-host.js'
+
+/** An access token as `@azure/identity` returns it. */
+export interface AccessToken {
+  readonly token: string
+  /** Expiry, in milliseconds since the epoch. */
+  readonly expiresOnTimestamp: number
+}
+
+/** The `TokenCredential` shape of `@azure/identity`: any of its credentials fits. */
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
+}
+
+// Source: ../shared/AZURE-FACTS.md "Microsoft Entra ID (passwordless) tokens".
+const SCOPES = {
+  public: 'https://ossrdbms-aad.database.windows.net/.default',
+  usgov: 'https://ossrdbms-aad.database.usgovcloudapi.net/.default',
+  china: 'https://ossrdbms-aad.database.chinacloudapi.cn/.default',
+  cosmos: 'https://postgres.cosmos.azure.com/.default',
+} as const
+
+/** Tokens are renewed this long before they expire, so a connection never starts with a dying one. */
+export const REFRESH_MARGIN_MS = 5 * 60_000
+
+/**
+ * The token scope for a host: each Azure cloud's `ossrdbms-aad` scope, Cosmos DB for PostgreSQL's
+ * own, the public cloud's for hosts outside Azure's names (custom DNS). Pure.
+ */
+export function entraScopeFor(azure: AzureHostInfo | undefined): string {
+  if (azure === undefined) return SCOPES.public
+  return azure.service === 'cosmos' ? SCOPES.cosmos : SCOPES[azure.cloud]
+}
+
+/** The claims a user name is taken from, in order: users, then service principals and managed identities. */
+const USER_CLAIMS = ['upn', 'preferred_username', 'unique_name', 'appid'] as const
+
+/**
+ * The PostgreSQL user name carried by an Entra token (`upn`, `preferred_username`, `unique_name`,
+ * else `appid`). The payload is decoded, not verified: the server verifies the token.
+ */
+export function userFromToken(token: string): string | undefined {
+  const payload = token.split('.')[1]
+  if (payload === undefined) return undefined
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+    for (const claim of USER_CLAIMS) {
+      const v = claims[claim]
+      if (typeof v === 'string' && v !== '') return v
+    }
+  } catch {
+    // Not a JWT: the caller reports that no user name could be found.
+  }
+  return undefined
+}
+
+interface CacheEntry {
+  token?: AccessToken
+  inflight?: Promise<AccessToken>
+}
+
+/** Tokens per credential and scope, shared by every client and pool in the process; never on disk. */
+const tokenCache = new WeakMap<TokenCredential, Map<string, CacheEntry>>()
+
+function tokenFailed(why: string, cause?: unknown): AzurePgError {
+  return new AzurePgError('ENTRA_TOKEN_FAILED', `Getting a Microsoft Entra ID token for Azure Database for PostgreSQL failed: ${why}.`, {
+    hint: 'Check the credential: sign in with `az login`, or give the managed identity access; see the cause for the credential\'s own message.',
+    cause,
+  })
+}
+
+/**
+ * A token source for one credential and scope: a cached token is reused until
+ * {@link REFRESH_MARGIN_MS} before it expires, and concurrent callers share one `getToken` call.
+ */
+export function entraTokenSource(credential: TokenCredential, scope: string, now: () => Date): () => Promise<string> {
+  let byScope = tokenCache.get(credential)
+  if (byScope === undefined) {
+    byScope = new Map()
+    tokenCache.set(credential, byScope)
+  }
+  const entry: CacheEntry = byScope.get(scope) ?? {}
+  byScope.set(scope, entry)
+  return async () => {
+    const cached = entry.token
+    if (cached !== undefined && cached.expiresOnTimestamp - REFRESH_MARGIN_MS > now().getTime()) return cached.token
+    entry.inflight ??= (async () => {
+      let token: AccessToken | null
+      try {
+        token = await credential.getToken(scope)
+      } catch (cause) {
+        throw tokenFailed('the credential threw', cause)
+      }
+      if (token === null || typeof token.token !== 'string' || token.token === '') throw tokenFailed('the credential returned no token')
+      entry.token = token
+      return token
+    })().finally(() => { entry.inflight = undefined })
+    return (await entry.inflight).token
+  }
+}
+
+let defaultCredential: Promise<TokenCredential> | undefined
+
+/**
+ * `DefaultAzureCredential` from `@azure/identity` (managed identity, workload identity, `az login`, ...),
+ * imported only when asked for, once per process.
+ */
+export function loadDefaultCredential(): Promise<TokenCredential> {
+  defaultCredential ??= (async () => {
+    const name = '@azure/identity'
+    let mod: { DefaultAzureCredential: new () => TokenCredential }
+    try {
+      mod = (await import(name)) as typeof mod
+    } catch (cause) {
+      throw new AzurePgError('ENTRA_UNAVAILABLE', 'entra: true needs the package @azure/identity, which is not installed.', {
+        hint: 'Run `npm install @azure/identity`, or pass your own TokenCredential as entra.', cause,
+      })
+    }
+    return new mod.DefaultAzureCredential()
+  })()
+  defaultCredential.catch(() => { defaultCredential = undefined })
+  return defaultCredential
+}
