@@ -2,7 +2,28 @@ import { parseArgs } from 'node:util'
 import { AzurePgError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../trust/certs-options.js'
+import type { ServerType } from '../config/azure-host.js'
+import { parseConnectionString } from '../config/connection-string.js'
+import { runDoctor } from '../doctor/run-doctor.js'
 import { certsBundle, certsFetch, certsStatus, type CommandIo } from './certs-command.js'
+import { formatReport } from './doctor-command.js'
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array))
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Whether a login can be tried without asking: a password in the string or PGPASSWORD. */
+function hasPassword(connectionString: string | undefined, env: Readonly<Record<string, string | undefined>>): boolean {
+  if ((env['PGPASSWORD'] ?? '') !== '') return true
+  if (connectionString === undefined) return false
+  try {
+    return parseConnectionString(connectionString).params['password'] !== undefined
+  } catch {
+    return false // the configuration step reports the malformed string
+  }
+}
 
 /** The process-facing parts of the command line: output, environment and the seams tests replace. */
 export interface CliContext {
@@ -11,6 +32,10 @@ export interface CliContext {
   readonly env: Readonly<Record<string, string | undefined>>
   readonly now?: () => Date
   readonly fetch?: FetchFunction
+  /** Reads all of standard input (for --password-stdin). */
+  readonly stdin?: () => Promise<string>
+  /** Colour the doctor's checklist (stdout is a TTY and NO_COLOR is unset). */
+  readonly color?: boolean
 }
 
 const HELP = `azure-pg-tls: verified TLS for Azure Database for PostgreSQL
@@ -19,6 +44,8 @@ Usage:
   azure-pg-tls certs status [--json]         which Azure roots are available, from where, until when
   azure-pg-tls certs fetch [--json]          download every Azure root, verify its pin, cache it
   azure-pg-tls certs bundle [--out FILE]     the combined PEM (for psql's sslrootcert, JDBC, ...)
+  azure-pg-tls doctor [CONNECTION STRING]    why a connection fails, step by step, and how to fix it
+                                             (also reads PGHOST, PGUSER, ... like the library)
 
 Options:
   --cache-dir DIR   cache folder      (AZURE_PG_TLS_CACHE_DIR; default $XDG_CACHE_HOME/azure-pg-tls or ~/.cache/azure-pg-tls)
@@ -26,7 +53,10 @@ Options:
   --offline         never use the network (AZURE_PG_TLS_OFFLINE=1)
   --source S        auto | download | bundled, for bundle (AZURE_PG_TLS_CERT_SOURCE)
   --timeout MS      per-download time limit (default 5000)
-  --json            machine-readable output (status, fetch)
+  --json            machine-readable output (status, fetch, doctor)
+  --password-stdin  doctor: read the password from standard input and test the login
+  --entra           doctor: log in with a Microsoft Entra ID token (needs @azure/identity)
+  --server-type T   doctor: auto | single | flexible (AZURE_PG_TLS_SERVER_TYPE)
   -h, --help        this help
 
 Exit codes: 0 success, 1 a failed check or download, 2 bad usage.`
@@ -48,6 +78,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         source: { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        'password-stdin': { type: 'boolean' },
+        entra: { type: 'boolean' },
+        'server-type': { type: 'string' },
       },
     })
   } catch (err) {
@@ -60,7 +93,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     ctx.stdout(HELP)
     return values.help === true || command === 'help' ? 0 : 2
   }
-  if (command !== 'certs' || sub === undefined || !['status', 'fetch', 'bundle'].includes(sub) || extra.length > 0) {
+  const isDoctor = command === 'doctor' && extra.length === 0
+  if (!isDoctor && (command !== 'certs' || sub === undefined || !['status', 'fetch', 'bundle'].includes(sub) || extra.length > 0)) {
     ctx.stderr(`unknown command: ${positionals.join(' ')}\n\n${HELP}`)
     return 2
   }
@@ -77,6 +111,27 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   const logger: Logger = { warn: (m) => ctx.stderr(`warning: ${m}`) }
   const io: CommandIo = { out: ctx.stdout, err: ctx.stderr, now }
   try {
+    if (isDoctor) {
+      if (values['password-stdin'] === true && values.entra === true) {
+        ctx.stderr('--password-stdin and --entra exclude each other.')
+        return 2
+      }
+      const password = values['password-stdin'] === true ? (await (ctx.stdin ?? readStdin)()).replace(/\r?\n$/, '') : undefined
+      const report = await runDoctor({
+        options: {
+          env: ctx.env, now, logger, certs: options,
+          ...(sub !== undefined && { connectionString: sub }),
+          ...(password !== undefined && { password }),
+          ...(values.entra === true && { entra: true as const }),
+          ...(values['server-type'] !== undefined && { serverType: values['server-type'] as ServerType }),
+        },
+        authenticate: password !== undefined || values.entra === true || hasPassword(sub, ctx.env),
+        timeoutMs: timeout ?? 5000,
+      })
+      if (values.json === true) ctx.stdout(JSON.stringify(report, null, 2))
+      else ctx.stdout(formatReport(report, ctx.color === true))
+      return report.ok ? 0 : 1
+    }
     const settings = resolveCertsSettings(options, ctx.env)
     switch (sub) {
       case 'status': return await certsStatus(settings, io, values.json === true)

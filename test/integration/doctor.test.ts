@@ -1,0 +1,210 @@
+// `azure-pg-tls doctor` against real local servers: healthy, TLS off, unknown CA, wrong name, expired,
+// nothing listening, garbage answer, wrong password, unknown user.
+import assert from 'node:assert/strict'
+import { X509Certificate } from 'node:crypto'
+import { createServer, type Server } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
+import { runCli } from '../../src/cli/main.js'
+import { rootVerdict, type CandidateRoot } from '../../src/doctor/chain.js'
+import type { DoctorReport } from '../../src/doctor/run-doctor.js'
+import { createIntermediate, createRootCa } from '../support/pki.js'
+import { freePort } from '../support/postgres-server.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
+
+let lab: Lab
+let garbage: Server
+let garbagePort: number
+
+before(async () => {
+  lab = await startLab(['good', 'impostor', 'wrongName', 'expired', 'tlsOff'])
+  garbage = createServer((s) => s.once('data', () => s.end('HTTP/1.1 400 Bad Request\r\n\r\n')))
+  await new Promise<void>((r) => garbage.listen(0, '127.0.0.1', r))
+  garbagePort = (garbage.address() as { port: number }).port
+})
+after(async () => {
+  await new Promise((r) => garbage?.close(r))
+  await lab?.stop()
+})
+
+const conninfo = (port: number, extra = ''): string =>
+  `host=${AZURE_HOST} hostaddr=127.0.0.1 port=${port} dbname=postgres user=myadmin sslrootcert=${lab.rootPath} ${extra}`.trim()
+
+async function doctor(args: string[], opts: { password?: string; env?: Record<string, string>; color?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await runCli(['doctor', ...args], {
+    stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: opts.env ?? {},
+    ...(opts.password !== undefined && { stdin: async () => `${opts.password}\n` }),
+    ...(opts.color !== undefined && { color: opts.color }),
+  })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+async function report(args: string[], opts: { password?: string; env?: Record<string, string> } = {}): Promise<{ code: number; report: DoctorReport; out: string }> {
+  const r = await doctor([...args, '--json'], opts)
+  return { code: r.code, report: JSON.parse(r.out) as DoctorReport, out: r.out }
+}
+
+const failing = (r: DoctorReport) => r.steps.find((s) => s.status === 'fail')
+
+/** The hint connect() gives for the same server: the doctor's fix must be the same text (one table). */
+async function connectHint(kind: ServerKind): Promise<string> {
+  const client = await createAzurePgClient({ connectionString: conninfo(lab.server(kind).port), password: LOGINS.flexible.password, env: {} })
+  try {
+    await client.connect()
+    await client.end()
+    return ''
+  } catch (e) {
+    return (e as AzurePgError).hint
+  }
+}
+
+describe('azure-pg-tls doctor', () => {
+  it('healthy server with a password: all seven steps pass, exit 0', async () => {
+    const { code, report: r, out } = await report([conninfo(lab.server('good').port), '--password-stdin'], { password: LOGINS.flexible.password })
+    assert.equal(code, 0)
+    assert.equal(r.ok, true)
+    assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
+      ['configuration', 'pass'], ['dns', 'pass'], ['tcp', 'pass'], ['tls-request', 'pass'],
+      ['tls-handshake', 'pass'], ['authentication', 'pass'], ['server', 'pass'],
+    ])
+    const hs = r.steps[4]!
+    assert.match(hs.summary, /^TLSv1\.[23], verified: chains to Lab Global Root G2, which the trust set holds$/)
+    assert.ok(hs.details.some((d) => /^chain\[0\] mydemoserver\.postgres\.database\.azure\.com \(issuer Lab TLS RSA CA 2026, until .*DNS:mydemoserver/.test(d)))
+    assert.match(r.steps[5]!.summary, /logged in as myadmin$/)
+    assert.match(r.steps[6]!.summary, /^PostgreSQL 18\.\d+, ssl true, TLSv1\.[23]$/)
+    assert.doesNotMatch(out, new RegExp(LOGINS.flexible.password))
+  })
+
+  it('healthy server without credentials: the login is skipped, exit 0', async () => {
+    const { code, report: r } = await report([conninfo(lab.server('good').port)])
+    assert.equal(code, 0)
+    assert.deepEqual(r.steps.slice(-1).map((s) => [s.step, s.status]), [['authentication', 'skip']])
+  })
+
+  it('TLS off: fails at the TLS request with the fix connect() gives', async () => {
+    const { code, report: r } = await report([conninfo(lab.server('tlsOff').port)])
+    assert.equal(code, 1)
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-request')
+    assert.equal(f.code, 'SERVER_REFUSED_TLS')
+    assert.match(f.summary, /answered N/)
+    assert.equal(f.fix, await connectHint('tlsOff'))
+  })
+
+  it('unknown CA: names the root the server chains to and that nobody trusts it', async () => {
+    const { code, report: r } = await report([conninfo(lab.server('impostor').port)])
+    assert.equal(code, 1)
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-handshake')
+    assert.equal(f.code, 'TLS_VERIFY_FAILED')
+    assert.match(f.reason ?? '', /chains to "Impostor Root CA", which is not in your trust set \(roots from .*lab-root\.pem\), not an Azure root, and not in Node's built-in store/)
+    assert.equal(f.fix, await connectHint('impostor'))
+  })
+
+  it('wrong host name: says whom the certificate is for', async () => {
+    const { report: r } = await report([conninfo(lab.server('wrongName').port)])
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-handshake')
+    assert.equal(f.reason, `the certificate is for otherserver.postgres.database.azure.com, you connected to ${AZURE_HOST}`)
+    assert.equal(f.fix, await connectHint('wrongName'))
+  })
+
+  it('expired certificate: says so, with the date', async () => {
+    const { report: r } = await report([conninfo(lab.server('expired').port)])
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-handshake')
+    assert.match(f.summary, /CERT_HAS_EXPIRED/)
+    assert.match(f.reason ?? '', /has expired \(the server's is valid until .* GMT\)/)
+    assert.equal(f.fix, await connectHint('expired'))
+  })
+
+  it('nothing listening: DNS resolves localhost, TCP fails with a fix', async () => {
+    const port = await freePort()
+    const { code, report: r } = await report([`host=localhost port=${port} user=myadmin sslrootcert=${lab.rootPath}`])
+    assert.equal(code, 1)
+    assert.match(r.steps[1]!.summary, /127\.0\.0\.1/)
+    const f = failing(r)!
+    assert.equal(f.step, 'tcp')
+    assert.equal(f.code, 'CONNECTION_FAILED')
+    assert.match(f.reason ?? '', /ECONNREFUSED/)
+    assert.match(f.fix ?? '', /host name, port/)
+  })
+
+  it('a TCP server answering the TLS request with garbage: not PostgreSQL', async () => {
+    const { report: r } = await report([conninfo(garbagePort)])
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-request')
+    assert.match(f.summary, /answered 0x48, neither S nor N/)
+    assert.match(f.reason ?? '', /does not look like PostgreSQL/)
+  })
+
+  it('wrong password: fails at authentication, never printing it', async () => {
+    const secret = 'Doctor-Wrong-Pass-99'
+    const text = await doctor([conninfo(lab.server('good').port), '--password-stdin'], { password: secret })
+    assert.equal(text.code, 1)
+    assert.match(text.out, /^✗ authentication  login as myadmin refused$/m)
+    assert.match(text.out, /password authentication failed for user "myadmin"/)
+    assert.doesNotMatch(text.out + text.err, new RegExp(secret))
+    const viaEnv = await report([conninfo(lab.server('good').port)], { env: { PGPASSWORD: secret } })
+    assert.equal(failing(viaEnv.report)?.code, 'AUTH_FAILED')
+    assert.doesNotMatch(viaEnv.out, new RegExp(secret))
+  })
+
+  it('a user the server does not know: fails at authentication', async () => {
+    const { report: r } = await report([conninfo(lab.server('good').port, 'user=ghost password=x')])
+    const f = failing(r)!
+    assert.equal(f.step, 'authentication')
+    assert.equal(f.code, 'AUTH_FAILED')
+  })
+
+  it('an insecure setting: fails at configuration, with the secure equivalent', async () => {
+    const { code, report: r } = await report([conninfo(lab.server('good').port, 'sslmode=disable')])
+    assert.equal(code, 1)
+    const f = failing(r)!
+    assert.equal(f.step, 'configuration')
+    assert.equal(f.code, 'INSECURE_TLS')
+    assert.match(f.fix ?? '', /sslmode=verify-full/)
+    assert.equal(r.steps.length, 1, 'no connection was attempted')
+  })
+
+  it('--entra without @azure/identity: fails at authentication naming the package', async () => {
+    const { report: r } = await report([conninfo(lab.server('good').port), '--entra'])
+    const f = failing(r)!
+    assert.equal(f.step, 'authentication')
+    assert.equal(f.code, 'ENTRA_UNAVAILABLE')
+  })
+
+  it('prints a checklist, in colour only when asked', async () => {
+    const plain = await doctor([conninfo(lab.server('tlsOff').port)], { color: false })
+    assert.match(plain.out, /^azure-pg-tls doctor$/m)
+    assert.match(plain.out, /^✓ tcp {13}127\.0\.0\.1:\d+ in [\d.]+ ms$/m)
+    assert.match(plain.out, /^✗ tls request {5}server answered N: TLS not offered$/m)
+    assert.match(plain.out, /^ {4}fix: /m)
+    assert.doesNotMatch(plain.out, /\u001b\[/)
+    const coloured = await doctor([conninfo(lab.server('tlsOff').port)], { color: true })
+    assert.match(coloured.out, /\u001b\[31m✗\u001b\[0m/)
+  })
+
+  it('exit 2 on bad usage', async () => {
+    assert.equal((await doctor(['--nope'])).code, 2)
+    assert.equal((await doctor([conninfo(1), 'extra'])).code, 2)
+    assert.equal((await doctor([conninfo(1), '--entra', '--password-stdin'], { password: 'x' })).code, 2)
+  })
+})
+
+describe('which root would have verified a chain', () => {
+  it('names an Azure root the trust set lacks, a root only Node trusts, or none', async () => {
+    const azureLike = await createRootCa('Pretend Azure Root')
+    const inter = await createIntermediate(azureLike, 'Pretend Azure TLS CA')
+    const top = new X509Certificate(inter.pem)
+    const asCandidate = (where: CandidateRoot['where']): CandidateRoot => ({ name: 'Pretend Azure Root', where, cert: new X509Certificate(azureLike.pem) })
+    assert.equal(rootVerdict(top, [asCandidate('azure')], 'roots from x.pem'),
+      'this server chains to Pretend Azure Root, an Azure root which your trust set (roots from x.pem) lacks')
+    assert.match(rootVerdict(top, [asCandidate('system')], 'Azure roots'), /in Node's built-in store but is not an Azure root/)
+    assert.equal(rootVerdict(top, [asCandidate('trust set'), asCandidate('azure')], 't'), 'chains to Pretend Azure Root, which the trust set holds')
+    const other = await createRootCa('Unrelated Root')
+    assert.match(rootVerdict(top, [{ name: 'Unrelated Root', where: 'azure', cert: new X509Certificate(other.pem) }], 't'), /chains to "Pretend Azure Root", which is not in your trust set/)
+  })
+})
