@@ -77,6 +77,13 @@ describe('azure-pg-tls doctor', () => {
     assert.doesNotMatch(out, new RegExp(LOGINS.flexible.password))
   })
 
+  it('direct TLS (sslnegotiation=direct): the handshake is made without an SSLRequest, with ALPN', async () => {
+    const { code, report: r } = await report([conninfo(lab.server('good').port, 'sslnegotiation=direct')])
+    assert.equal(code, 0)
+    assert.match(r.steps[3]!.summary, /^direct TLS requested/)
+    assert.ok(r.steps[4]!.details.some((d) => /ALPN postgresql/.test(d)), r.steps[4]!.details.join('\n'))
+  })
+
   it('healthy server without credentials: the login is skipped, exit 0', async () => {
     const { code, report: r } = await report([conninfo(lab.server('good').port)])
     assert.equal(code, 0)

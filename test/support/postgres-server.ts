@@ -206,8 +206,12 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     if (stopped) return
     stopped = true
     const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.kill('SIGINT') // fast shutdown
+    // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
+    // sockets close); a straggler gets fast shutdown after a moment.
+    child.kill('SIGTERM')
+    const fast = setTimeout(() => child.kill('SIGINT'), 3000)
     await exited
+    clearTimeout(fast)
     await rm(dataDir, { recursive: true, force: true })
   }
   live.add(child)
