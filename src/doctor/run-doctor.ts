@@ -3,7 +3,6 @@ import { isIP, type Socket } from 'node:net'
 import { checkServerIdentity, rootCertificates } from 'node:tls'
 import type pg from 'pg'
 import { createAzurePgClient } from '../client.js'
-import { classifyAzureHost } from '../config/azure-host.js'
 import { resolveSettings, type ResolvedSettings } from '../config/resolve.js'
 import { explainConnectError, type ConnectContext } from '../error-map.js'
 import { AzurePgError } from '../errors.js'
@@ -63,8 +62,8 @@ function explained(err: unknown, ctx: ConnectContext, secrets: readonly string[]
   return { code: e.code, reason: e.message, fix: e.hint }
 }
 
-function serverKind(host: string, settings: ResolvedSettings): string {
-  const azure = classifyAzureHost(host)
+function serverKind(settings: ResolvedSettings): string {
+  const { azure } = settings
   if (azure === undefined) return settings.serverName === undefined ? 'not an Azure PostgreSQL host name' : `custom name for Azure server "${settings.serverName}"`
   const cloud = { public: 'public cloud', usgov: 'US Government', china: 'Azure China' }[azure.cloud]
   if (azure.service === 'cosmos') return `Azure Cosmos DB for PostgreSQL (${cloud})`
@@ -151,7 +150,8 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const user = settings.user ?? '(from the Entra ID token)'
   const ctx: ConnectContext = { host, connectHost: settings.connectHost, port, user, serverType: settings.serverType, trust: anchors.description, entra: settings.entraScope !== undefined }
   steps.push(pass('configuration', `${host}:${port} as ${user}`, [
-    serverKind(host, settings),
+    serverKind(settings),
+    ...settings.warnings.map((w) => `note: ${w}`),
     `sslmode ${settings.tls.requestedMode}${settings.tls.strengthened ? ' (raised to verify-full)' : ''}, trust: ${anchors.description}`,
     ...(settings.connectHost !== host ? [`hostaddr ${settings.connectHost}: connecting there, verifying the certificate for ${host}`] : []),
     ...(settings.entraScope !== undefined ? [`Entra ID token scope ${settings.entraScope}`] : []),
@@ -165,7 +165,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     try {
       const { addresses, ms } = await resolveAddresses(address, timeoutMs)
       address = addresses[0] ?? address
-      const azure = classifyAzureHost(host)
+      const { azure } = settings
       const notes: string[] = []
       if (azure?.privateLink === true && addresses.some((a) => !isPrivateAddress(a))) notes.push('note: a private-endpoint name resolves to a public address: the private DNS zone is not linked to this network')
       if (azure !== undefined && !azure.privateLink && addresses.every(isPrivateAddress)) notes.push('note: resolves to a private address: a private endpoint or VNet integration answers for this name')

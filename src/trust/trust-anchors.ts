@@ -20,14 +20,14 @@ export interface TrustContext extends StoreContext {
   readonly certs: CertsSettings
 }
 
-function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): boolean {
-  if (!isExpired(cert, ctx.now())) return false
+/** Expired roots in a user's own file are still used (the user chose them), with a warning. */
+function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): void {
+  if (!isExpired(cert, ctx.now())) return
   const known = rootByFingerprint(cert.fingerprint256)
   const legacy = known !== undefined && !known.trustedByDefault
     ? ` ${known.name} is no longer used by Azure; remove sslrootcert to trust Azure's current roots.`
     : ''
   ctx.logger.warn(`${commonName(cert)} in ${where} expired on ${cert.validTo}.${legacy}`)
-  return true
 }
 
 async function fileAnchors(path: string, origin: string, ctx: TrustContext): Promise<TrustAnchors> {
