@@ -17,11 +17,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout: () =
   })
 }
 
-/** Resolves a host name to all its addresses. */
-export async function resolveAddresses(host: string, timeoutMs: number): Promise<{ addresses: string[]; ms: number }> {
+/** Resolves a host name to its addresses; the system resolver (getaddrinfo, /etc/hosts) by default. */
+export type AddressLookup = (host: string) => Promise<string[]>
+
+const systemLookup: AddressLookup = async (host) => (await lookup(host, { all: true })).map((a) => a.address)
+
+/** Resolves a host name to all its addresses, timed. */
+export async function resolveAddresses(host: string, timeoutMs: number, lookupFn: AddressLookup = systemLookup): Promise<{ addresses: string[]; ms: number }> {
   const start = process.hrtime.bigint()
-  const found = await withTimeout(lookup(host, { all: true }), timeoutMs, `DNS lookup of ${host}`, () => {})
-  return { addresses: found.map((a) => a.address), ms: since(start) }
+  const addresses = await withTimeout(lookupFn(host), timeoutMs, `DNS lookup of ${host}`, () => {})
+  return { addresses, ms: since(start) }
 }
 
 /** Opens a TCP connection. */

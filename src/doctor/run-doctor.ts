@@ -14,7 +14,7 @@ import { AZURE_ROOTS } from '../trust/roots.js'
 import { readBundledRoot } from '../trust/store.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
-import { askForTls, inspectTls, openTcp, resolveAddresses, type HandshakeResult } from './probe.js'
+import { askForTls, inspectTls, openTcp, resolveAddresses, type AddressLookup, type HandshakeResult } from './probe.js'
 
 /** The doctor's steps, in the order they run. */
 export type StepName = 'configuration' | 'dns' | 'tcp' | 'tls-request' | 'tls-handshake' | 'authentication' | 'server'
@@ -47,6 +47,8 @@ export interface DoctorInput {
   /** Try to log in (step 6) and query the server (step 7). */
   readonly authenticate: boolean
   readonly timeoutMs: number
+  /** How host names are resolved; the system resolver by default (the seam for DNS tests). */
+  readonly lookup?: AddressLookup
 }
 
 const pass = (step: StepName, summary: string, details: string[] = [], ms?: number): StepResult =>
@@ -163,7 +165,7 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     steps.push(pass('dns', settings.connectHost === host ? `${host} is an address: no lookup` : `hostaddr ${address} given: no lookup`))
   } else {
     try {
-      const { addresses, ms } = await resolveAddresses(address, timeoutMs)
+      const { addresses, ms } = await resolveAddresses(address, timeoutMs, input.lookup)
       address = addresses[0] ?? address
       const { azure } = settings
       const notes: string[] = []

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
 import { runCli } from '../../src/cli/main.js'
 import { rootVerdict, type CandidateRoot } from '../../src/doctor/chain.js'
-import type { DoctorReport } from '../../src/doctor/run-doctor.js'
+import { runDoctor, type DoctorReport } from '../../src/doctor/run-doctor.js'
+import { Resolver } from 'node:dns/promises'
+import { startDnsServer } from '../support/dns-server.js'
 import { createIntermediate, createRootCa } from '../support/pki.js'
 import { freePort } from '../support/postgres-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
@@ -198,6 +200,38 @@ describe('azure-pg-tls doctor', () => {
     assert.equal((await doctor(['--nope'])).code, 2)
     assert.equal((await doctor([conninfo(1), 'extra'])).code, 2)
     assert.equal((await doctor([conninfo(1), '--entra', '--password-stdin'], { password: 'x' })).code, 2)
+  })
+})
+
+describe('doctor DNS checks (a real DNS server on 127.0.0.1)', () => {
+  it('notes a public name answering with a private address, and a private-endpoint name answering with a public one', async () => {
+    const privateLinkName = 'mydemoserver.privatelink.postgres.database.azure.com'
+    // 203.0.113.7 is a documentation address: it is only ever listed, never contacted (127.0.0.1 comes first).
+    const dns = await startDnsServer({ [AZURE_HOST]: ['127.0.0.1'], [privateLinkName]: ['127.0.0.1', '203.0.113.7'] })
+    const resolver = new Resolver()
+    resolver.setServers([dns.address])
+    const lookup = (host: string): Promise<string[]> => resolver.resolve4(host)
+    try {
+      const base = { env: {}, user: 'myadmin', sslrootcert: lab.rootPath, port: lab.server('good').port }
+      const pub = await runDoctor({ options: { ...base, host: AZURE_HOST }, authenticate: false, timeoutMs: 5000, lookup })
+      assert.equal(pub.ok, true)
+      assert.match(pub.steps[1]!.summary, /^127\.0\.0\.1 in [\d.]+ ms$/)
+      assert.deepEqual(pub.steps[1]!.details, ['note: resolves to a private address: a private endpoint or VNet integration answers for this name'])
+
+      const priv = await runDoctor({ options: { ...base, host: privateLinkName }, authenticate: false, timeoutMs: 5000, lookup })
+      assert.match(priv.steps[1]!.summary, /^127\.0\.0\.1, 203\.0\.113\.7 in/)
+      assert.deepEqual(priv.steps[1]!.details, ['note: a private-endpoint name resolves to a public address: the private DNS zone is not linked to this network'])
+      // Azure's certificates do not carry privatelink names: the handshake says so.
+      const f = failing(priv)!
+      assert.equal(f.step, 'tls-handshake')
+      assert.match(f.reason ?? '', new RegExp(`you connected to ${privateLinkName.replace(/\./g, '\\.')}$`))
+
+      const missing = await runDoctor({ options: { ...base, host: 'nosuch.postgres.database.azure.com' }, authenticate: false, timeoutMs: 5000, lookup })
+      assert.equal(failing(missing)?.step, 'dns')
+      assert.equal(failing(missing)?.code, 'CONNECTION_FAILED')
+    } finally {
+      await dns.close()
+    }
   })
 })
 
