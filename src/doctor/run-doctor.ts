@@ -9,7 +9,7 @@ import { AzurePgError } from '../errors.js'
 import { silentLogger } from '../log.js'
 import type { AzurePgOptions } from '../options.js'
 import { resolveCertsSettings } from '../trust/certs-options.js'
-import { parseCertificates } from '../trust/pem.js'
+import { commonName, parseCertificates } from '../trust/pem.js'
 import { AZURE_ROOTS } from '../trust/roots.js'
 import { readBundledRoot } from '../trust/store.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
@@ -83,7 +83,7 @@ async function candidateRoots(anchors: TrustAnchors): Promise<CandidateRoot[]> {
   for (const item of trust) {
     try {
       for (const cert of parseCertificates(typeof item === 'string' || Buffer.isBuffer(item) ? item : Buffer.from(item as Uint8Array))) {
-        out.push({ name: /CN=([^\n]*)/.exec(cert.subject)?.[1] ?? cert.subject, where: 'trust set', cert })
+        out.push({ name: commonName(cert), where: 'trust set', cert })
       }
     } catch {
       // An unparsable entry in ssl.ca cannot vouch for anything.
@@ -94,7 +94,7 @@ async function candidateRoots(anchors: TrustAnchors): Promise<CandidateRoot[]> {
   }
   for (const pem of rootCertificates) {
     const cert = new X509Certificate(pem)
-    out.push({ name: /CN=([^\n]*)/.exec(cert.subject)?.[1] ?? cert.subject, where: 'system', cert })
+    out.push({ name: commonName(cert), where: 'system', cert })
   }
   return out
 }

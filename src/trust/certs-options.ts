@@ -1,5 +1,6 @@
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { isTruthy } from '../config/tls-policy.js'
 import { invalidConfig } from '../errors.js'
 
 /** The parts of a fetch response the downloader reads; node-fetch's and Node's own both fit. */
@@ -62,8 +63,7 @@ export function resolveCertsSettings(options: CertsOptions | undefined, env: Env
   if (!SOURCES.includes(source)) {
     throw invalidConfig(`certs.source "${String(source)}" is not one of ${SOURCES.join(', ')}.`, "Use 'auto' (the default), 'download' or 'bundled'.")
   }
-  const offlineEnv = env['AZURE_PG_TLS_OFFLINE']
-  const offline = o.offline ?? (offlineEnv !== undefined && ['1', 'true', 'yes', 'on'].includes(offlineEnv.toLowerCase()))
+  const offline = o.offline ?? isTruthy(env['AZURE_PG_TLS_OFFLINE'] ?? '')
   const mirror = o.mirror ?? (env['AZURE_PG_TLS_CERT_MIRROR'] || undefined)
   if (mirror !== undefined && !/^https?:\/\/[^/]/i.test(mirror)) {
     throw invalidConfig(`certs.mirror "${mirror}" is not an http(s) URL.`, 'Use the base URL of the mirror, e.g. https://pki.example.internal/azure-roots/.')
