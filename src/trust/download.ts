@@ -6,6 +6,7 @@ import type { AzureRoot } from './roots.js'
 
 /** A root certificate is 1-2 KiB; anything past this is not one, so reading stops there. */
 export const MAX_DOWNLOAD_BYTES = 64 * 1024
+/** Redirects followed at most; a root is served directly by every known source. */
 export const MAX_REDIRECTS = 3
 
 /** What a download needs: the fetch to use (default node-fetch), the per-download time limit, a mirror. */
