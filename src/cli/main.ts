@@ -3,7 +3,6 @@ import { AzurePgError } from '../errors.js'
 import type { Logger } from '../log.js'
 import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../trust/certs-options.js'
 import type { ServerType } from '../config/azure-host.js'
-import { parseConnectionString } from '../config/connection-string.js'
 import { runDoctor } from '../doctor/run-doctor.js'
 import { certsBundle, certsFetch, certsStatus, type CommandIo } from './certs-command.js'
 import { formatReport } from './doctor-command.js'
@@ -14,16 +13,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** Whether a login can be tried without asking: a password in the string or PGPASSWORD. */
-function hasPassword(connectionString: string | undefined, env: Readonly<Record<string, string | undefined>>): boolean {
-  if ((env['PGPASSWORD'] ?? '') !== '') return true
-  if (connectionString === undefined) return false
-  try {
-    return parseConnectionString(connectionString).params['password'] !== undefined
-  } catch {
-    return false // the configuration step reports the malformed string
-  }
-}
 
 /** The process-facing parts of the command line: output, environment and the seams tests replace. */
 export interface CliContext {
@@ -125,7 +114,6 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
           ...(values.entra === true && { entra: true as const }),
           ...(values['server-type'] !== undefined && { serverType: values['server-type'] as ServerType }),
         },
-        authenticate: password !== undefined || values.entra === true || hasPassword(sub, ctx.env),
         timeoutMs: timeout ?? 5000,
       })
       if (values.json === true) ctx.stdout(JSON.stringify(report, null, 2))

@@ -71,9 +71,9 @@ function parseSeconds(s: Setting): number {
 }
 
 /** In the string, libpq's `sslmode` beats the `ssl=true|false` shorthand of node-postgres and JDBC. */
-function stringSslMode(parsed: ParsedConnectionString | undefined): Setting | undefined {
-  const mode = parsed?.params['sslmode']
-  if (mode !== undefined) return { value: mode.value, origin: `connection string key "${mode.key}"` }
+function stringSslMode(parsed: ParsedConnectionString | undefined, fromString: (k: string) => Setting | undefined): Setting | undefined {
+  const mode = fromString('sslmode')
+  if (mode !== undefined) return mode
   const ssl = parsed?.params['ssl']
   if (ssl === undefined) return undefined
   return { value: isTruthy(ssl.value) ? 'require' : 'disable', origin: `connection string key "${ssl.key}=${ssl.value}"` }
@@ -106,21 +106,17 @@ export function resolveSettings(options: AzurePgOptions, env: Env): ResolvedSett
   const port = portSetting === undefined ? 5432 : parsePort(portSetting)
 
   const sslrootcert = get('sslrootcert', 'sslrootcert', 'PGSSLROOTCERT')
-  const p = parsed?.params
-  const asSetting = (k: string): Setting | undefined => {
-    const v = p?.[k]
-    return v === undefined ? undefined : { value: v.value, origin: `connection string key "${v.key}"` }
-  }
+  const fromString = (k: string): Setting | undefined => get(undefined, k, undefined)
   const tls = decideTls({
     host,
     sslmode: options.sslmode !== undefined ? { value: options.sslmode, origin: 'option "sslmode"' }
-      : stringSslMode(parsed) ?? get(undefined, undefined, 'PGSSLMODE'),
+      : stringSslMode(parsed, fromString) ?? get(undefined, undefined, 'PGSSLMODE'),
     ssl: options.ssl,
     sslrootcert,
     sslrootcertIsOption: options.sslrootcert !== undefined,
-    trustServerCertificate: asSetting('trustservercertificate'),
-    sslfactory: asSetting('sslfactory'),
-    clientCertificate: asSetting('sslcert') ?? asSetting('sslkey') ?? get(undefined, undefined, 'PGSSLCERT') ?? get(undefined, undefined, 'PGSSLKEY'),
+    trustServerCertificate: fromString('trustservercertificate'),
+    sslfactory: fromString('sslfactory'),
+    clientCertificate: fromString('sslcert') ?? fromString('sslkey') ?? get(undefined, undefined, 'PGSSLCERT') ?? get(undefined, undefined, 'PGSSLKEY'),
     sslnegotiation: get('sslnegotiation', 'sslnegotiation', 'PGSSLNEGOTIATION'),
   })
   if (tls.strengthened) {

@@ -77,7 +77,7 @@ export interface HandshakeResult {
  * against `ca`. Verification is reported, not enforced, so that a failing server can be diagnosed;
  * the socket is closed right after the handshake, before any byte of application data.
  */
-export async function inspectTls(target: { socket: Socket } | { host: string; port: number }, options: {
+export async function inspectTls(socket: Socket, options: {
   servername: string | undefined
   ca: ConnectionOptions['ca']
   alpn?: string[]
@@ -85,7 +85,7 @@ export async function inspectTls(target: { socket: Socket } | { host: string; po
 }): Promise<HandshakeResult> {
   const start = process.hrtime.bigint()
   const tls: TLSSocket = tlsConnect({
-    ...target,
+    socket,
     ...(options.servername !== undefined && { servername: options.servername }),
     ca: options.ca,
     minVersion: 'TLSv1.2',

@@ -43,9 +43,8 @@ export interface DoctorReport {
 
 /** What to check and how. */
 export interface DoctorInput {
+  /** What to connect with; a login (steps 6 and 7) is tried when it holds a password or `entra`. */
   readonly options: AzurePgOptions
-  /** Try to log in (step 6) and query the server (step 7). */
-  readonly authenticate: boolean
   readonly timeoutMs: number
   /** How host names are resolved; the system resolver by default (the seam for DNS tests). */
   readonly lookup?: AddressLookup
@@ -216,7 +215,8 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     const servername = isIP(host) === 0 ? host : undefined
     let hs: HandshakeResult
     try {
-      hs = await inspectTls(direct ? { host: address, port } : { socket }, { servername, ca: anchors.ca, timeoutMs, ...(direct && { alpn: ['postgresql'] }) })
+      // On a fresh socket (direct), the handshake starts at once; after `S`, it follows the SSLRequest.
+      hs = await inspectTls(socket, { servername, ca: anchors.ca, timeoutMs, ...(direct && { alpn: ['postgresql'] }) })
     } catch (err) {
       const e = explained(err, ctx)
       steps.push(fail('tls-handshake', direct ? 'direct TLS failed' : 'TLS handshake failed', direct
@@ -232,7 +232,8 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   }
 
   // 6. authentication, 7. server
-  if (!input.authenticate) {
+  // Credentials are given when the resolved settings carry a password (option, string, PGPASSWORD) or Entra.
+  if (settings.password === undefined && settings.entraScope === undefined) {
     steps.push({ step: 'authentication', status: 'skip', summary: 'no credentials given: pass --password-stdin, set PGPASSWORD, or --entra to test the login', details: [] })
     return done()
   }

@@ -133,7 +133,6 @@ export async function downloadRoot(root: AzureRoot, settings: DownloadSettings):
         throw failed(root, url, 'the body was cut short: the connection closed before its end', err)
       }
       if (body === 'too-large') {
-        controller.abort()
         throw failed(root, url, `the body is larger than ${MAX_DOWNLOAD_BYTES / 1024} KiB, which no root certificate is`)
       }
       return verifyRootBytes(root, body, url)

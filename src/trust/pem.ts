@@ -14,9 +14,14 @@ export function parseCertificates(data: Buffer | string): X509Certificate[] {
   return [new X509Certificate(data)]
 }
 
+/** Whole days from `now` until the certificate's notAfter; negative once it has expired. */
+export function daysUntilExpiry(cert: X509Certificate, now: Date): number {
+  return Math.floor((Date.parse(cert.validTo) - now.getTime()) / 86_400_000)
+}
+
 /** True when `now` is past the certificate's notAfter. */
 export function isExpired(cert: X509Certificate, now: Date): boolean {
-  return now.getTime() > Date.parse(cert.validTo)
+  return daysUntilExpiry(cert, now) < 0
 }
 
 /** The certificate's common name, or its whole subject when it has none. */

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js'
 import { readCachedRoot, writeCachedRoot } from './cache.js'
 import type { CertsSettings, FetchFunction } from './certs-options.js'
 import { downloadRoot } from './download.js'
-import { parseCertificates } from './pem.js'
+import { daysUntilExpiry, parseCertificates } from './pem.js'
 import { AZURE_ROOTS, type AzureRoot } from './roots.js'
 
 /** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
@@ -15,7 +15,6 @@ export const BUNDLED_CERTS_DIR = fileURLToPath(new URL('../../certs/', import.me
 
 /** Roots within this many days of their notAfter get a warning. */
 export const EXPIRY_WARNING_DAYS = 90
-const DAY_MS = 86_400_000
 
 /** Where a trusted root came from. */
 export type RootOrigin = 'cache' | 'download' | 'bundled'
@@ -64,10 +63,10 @@ export function readBundledRoot(root: AzureRoot, dir: string = BUNDLED_CERTS_DIR
   return memo
 }
 
-/** Days from `now` until the certificate's notAfter (negative once expired). */
+/** Days from `now` until a PEM certificate's notAfter (negative once expired). */
 export function daysLeft(pem: string, now: Date): number {
   const [cert] = parseCertificates(pem)
-  return cert === undefined ? -1 : Math.floor((Date.parse(cert.validTo) - now.getTime()) / DAY_MS)
+  return cert === undefined ? -1 : daysUntilExpiry(cert, now)
 }
 
 type Outcome = { readonly ok: ResolvedRoot } | { readonly tried: readonly string[] }

@@ -26,34 +26,30 @@ function to(kind: ServerKind, extra: AzurePgPoolOptions = {}): AzurePgPoolOption
   }
 }
 
+/** Connects, reads who and how the session is (pg_stat_ssl), and closes. */
 async function sessionFacts(client: pg.Client): Promise<{ current_user: string; ssl: boolean; version: string; cipher: string }> {
-  const r = await client.query('SELECT current_user, s.ssl, s.version, s.cipher FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()')
-  return r.rows[0]
+  await client.connect()
+  try {
+    const r = await client.query('SELECT current_user, s.ssl, s.version, s.cipher FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()')
+    return r.rows[0]
+  } finally {
+    await client.end()
+  }
 }
 
 describe('a verified connection', () => {
   it('connects with TLS 1.2+ verified against the trusted root', async () => {
     const client = await createAzurePgClient(to('good'))
     assert.ok(client instanceof pg.Client, 'a real pg.Client, drop-in')
-    await client.connect()
-    try {
-      const s = await sessionFacts(client)
-      assert.equal(s.ssl, true)
-      assert.match(s.version, /^TLSv1\.[23]$/)
-      assert.equal(s.current_user, 'myadmin')
-    } finally {
-      await client.end()
-    }
+    const s = await sessionFacts(client)
+    assert.equal(s.ssl, true)
+    assert.match(s.version, /^TLSv1\.[23]$/)
+    assert.equal(s.current_user, 'myadmin')
   })
 
   it("sends user@server on Single Server (role literally named 'myadmin@mydemoserver')", async () => {
     const client = await createAzurePgClient(to('good', { user: 'myadmin', password: LOGINS.single.password, serverType: 'single' }))
-    await client.connect()
-    try {
-      assert.equal((await sessionFacts(client)).current_user, 'myadmin@mydemoserver')
-    } finally {
-      await client.end()
-    }
+    assert.equal((await sessionFacts(client)).current_user, 'myadmin@mydemoserver')
   })
 
   for (const [form, connectionString] of [
@@ -64,14 +60,9 @@ describe('a verified connection', () => {
   ] as const) {
     it(`connects from a pasted ${form} string`, async () => {
       const client = await createAzurePgClient({ connectionString: connectionString(), hostaddr: '127.0.0.1', sslrootcert: lab.rootPath, env: {} })
-      await client.connect()
-      try {
-        const s = await sessionFacts(client)
-        assert.equal(s.current_user, 'myadmin@mydemoserver')
-        assert.equal(s.ssl, true)
-      } finally {
-        await client.end()
-      }
+      const s = await sessionFacts(client)
+      assert.equal(s.current_user, 'myadmin@mydemoserver')
+      assert.equal(s.ssl, true)
     })
   }
 
@@ -80,33 +71,18 @@ describe('a verified connection', () => {
     const client = await createAzurePgClient({
       env: { PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(s.port), PGUSER: 'myadmin', PGPASSWORD: LOGINS.flexible.password, PGDATABASE: 'postgres', PGSSLROOTCERT: lab.rootPath, PGSSLMODE: 'require' },
     })
-    await client.connect()
-    try {
-      assert.equal((await sessionFacts(client)).current_user, 'myadmin')
-    } finally {
-      await client.end()
-    }
+    assert.equal((await sessionFacts(client)).current_user, 'myadmin')
   })
 
   it('negotiates direct TLS (PostgreSQL 17+, ALPN) when asked', async () => {
     const client = await createAzurePgClient(to('good', { sslnegotiation: 'direct' }))
-    await client.connect()
-    try {
-      assert.equal((await sessionFacts(client)).ssl, true)
-    } finally {
-      await client.end()
-    }
+    assert.equal((await sessionFacts(client)).ssl, true)
   })
 
   it('hands other libraries a config that plain pg connects with, verified', async () => {
     const config = await resolveAzurePgConfig(to('good'))
     const client = new pg.Client(config)
-    await client.connect()
-    try {
-      assert.equal((await sessionFacts(client)).ssl, true)
-    } finally {
-      await client.end()
-    }
+    assert.equal((await sessionFacts(client)).ssl, true)
   })
 
   it('runs a pool of 20 concurrent verified clients', async () => {

@@ -213,12 +213,12 @@ describe('doctor DNS checks (a real DNS server on 127.0.0.1)', () => {
     const lookup = (host: string): Promise<string[]> => resolver.resolve4(host)
     try {
       const base = { env: {}, user: 'myadmin', sslrootcert: lab.rootPath, port: lab.server('good').port }
-      const pub = await runDoctor({ options: { ...base, host: AZURE_HOST }, authenticate: false, timeoutMs: 5000, lookup })
+      const pub = await runDoctor({ options: { ...base, host: AZURE_HOST }, timeoutMs: 5000, lookup })
       assert.equal(pub.ok, true)
       assert.match(pub.steps[1]!.summary, /^127\.0\.0\.1 in [\d.]+ ms$/)
       assert.deepEqual(pub.steps[1]!.details, ['note: resolves to a private address: a private endpoint or VNet integration answers for this name'])
 
-      const priv = await runDoctor({ options: { ...base, host: privateLinkName }, authenticate: false, timeoutMs: 5000, lookup })
+      const priv = await runDoctor({ options: { ...base, host: privateLinkName }, timeoutMs: 5000, lookup })
       assert.match(priv.steps[1]!.summary, /^127\.0\.0\.1, 203\.0\.113\.7 in/)
       assert.deepEqual(priv.steps[1]!.details, ['note: a private-endpoint name resolves to a public address: the private DNS zone is not linked to this network'])
       // Azure's certificates do not carry privatelink names: the handshake says so.
@@ -226,7 +226,7 @@ describe('doctor DNS checks (a real DNS server on 127.0.0.1)', () => {
       assert.equal(f.step, 'tls-handshake')
       assert.match(f.reason ?? '', new RegExp(`you connected to ${privateLinkName.replace(/\./g, '\\.')}$`))
 
-      const missing = await runDoctor({ options: { ...base, host: 'nosuch.postgres.database.azure.com' }, authenticate: false, timeoutMs: 5000, lookup })
+      const missing = await runDoctor({ options: { ...base, host: 'nosuch.postgres.database.azure.com' }, timeoutMs: 5000, lookup })
       assert.equal(failing(missing)?.step, 'dns')
       assert.equal(failing(missing)?.code, 'CONNECTION_FAILED')
     } finally {

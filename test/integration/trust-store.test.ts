@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import https from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -386,7 +386,6 @@ describe('azure-pg-tls certs (command line)', () => {
   })
 
   it('runs as the installed bin (dist/cli/bin.js)', async () => {
-    await mkdir(join(root, 'dist'), { recursive: true })
     const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
     assert.equal((JSON.parse(stdout) as { ok: boolean }).ok, true)
     const head = (await readFile(join(root, 'dist/cli/bin.js'), 'utf8')).split('\n')[0]
