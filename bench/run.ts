@@ -3,7 +3,7 @@
 // Figures are for reading, not asserting: timing belongs here, never in tests.
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, parseConnectionString, resolveAzurePgConfig, type AzurePgOptions } from '../src/index.js'
-import { AZURE_HOST, LOGINS, startLab } from '../test/support/lab.js'
+import { AZURE_HOST, LOGINS, startLab } from '../lab/lab.js'
 
 function stats(samples: number[]): string {
   const s = [...samples].sort((a, b) => a - b)

@@ -3,8 +3,8 @@
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls'
 import type pg from 'pg'
 import { createAzurePgClient, AzurePgError, type AzurePgOptions } from 'azure-pg-tls'
-import { AZURE_HOST, LOGINS, startLab } from '../test/support/lab.js'
-import { startCountingListener } from '../test/support/counting-listener.js'
+import { AZURE_HOST, LOGINS, startLab } from '../lab/lab.js'
+import { startCountingListener } from '../lab/counting-listener.js'
 
 const line = (mark: string, text: string): void => console.log(`${mark} ${text}`)
 

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
-import { startCountingListener, type CountingListener } from '../support/counting-listener.js'
+import { startCountingListener, type CountingListener } from '../../lab/counting-listener.js'
 import { insecureSettings } from '../support/insecure-matrix.js'
-import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 
 let lab: Lab
 

@@ -9,10 +9,10 @@ import { runCli } from '../../src/cli/main.js'
 import { rootVerdict, type CandidateRoot } from '../../src/doctor/chain.js'
 import { runDoctor, type DoctorReport } from '../../src/doctor/run-doctor.js'
 import { Resolver } from 'node:dns/promises'
-import { startDnsServer } from '../support/dns-server.js'
-import { createIntermediate, createRootCa } from '../support/pki.js'
-import { freePort } from '../support/postgres-server.js'
-import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
+import { startDnsServer } from '../../lab/dns-server.js'
+import { createIntermediate, createRootCa } from '../../lab/pki.js'
+import { freePort } from '../../lab/postgres-server.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 
 let lab: Lab
 let garbage: Server

@@ -7,7 +7,7 @@ import type pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { FakeCredential, jwt } from '../support/fake-credential.js'
-import { AZURE_HOST, startLab, type Lab } from '../support/lab.js'
+import { AZURE_HOST, startLab, type Lab } from '../../lab/lab.js'
 
 const ALICE = 'alice@contoso.com'
 let lab: Lab

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { AZURE_HOST, LOGINS, startLab, type Lab } from '../support/lab.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))

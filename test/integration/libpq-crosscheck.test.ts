@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { createAzurePgClient, AzurePgError } from '../../src/index.js'
-import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../support/lab.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 
 const run = promisify(execFile)
 

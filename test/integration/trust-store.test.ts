@@ -18,8 +18,8 @@ import { downloadRoot, downloadUrl } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
 import { clearRootMemo, resolveAzureRoots, type ResolvedRoot } from '../../src/trust/store.js'
 import { expectAzureError } from '../support/assert-error.js'
-import { startMirror, type Mirror, type MirrorBehaviour } from '../support/cert-mirror.js'
-import { createRootCa, issueServerCertificate } from '../support/pki.js'
+import { startMirror, type Mirror, type MirrorBehaviour } from '../../lab/cert-mirror.js'
+import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { AZURE_ROOTS } from '../../src/index.js'
+import { AZURE_ROOTS } from '../src/index.js'
 
 /** How the mirror answers. */
 export type MirrorBehaviour =
@@ -24,8 +24,8 @@ export interface Mirror {
   close(): Promise<void>
 }
 
-const certsDir = new URL('../../certs/', import.meta.url)
-const baltimore = readFileSync(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url))
+const certsDir = new URL('../certs/', import.meta.url)
+const baltimore = readFileSync(new URL('../test/fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url))
 
 /** The official file of each default root, keyed by the last path segment of its URL, in its official format. */
 export function officialFiles(): Map<string, Buffer> {
@@ -102,7 +102,7 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
       }
       case 'redirectToHttp': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
       case 'wrongCert': res.writeHead(200).end(baltimore); return
-      case 'notCa': res.writeHead(200).end(readFileSync(new URL('../fixtures/leaf-not-ca.pem', import.meta.url))); return
+      case 'notCa': res.writeHead(200).end(readFileSync(new URL('../test/fixtures/leaf-not-ca.pem', import.meta.url))); return
     }
   }
 
