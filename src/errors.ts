@@ -43,6 +43,8 @@ export interface AzurePgErrorOptions {
   cause?: unknown
   /** For `TLS_VERIFY_FAILED`: the verification failure kind. */
   reason?: TlsFailureReason
+  /** When several attempts failed (one per root, say): every one of them, in order. */
+  errors?: readonly Error[]
 }
 
 /**
@@ -56,6 +58,8 @@ export class AzurePgError extends Error {
   readonly hint: string
   /** For `TLS_VERIFY_FAILED`: why verification failed. */
   readonly reason: TlsFailureReason | undefined
+  /** For a failure made of several (every root unavailable): each of them; empty otherwise. */
+  readonly errors: readonly Error[]
 
   constructor(code: AzurePgErrorCode, message: string, options: AzurePgErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
@@ -63,6 +67,7 @@ export class AzurePgError extends Error {
     this.code = code
     this.hint = options.hint
     this.reason = options.reason
+    this.errors = options.errors ?? []
   }
 
   /** `code: message Hint: …` on one line, the form a log line or a CLI wants. */
@@ -72,6 +77,6 @@ export class AzurePgError extends Error {
 }
 
 /** Shorthand for the most common failure: a configuration that cannot be used as given. */
-export function invalidConfig(message: string, hint: string): AzurePgError {
-  return new AzurePgError('INVALID_CONFIG', message, { hint })
+export function invalidConfig(message: string, hint: string, options: { cause?: unknown } = {}): AzurePgError {
+  return new AzurePgError('INVALID_CONFIG', message, { hint, cause: options.cause })
 }

@@ -1,16 +1,83 @@
+// The public vocabulary: every option and every type a caller names. This module imports nothing
+// internal, so every other layer can depend on it without a cycle.
 import type { ConnectionOptions } from 'node:tls'
 import type pg from 'pg'
-import type { ServerType } from './config/azure-host.js'
-import type { Logger } from './log.js'
-import type { CertsOptions } from './trust/certs-options.js'
-import type { TokenCredential } from './auth/entra.js'
 
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
 
+/** Which Azure Database for PostgreSQL deployment to name users for. */
+export type ServerType = 'auto' | 'single' | 'flexible'
+
+/** The Azure cloud a host name belongs to. */
+export type AzureCloud = 'public' | 'usgov' | 'china'
+
+/** The Azure PostgreSQL service behind a host name. */
+export type AzureService = 'postgres' | 'cosmos'
+
+/** What a host name tells about the Azure server behind it. */
+export interface AzureHostInfo {
+  readonly cloud: AzureCloud
+  readonly service: AzureService
+  /** The name goes through a private DNS zone (`privatelink.` or VNet `private.`). */
+  readonly privateLink: boolean
+  /** The short server name (first DNS label, lower-cased); undefined for Cosmos DB clusters. */
+  readonly serverName: string | undefined
+}
+
+/** Where azure-pg-tls sends warnings (an expired root, an ignored connection-string key). */
+export interface Logger {
+  warn(message: string): void
+}
+
+/** An access token as `@azure/identity` returns it. */
+export interface AccessToken {
+  readonly token: string
+  /** Expiry, in milliseconds since the epoch. */
+  readonly expiresOnTimestamp: number
+}
+
+/** The `TokenCredential` shape of `@azure/identity`: any of its credentials fits. */
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
+}
+
+/** The parts of a fetch response the downloader reads; node-fetch's and Node's own both fit. */
+export interface FetchResponse {
+  readonly status: number
+  readonly headers: { get(name: string): string | null }
+  readonly body: AsyncIterable<Uint8Array | string> | null
+}
+
+/** A fetch implementation: node-fetch by default; pass another for proxies or tests. */
+export type FetchFunction = (url: string, init: {
+  signal: AbortSignal
+  redirect: 'manual'
+  headers: Record<string, string>
+}) => Promise<FetchResponse>
+
+/** Where Azure's roots come from: see the README's "Certificates" section. */
+export type CertSource = 'auto' | 'download' | 'bundled'
+
+/** The `certs` option of the factories. Every field has an `AZURE_PG_TLS_*` variable or a default. */
+export interface CertsOptions {
+  /** `auto`: cache, then download, then the bundled copy; `download`: no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
+  source?: CertSource
+  /** Never use the network: cache, then bundled. Env `AZURE_PG_TLS_OFFLINE=1`. */
+  offline?: boolean
+  /** Cache folder. Env `AZURE_PG_TLS_CACHE_DIR`; default `$XDG_CACHE_HOME/azure-pg-tls`, else `~/.cache/azure-pg-tls`. */
+  cacheDir?: string
+  /** Base URL of an internal mirror serving each root under its official file name. Env `AZURE_PG_TLS_CERT_MIRROR`. */
+  mirror?: string
+  /** Time limit of one download in milliseconds (default 5000). */
+  timeoutMs?: number
+  /** The fetch to download with (default: node-fetch, loaded only when a download happens). */
+  fetch?: FetchFunction
+}
+
 /**
- * Options of {@link createAzurePgClient}: every `pg.ClientConfig` field, plus libpq-style TLS settings
- * and Azure naming. Explicit options beat the connection string, which beats the `PG*` environment.
+ * Options of `createAzurePgClient`: every `pg.ClientConfig` field, plus libpq-style TLS settings
+ * and Azure naming. Explicit options beat the connection string, which beats the environment.
  */
 export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password'> {
   /** A connection string in URI, `key=value`, ADO.NET (Npgsql) or JDBC form, as the Azure portal shows it. */
@@ -50,5 +117,5 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   entraScope?: string
 }
 
-/** Options of {@link createAzurePgPool}: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */
+/** Options of `createAzurePgPool`: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */
 export interface AzurePgPoolOptions extends AzurePgOptions, Omit<pg.PoolConfig, keyof pg.ClientConfig | 'Client'> {}

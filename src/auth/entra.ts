@@ -1,37 +1,9 @@
 import { AzurePgError } from '../errors.js'
-import type { AzureHostInfo } from '../config/azure-host.js'
-
-/** An access token as `@azure/identity` returns it. */
-export interface AccessToken {
-  readonly token: string
-  /** Expiry, in milliseconds since the epoch. */
-  readonly expiresOnTimestamp: number
-}
-
-/** The `TokenCredential` shape of `@azure/identity`: any of its credentials fits. */
-export interface TokenCredential {
-  getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
-}
-
-// Source: ../shared/AZURE-FACTS.md "Microsoft Entra ID (passwordless) tokens".
-const SCOPES = {
-  public: 'https://ossrdbms-aad.database.windows.net/.default',
-  usgov: 'https://ossrdbms-aad.database.usgovcloudapi.net/.default',
-  china: 'https://ossrdbms-aad.database.chinacloudapi.cn/.default',
-  cosmos: 'https://postgres.cosmos.azure.com/.default',
-} as const
+import type { AccessToken, TokenCredential } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
 
 /** Tokens are renewed this long before they expire, so a connection never starts with a dying one. */
 export const REFRESH_MARGIN_MS = 5 * 60_000
-
-/**
- * The token scope for a host: each Azure cloud's `ossrdbms-aad` scope, Cosmos DB for PostgreSQL's
- * own, the public cloud's for hosts outside Azure's names (custom DNS). Pure.
- */
-export function entraScopeFor(azure: AzureHostInfo | undefined): string {
-  if (azure === undefined) return SCOPES.public
-  return azure.service === 'cosmos' ? SCOPES.cosmos : SCOPES[azure.cloud]
-}
 
 /** The claims a user name is taken from, in order: users, then service principals and managed identities. */
 const USER_CLAIMS = ['upn', 'preferred_username', 'unique_name', 'appid'] as const
@@ -100,14 +72,14 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
   }
 }
 
-let defaultCredential: Promise<TokenCredential> | undefined
+const defaultCredential = new PromiseMemo<'default', TokenCredential>()
 
 /**
  * `DefaultAzureCredential` from `@azure/identity` (managed identity, workload identity, `az login`, ...),
  * imported only when asked for, once per process.
  */
 export function loadDefaultCredential(): Promise<TokenCredential> {
-  defaultCredential ??= (async () => {
+  return defaultCredential.get('default', async () => {
     const name = '@azure/identity'
     let mod: { DefaultAzureCredential: new () => TokenCredential }
     try {
@@ -118,7 +90,5 @@ export function loadDefaultCredential(): Promise<TokenCredential> {
       })
     }
     return new mod.DefaultAzureCredential()
-  })()
-  defaultCredential.catch(() => { defaultCredential = undefined })
-  return defaultCredential
+  })
 }

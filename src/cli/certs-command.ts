@@ -1,10 +1,12 @@
 import { writeFile } from 'node:fs/promises'
 import { AzurePgError } from '../errors.js'
-import { readCachedRoot, writeCachedRoot, cacheFile } from '../trust/cache.js'
-import type { CertsSettings } from '../trust/certs-options.js'
+import type { CertsSettings } from '../config/certs-settings.js'
+import { silentLogger } from '../log.js'
+import { cacheFile, writeCachedRoot } from '../trust/cache.js'
 import { downloadRoot, downloadUrl, displayUrl } from '../trust/download.js'
+import { daysLeft, daysUntil } from '../trust/pem.js'
 import { AZURE_ROOTS, type AzureRoot } from '../trust/roots.js'
-import { daysLeft, DEFAULT_ROOTS, readBundledRoot, resolveAzureRoots, type StoreContext } from '../trust/store.js'
+import { DEFAULT_ROOTS, resolveAzureRoots, resolveRoot, type StoreContext } from '../trust/store.js'
 
 /** Where the command writes, and the seams it runs with. */
 export interface CommandIo {
@@ -32,22 +34,18 @@ async function statusOf(root: AzureRoot, settings: CertsSettings, now: Date): Pr
   let source: RootStatus['source'] = null
   let fingerprint: RootStatus['fingerprint'] = 'unavailable'
   if (root.trustedByDefault) {
-    const cached = await readCachedRoot(settings.cacheDir, root)
-    cache = cached.kind
-    if (cached.kind === 'hit') {
-      source = 'cache'
+    // The order a connection uses, without the network: cache, then the bundled copy.
+    const outcome = await resolveRoot(root, { ...settings, source: 'auto', offline: true }, { logger: silentLogger, now: () => now })
+    cache = outcome.cache
+    if ('ok' in outcome) {
+      source = outcome.ok.origin === 'cache' ? 'cache' : 'bundled'
       fingerprint = 'ok'
     } else {
-      try {
-        await readBundledRoot(root)
-        source = 'bundled'
-        fingerprint = 'ok'
-      } catch (err) {
-        fingerprint = err instanceof AzurePgError && err.code === 'CERT_PIN_MISMATCH' ? 'mismatch' : 'unavailable'
-      }
+      const err = outcome.bundledError
+      fingerprint = err instanceof AzurePgError && err.code === 'CERT_PIN_MISMATCH' ? 'mismatch' : 'unavailable'
     }
   }
-  const days = Math.floor((Date.parse(`${root.notAfter}T23:59:59Z`) - now.getTime()) / 86_400_000)
+  const days = daysUntil(Date.parse(`${root.notAfter}T23:59:59Z`), now)
   return {
     id: root.id, name: root.name, trustedByDefault: root.trustedByDefault, source, cache,
     fingerprint, sha256: root.sha256, notAfter: root.notAfter, daysLeft: days,

@@ -1,4 +1,5 @@
 import { invalidConfig } from '../errors.js'
+import { STRING_KEYS } from './fields.js'
 
 /** The four shapes a pasted connection string comes in. */
 export type ConnectionStringForm = 'uri' | 'keyvalue' | 'adonet' | 'jdbc'
@@ -17,16 +18,6 @@ export interface ParsedConnectionString {
   /** Keys the SDK does not understand, as written; the caller warns about them. */
   readonly unknownKeys: readonly string[]
 }
-
-/**
- * Canonical names the SDK understands. `ssl`, `trustservercertificate` and `sslfactory` are not libpq
- * names: they carry the TLS intent of JDBC, node-postgres and Npgsql strings to the TLS policy.
- */
-const CANONICAL = new Set([
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslnegotiation',
-  'application_name', 'fallback_application_name', 'connect_timeout', 'options', 'client_encoding',
-  'ssl', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl', 'sslcrldir', 'trustservercertificate', 'sslfactory',
-])
 
 /** JDBC (pgjdbc) parameter names that differ from libpq's, lower-cased. */
 const JDBC_ALIASES: Readonly<Record<string, string>> = {
@@ -102,7 +93,7 @@ function canonicalName(form: ConnectionStringForm, key: string): string | undefi
   if (form === 'adonet') return ADONET_ALIASES[lower.replace(/\s+/g, '')]
   if (form === 'jdbc' && lower in JDBC_ALIASES) return JDBC_ALIASES[lower]
   if (form === 'uri' && lower === 'dbname') return 'dbname'
-  return CANONICAL.has(lower) ? lower : undefined
+  return STRING_KEYS.has(lower) ? lower : undefined
 }
 
 interface RawPair { key: string; value: string }
@@ -112,7 +103,7 @@ interface RawPair { key: string; value: string }
  * message names it only when it is a known key, and otherwise names the key before it.
  */
 function missingEquals(word: string, before: readonly RawPair[], hint: string): Error {
-  const known = CANONICAL.has(word.toLowerCase()) || word.toLowerCase().replace(/\s+/g, '') in ADONET_ALIASES
+  const known = STRING_KEYS.has(word.toLowerCase()) || word.toLowerCase().replace(/\s+/g, '') in ADONET_ALIASES
   const previous = before[before.length - 1]?.key
   const what = known ? `key "${word}"` : previous === undefined ? 'first setting' : `text after the value of "${previous}"`
   return invalidConfig(`The connection string's ${what} is missing "=" and a value.`, hint)

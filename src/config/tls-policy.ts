@@ -1,14 +1,10 @@
+import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { AzurePgError, invalidConfig } from '../errors.js'
+import { isTruthy, type Setting } from './setting.js'
 
 /** libpq's sslmode values, plus node-postgres's `no-verify`. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify'
-
-/** A configured value and where it came from, for messages (`environment variable PGSSLMODE`). */
-export interface Setting<T = string> {
-  readonly value: T
-  readonly origin: string
-}
 
 /** Where the trusted roots come from. */
 export type TrustSpec =
@@ -23,8 +19,6 @@ export interface TlsInput {
   readonly sslmode: Setting | undefined
   readonly ssl: boolean | ConnectionOptions | undefined
   readonly sslrootcert: Setting | undefined
-  /** True when `sslrootcert` was given as an option (it then conflicts with `ssl.ca`). */
-  readonly sslrootcertIsOption: boolean
   readonly trustServerCertificate: Setting | undefined
   readonly sslfactory: Setting | undefined
   readonly clientCertificate: Setting | undefined
@@ -41,6 +35,8 @@ export interface TlsDecision {
   /** TLS options the user set that are safe to keep (ciphers, maxVersion, ...), without `ca`. */
   readonly extraSsl: ConnectionOptions
   readonly sslnegotiation: 'postgres' | 'direct'
+  /** The TLS server name (SNI and identity check): the host, or undefined for an IP literal, which is checked against the certificate's IP SANs. */
+  readonly servername: string | undefined
 }
 
 const MODE_ALIASES: Readonly<Record<string, SslMode>> = {
@@ -65,11 +61,6 @@ export function normaliseSslMode(setting: Setting): SslMode {
       'Use sslmode=verify-full, or leave it unset: verify-full is the default.')
   }
   return mode
-}
-
-/** True for the spellings of "true" that connection strings use. */
-export function isTruthy(value: string): boolean {
-  return ['true', '1', 'yes', 'on'].includes(value.trim().toLowerCase())
 }
 
 function insecure(what: string, hint = SECURE_HINT): AzurePgError {
@@ -135,7 +126,7 @@ export function decideTls(input: TlsInput): TlsDecision {
   }
   let trust: TrustSpec = { kind: 'azure' }
   if (ca !== undefined) {
-    if (input.sslrootcertIsOption) {
+    if (input.sslrootcert?.source === 'option') {
       throw invalidConfig('Both ssl.ca and sslrootcert are set.', 'Pass one of them: sslrootcert names a PEM file, ssl.ca holds the PEM text.')
     }
     trust = { kind: 'inline', ca }
@@ -160,5 +151,11 @@ export function decideTls(input: TlsInput): TlsDecision {
     trust,
     extraSsl,
     sslnegotiation,
+    servername: servernameFor(input.host),
   }
+}
+
+/** The name TLS sends as SNI and checks the certificate against: the host, unless it is an IP literal. */
+export function servernameFor(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined
 }

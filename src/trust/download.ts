@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto'
 import { AzurePgError } from '../errors.js'
-import type { FetchFunction, FetchResponse } from './certs-options.js'
+import type { FetchFunction, FetchResponse } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
 import { commonName, parseCertificates } from './pem.js'
 import type { AzureRoot } from './roots.js'
 
@@ -37,12 +38,11 @@ function failed(root: AzureRoot, url: string, why: string, cause?: unknown): Azu
   })
 }
 
-let nodeFetch: Promise<FetchFunction> | undefined
+const nodeFetch = new PromiseMemo<'node-fetch', FetchFunction>()
 
 /** node-fetch is loaded on the first download only: most processes never download anything. */
 function defaultFetch(): Promise<FetchFunction> {
-  nodeFetch ??= import('node-fetch').then((m) => m.default as unknown as FetchFunction)
-  return nodeFetch
+  return nodeFetch.get('node-fetch', async () => (await import('node-fetch')).default as unknown as FetchFunction)
 }
 
 async function discard(body: FetchResponse['body']): Promise<void> {

@@ -3,11 +3,12 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AzurePgError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { readCachedRoot, writeCachedRoot } from './cache.js'
-import type { CertsSettings, FetchFunction } from './certs-options.js'
+import type { CertsSettings } from '../config/certs-settings.js'
+import type { FetchFunction, Logger } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
+import { readCachedRoot, writeCachedRoot, type CacheRead } from './cache.js'
 import { downloadRoot } from './download.js'
-import { daysUntilExpiry, parseCertificates } from './pem.js'
+import { daysLeft, parseCertificates } from './pem.js'
 import { AZURE_ROOTS, type AzureRoot } from './roots.js'
 
 /** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
@@ -37,53 +38,50 @@ export interface StoreContext {
 /** The roots Azure's servers chain to, as trusted by default. */
 export const DEFAULT_ROOTS: readonly AzureRoot[] = AZURE_ROOTS.filter((r) => r.trustedByDefault)
 
-const bundledMemo = new Map<string, Promise<string>>()
+const bundledMemo = new PromiseMemo<string, string>()
 
 /** Reads a bundled root and checks its pin; once per process and folder. */
 export function readBundledRoot(root: AzureRoot, dir: string = BUNDLED_CERTS_DIR): Promise<string> {
   const path = join(dir, `${root.id}.pem`)
-  let memo = bundledMemo.get(path)
-  if (memo === undefined) {
-    memo = (async () => {
-      let cert: X509Certificate | undefined
-      try {
-        cert = parseCertificates(await readFile(path))[0]
-      } catch (cause) {
-        throw new AzurePgError('CERT_UNAVAILABLE', `The bundled copy of ${root.name} (${path}) cannot be read.`, { hint: 'Reinstall azure-pg-tls.', cause })
-      }
-      if (cert?.fingerprint256 !== root.sha256) {
-        throw new AzurePgError('CERT_PIN_MISMATCH', `The bundled copy of ${root.name} (${path}) does not match its pinned fingerprint.`,
-          { hint: 'Reinstall azure-pg-tls: the package files were changed.' })
-      }
-      return cert.toString()
-    })()
-    memo.catch(() => bundledMemo.delete(path))
-    bundledMemo.set(path, memo)
-  }
-  return memo
+  return bundledMemo.get(path, async () => {
+    let cert: X509Certificate | undefined
+    try {
+      cert = parseCertificates(await readFile(path))[0]
+    } catch (cause) {
+      throw new AzurePgError('CERT_UNAVAILABLE', `The bundled copy of ${root.name} (${path}) cannot be read.`, { hint: 'Reinstall azure-pg-tls.', cause })
+    }
+    if (cert?.fingerprint256 !== root.sha256) {
+      throw new AzurePgError('CERT_PIN_MISMATCH', `The bundled copy of ${root.name} (${path}) does not match its pinned fingerprint.`,
+        { hint: 'Reinstall azure-pg-tls: the package files were changed.' })
+    }
+    return cert.toString()
+  })
 }
 
-/** Days from `now` until a PEM certificate's notAfter (negative once expired). */
-export function daysLeft(pem: string, now: Date): number {
-  const [cert] = parseCertificates(pem)
-  return cert === undefined ? -1 : daysUntilExpiry(cert, now)
-}
+/** What resolving one root came to: the root, or every reason it could not be had. */
+export type RootOutcome =
+  | { readonly ok: ResolvedRoot; readonly cache: CacheRead['kind'] }
+  | { readonly tried: readonly string[]; readonly errors: readonly Error[]; readonly cache: CacheRead['kind']; readonly bundledError?: Error }
 
-type Outcome = { readonly ok: ResolvedRoot } | { readonly tried: readonly string[] }
-
-interface Run {
-  readonly settings: CertsSettings
-  readonly ctx: StoreContext
-  /** Set once the cache could not be written, so the warning is given once. */
+/** What one resolution run over several roots has already said, so each warning is given once. */
+export interface RunState {
+  /** Set once the cache could not be written. */
   cacheWriteFailed: boolean
 }
 
-async function resolveOne(root: AzureRoot, run: Run): Promise<Outcome> {
-  const { settings, ctx } = run
+/**
+ * One root through the resolution order: the on-disk cache, then a download (unless offline), then
+ * the bundled copy (unless `source` is `download`). `source: 'bundled'` goes straight to the copy.
+ * Never throws: an unusable bundled copy is reported as `bundledError`.
+ */
+export async function resolveRoot(root: AzureRoot, settings: CertsSettings, ctx: StoreContext, run: RunState = { cacheWriteFailed: false }): Promise<RootOutcome> {
   const tried: string[] = []
+  const errors: Error[] = []
+  let cache: CacheRead['kind'] = 'miss'
   if (settings.source !== 'bundled') {
     const cached = await readCachedRoot(settings.cacheDir, root)
-    if (cached.kind === 'hit') return { ok: { root, pem: cached.pem, origin: 'cache' } }
+    cache = cached.kind
+    if (cached.kind === 'hit') return { ok: { root, pem: cached.pem, origin: 'cache' }, cache }
     if (cached.kind === 'bad') ctx.logger.warn(`The cached copy of ${root.name} in ${settings.cacheDir} ${cached.why}; it is ignored and will be replaced.`)
     tried.push(cached.kind === 'bad' ? `cache: ${cached.why}` : 'cache: no copy')
     if (settings.offline) {
@@ -99,25 +97,34 @@ async function resolveOne(root: AzureRoot, run: Run): Promise<Outcome> {
             ctx.logger.warn(`Cannot write the certificate cache ${settings.cacheDir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); keeping downloaded roots in memory.`)
           }
         }
-        return { ok: { root, pem, origin: 'download' } }
+        return { ok: { root, pem, origin: 'download' }, cache }
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err)
+        errors.push(err instanceof Error ? err : new Error(message))
         tried.push(`download: ${message}`)
         if (settings.source === 'auto') ctx.logger.warn(`${message} Using the bundled copy.`)
       }
     }
-    if (settings.source === 'download') return { tried }
+    if (settings.source === 'download') return { tried, errors, cache }
   }
-  return { ok: { root, pem: await readBundledRoot(root, ctx.bundledDir), origin: 'bundled' } }
+  try {
+    return { ok: { root, pem: await readBundledRoot(root, ctx.bundledDir), origin: 'bundled' }, cache }
+  } catch (err) {
+    const bundledError = err instanceof Error ? err : new Error(String(err))
+    return { tried: [...tried, `bundled: ${bundledError.message}`], errors: [...errors, bundledError], cache, bundledError }
+  }
 }
 
 async function resolveAll(settings: CertsSettings, ctx: StoreContext): Promise<readonly ResolvedRoot[]> {
-  const run: Run = { settings, ctx, cacheWriteFailed: false }
-  const outcomes = await Promise.all(DEFAULT_ROOTS.map((root) => resolveOne(root, run)))
+  const run: RunState = { cacheWriteFailed: false }
+  const outcomes = await Promise.all(DEFAULT_ROOTS.map((root) => resolveRoot(root, settings, ctx, run)))
+  // A package whose own copies are missing or changed is broken: say that, not "unavailable".
+  for (const o of outcomes) if ('bundledError' in o && o.bundledError !== undefined) throw o.bundledError
   const missing = outcomes.flatMap((o, i) => ('tried' in o ? [`${DEFAULT_ROOTS[i]?.name ?? '?'} (${o.tried.join('; ')})`] : []))
   if (missing.length > 0) {
     throw new AzurePgError('CERT_UNAVAILABLE', `Azure root certificates are unavailable with certs.source "download": ${missing.join('; ')}`, {
       hint: 'Allow access to the official URLs or set AZURE_PG_TLS_CERT_MIRROR, run `azure-pg-tls certs fetch` where the network is reachable, or use certs.source "auto" to fall back to the bundled roots.',
+      errors: outcomes.flatMap((o) => ('errors' in o ? o.errors : [])),
     })
   }
   const now = ctx.now()
@@ -140,7 +147,7 @@ async function resolveAll(settings: CertsSettings, ctx: StoreContext): Promise<r
   return usable
 }
 
-const memo = new Map<string, Promise<readonly ResolvedRoot[]>>()
+const memo = new PromiseMemo<string, readonly ResolvedRoot[]>()
 const fetchIds = new WeakMap<FetchFunction, number>()
 let nextFetchId = 1
 
@@ -161,14 +168,7 @@ function memoKey(settings: CertsSettings, ctx: StoreContext): string {
  * A failed resolution is forgotten, so the next call tries again.
  */
 export function resolveAzureRoots(settings: CertsSettings, ctx: StoreContext): Promise<readonly ResolvedRoot[]> {
-  const key = memoKey(settings, ctx)
-  let p = memo.get(key)
-  if (p === undefined) {
-    p = resolveAll(settings, ctx)
-    p.catch(() => memo.delete(key))
-    memo.set(key, p)
-  }
-  return p
+  return memo.get(memoKey(settings, ctx), () => resolveAll(settings, ctx))
 }
 
 /** Forgets every memoised resolution (for long-lived processes that want a fresh look, and for tests). */

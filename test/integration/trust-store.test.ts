@@ -13,7 +13,8 @@ import { promisify } from 'node:util'
 import nodeFetch from 'node-fetch'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
 import { runCli } from '../../src/cli/main.js'
-import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../../src/trust/certs-options.js'
+import { resolveCertsSettings } from '../../src/config/certs-settings.js'
+import type { CertsOptions, FetchFunction } from '../../src/options.js'
 import { downloadRoot, downloadUrl } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
 import { clearRootMemo, resolveAzureRoots, type ResolvedRoot } from '../../src/trust/store.js'
@@ -222,7 +223,7 @@ describe('the cache', () => {
   it('is filled safely by several processes at once', async () => {
     const cacheDir = await tempDir()
     const script = `
-      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveCertsSettings } = await import('./src/config/certs-settings.ts');
       const { resolveAzureRoots } = await import('./src/trust/store.ts');
       const roots = await resolveAzureRoots(resolveCertsSettings({ source: 'download', mirror: process.env.MIRROR, cacheDir: process.env.CACHE }, {}), { logger: { warn: (m) => console.error(m) }, now: () => new Date() });
       console.log(roots.map((r) => r.origin).join(','));`
@@ -302,7 +303,7 @@ describe('resolution', () => {
 
   it('loads node-fetch only when a download happens', async () => {
     const probe = `
-      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveCertsSettings } = await import('./src/config/certs-settings.ts');
       const { resolveAzureRoots, clearRootMemo } = await import('./src/trust/store.ts');
       const ctx = { logger: { warn() {} }, now: () => new Date() };
       await resolveAzureRoots(resolveCertsSettings({ source: 'bundled' }, {}), ctx);

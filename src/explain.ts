@@ -1,5 +1,8 @@
+// The error-to-fix table. Each row has an id; connect() maps a raw pg/Node error to a row once
+// (explainConnectError), and the doctor asks for a row's advice by id (adviceFor).
+import { inspect } from 'node:util'
 import { AzurePgError, type AzurePgErrorCode, type TlsFailureReason } from './errors.js'
-import type { ServerType } from './config/azure-host.js'
+import type { ServerType } from './options.js'
 
 /** What the error mapping knows about the connection attempt, for messages. Holds no secret. */
 export interface ConnectContext {
@@ -22,8 +25,15 @@ interface ErrorFacts {
   readonly message: string
 }
 
+/** The ids of the table's rows: stable names the doctor and tests address advice by. */
+export type AdviceId =
+  | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
+  | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
+  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'network'
+
 /** One row of the error-to-fix table: which errors it explains, and how. */
 export interface ErrorRule {
+  readonly id: AdviceId
   readonly code: AzurePgErrorCode
   readonly reason?: TlsFailureReason
   readonly matches: (e: ErrorFacts) => boolean
@@ -43,65 +53,65 @@ const where = (ctx: ConnectContext): string =>
 
 /**
  * The error-to-fix table. Order matters: the first matching row explains the error. Server messages
- * are matched on Azure's exact texts (../shared/AZURE-FACTS.md "Error messages users meet").
+ * are matched on Azure's exact texts (docs/azure-facts.md "Error messages users meet").
  */
 export const ERROR_RULES: readonly ErrorRule[] = [
   {
-    code: 'TLS_VERIFY_FAILED', reason: 'hostname',
+    id: 'tls-hostname', code: 'TLS_VERIFY_FAILED', reason: 'hostname',
     matches: (e) => e.code === 'ERR_TLS_CERT_ALTNAME_INVALID',
     message: (ctx, e) => `The server certificate at ${where(ctx)} is not valid for the host name "${ctx.host}": ${e.message}`,
     hint: () => 'Connect with the name the certificate carries (<server>.postgres.database.azure.com); for a private endpoint or an IP address, set host to that name and hostaddr to the address.',
   },
   {
-    code: 'TLS_VERIFY_FAILED', reason: 'expired',
+    id: 'tls-expired', code: 'TLS_VERIFY_FAILED', reason: 'expired',
     matches: (e) => e.code === 'CERT_HAS_EXPIRED',
     message: (ctx) => `The server certificate at ${where(ctx)} (or one in its chain) has expired.`,
     hint: () => 'Check this machine\'s clock; an Azure server never presents an expired certificate, so otherwise something else is answering for it.',
   },
   {
-    code: 'TLS_VERIFY_FAILED', reason: 'not-yet-valid',
+    id: 'tls-not-yet-valid', code: 'TLS_VERIFY_FAILED', reason: 'not-yet-valid',
     matches: (e) => e.code === 'CERT_NOT_YET_VALID',
     message: (ctx) => `The server certificate at ${where(ctx)} is not valid yet.`,
     hint: () => 'Check this machine\'s clock and time zone.',
   },
   {
-    code: 'TLS_VERIFY_FAILED', reason: 'unknown-ca',
+    id: 'tls-unknown-ca', code: 'TLS_VERIFY_FAILED', reason: 'unknown-ca',
     matches: (e) => e.code !== undefined && UNKNOWN_CA_CODES.has(e.code),
     message: (ctx, e) => `The server certificate at ${where(ctx)} does not chain to a trusted root (trusted: ${ctx.trust}; ${e.code ?? 'unknown CA'}).`,
     hint: () => 'For an Azure server, remove sslrootcert and ssl.ca so Azure\'s roots are trusted; if they are already in use, something between you and Azure (a TLS-inspecting proxy?) presents its own certificate.',
   },
   {
-    code: 'SERVER_REFUSED_TLS',
+    id: 'server-refused-tls', code: 'SERVER_REFUSED_TLS',
     matches: (e) => e.message.includes('The server does not support SSL connections'),
     message: (ctx) => `The server at ${where(ctx)} answered the TLS request with "N": it does not offer TLS.`,
     hint: () => 'Check the host and port point at the Azure server (port 5432, or 6432 for PgBouncer); a server with TLS off is refused rather than used unencrypted.',
   },
   {
-    code: 'CONNECTION_FAILED',
+    id: 'not-postgres', code: 'CONNECTION_FAILED',
     matches: (e) => e.message.includes('There was an error establishing an SSL connection'),
     message: (ctx) => `The server at ${where(ctx)} gave an invalid answer to the TLS request: it does not look like PostgreSQL.`,
     hint: () => 'Check the host and port point at the Azure PostgreSQL server.',
   },
   {
-    code: 'AUTH_FAILED',
+    id: 'single-server-user-name', code: 'AUTH_FAILED',
     matches: (e) => e.message.includes('Invalid Username specified'),
     message: (ctx) => `The Azure gateway at ${where(ctx)} rejected the user name "${ctx.user}": Single Server wants <user>@<server>.`,
     hint: () => "Pass serverType: 'single' so azure-pg-tls appends @<server>, or write the user as <user>@<server>.",
   },
   {
-    code: 'SERVER_REQUIRES_TLS',
+    id: 'server-requires-tls', code: 'SERVER_REQUIRES_TLS',
     matches: (e) => e.message.includes('SSL connection is required') || (/no pg_hba\.conf entry/.test(e.message) && /no encryption|SSL off/.test(e.message)),
     message: (ctx, e) => `The server at ${where(ctx)} requires TLS and reports that this connection did not use it: ${e.message}`,
     hint: () => 'Something between this client and the server removed TLS; connect directly to the Azure server.',
   },
   {
-    code: 'ACCESS_DENIED',
+    id: 'access-denied', code: 'ACCESS_DENIED',
     matches: (e) => /no pg_hba\.conf entry/.test(e.message),
     message: (ctx, e) => `The server at ${where(ctx)} does not admit this connection: ${e.message}`,
     hint: () => "Check the server's firewall rules admit this client's address, and that the user and database exist.",
   },
   {
-    code: 'AUTH_FAILED',
+    id: 'auth-failed', code: 'AUTH_FAILED',
     matches: (e) => e.code === '28P01' || e.code === '28000' || /password authentication failed|role .* does not exist/.test(e.message),
     message: (ctx, e) => `The server at ${where(ctx)} rejected the login of "${ctx.user}": ${e.message}`,
     hint: (ctx) => ctx.entra === true
@@ -111,13 +121,13 @@ export const ERROR_RULES: readonly ErrorRule[] = [
         : 'Check the user name and password.',
   },
   {
-    code: 'DATABASE_NOT_FOUND',
+    id: 'database-not-found', code: 'DATABASE_NOT_FOUND',
     matches: (e) => e.code === '3D000',
     message: (ctx, e) => `The server at ${where(ctx)} has no such database: ${e.message}`,
     hint: () => 'Set database (or the connection string\'s dbname) to an existing database; Azure creates "postgres".',
   },
   {
-    code: 'CONNECTION_FAILED',
+    id: 'network', code: 'CONNECTION_FAILED',
     matches: (e) => e.code !== undefined && NETWORK_CODES.has(e.code),
     message: (ctx, e) => `Cannot reach ${where(ctx)} (${e.code ?? 'network error'}).`,
     hint: () => 'Check the host name, port and network path (firewall rules, private endpoint DNS).',
@@ -125,32 +135,76 @@ export const ERROR_RULES: readonly ErrorRule[] = [
 ]
 
 function factsOf(err: unknown): ErrorFacts {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code
-    return { code: typeof code === 'string' ? code : undefined, message: err.message }
+  if (typeof err === 'object' && err !== null) {
+    const { code, message } = err as { code?: unknown; message?: unknown }
+    return { code: typeof code === 'string' ? code : undefined, message: typeof message === 'string' ? message : String(err) }
   }
   return { code: undefined, message: String(err) }
 }
 
-/** Replaces each secret that appears in a text, so no message can carry a password. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text
-  for (const s of secrets) if (s.length >= 1) out = out.split(s).join('[redacted]')
-  return out
+/** The advice of one row, for a failure the caller diagnosed itself (the doctor). */
+export interface Advice {
+  readonly code: AzurePgErrorCode
+  readonly reason: TlsFailureReason | undefined
+  /** What to do, in one line: the same text `AzurePgError.hint` carries for the same failure. */
+  readonly hint: string
+}
+
+/** The advice of the row `id`. */
+export function adviceFor(id: AdviceId, ctx: ConnectContext): Advice {
+  const rule = ERROR_RULES.find((r) => r.id === id)
+  if (rule === undefined) throw new Error(`azure-pg-tls: no advice "${id}"`)
+  return { code: rule.code, reason: rule.reason, hint: rule.hint(ctx) }
+}
+
+/** The row that explains a raw error (or an object with its `code` and `message`), if any. */
+export function classifyConnectError(err: unknown): AdviceId | undefined {
+  const facts = factsOf(err)
+  return ERROR_RULES.find((r) => r.matches(facts))?.id
+}
+
+const usable = (secrets: readonly string[]): string[] => secrets.filter((s) => s.length > 0)
+
+/** True when a secret occurs anywhere in a value as `util.inspect` shows it (message, stack, own properties, causes). */
+export function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
+  const list = usable(secrets)
+  if (list.length === 0) return false
+  const text = typeof value === 'string' ? value : inspect(value, { depth: 8, showHidden: false })
+  return list.some((s) => text.includes(s))
+}
+
+/**
+ * A text from outside the SDK (a server's or Node's message), or a stand-in when it holds a secret.
+ * Never edited in place: blanking the secret out would tell the reader where it was, and what was around it.
+ */
+function foreignText(text: string, secrets: readonly string[]): string {
+  return holdsSecret(text, secrets) ? '(the error text is withheld: it contained a secret)' : text
+}
+
+/** The original error to keep as `cause`, or a stand-in with its code when it holds a secret. */
+export function safeCause(err: unknown, secrets: readonly string[]): unknown {
+  if (!holdsSecret(err, secrets)) return err
+  const code = (err as { code?: unknown } | null)?.code
+  return Object.assign(new Error('The original error is withheld: it contained a secret.'), typeof code === 'string' ? { code } : {})
 }
 
 /**
  * Explains an error from `connect()` as an `AzurePgError` with a code, a one-line fix, and the
- * original as `cause`. `secrets` (the password, when known) are removed from the message.
+ * original as `cause`. No secret (the password, a token) reaches the message or the cause chain:
+ * a foreign text or a cause that holds one is replaced whole.
  */
 export function explainConnectError(err: unknown, ctx: ConnectContext, secrets: readonly string[] = []): AzurePgError {
-  if (err instanceof AzurePgError) return err
-  const facts = factsOf(err)
-  const rule = ERROR_RULES.find((r) => r.matches(facts))
+  if (err instanceof AzurePgError && !holdsSecret(err, secrets)) return err
+  const raw = factsOf(err)
+  const facts: ErrorFacts = { code: raw.code, message: foreignText(raw.message, secrets) }
+  const cause = safeCause(err, secrets)
+  if (err instanceof AzurePgError) return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause, reason: err.reason })
+  const id = classifyConnectError(err)
+  const rule = ERROR_RULES.find((r) => r.id === id)
   if (rule === undefined) {
-    return new AzurePgError('CONNECTION_FAILED', redact(`Connecting to ${where(ctx)} failed: ${facts.message}`, secrets), {
-      hint: 'See the cause for details; check the host, port and credentials.', cause: err,
+    return new AzurePgError('CONNECTION_FAILED', `Connecting to ${where(ctx)} failed: ${facts.message}`, {
+      hint: 'See the cause for details; check the host, port and credentials.', cause,
     })
   }
-  return new AzurePgError(rule.code, redact(rule.message(ctx, facts), secrets), { hint: rule.hint(ctx), cause: err, reason: rule.reason })
+  return new AzurePgError(rule.code, rule.message(ctx, facts), { hint: rule.hint(ctx), cause, reason: rule.reason })
 }

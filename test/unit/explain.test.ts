@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import { explainConnectError, type ConnectContext } from '../../src/error-map.js'
+import { explainConnectError, type ConnectContext } from '../../src/explain.js'
 import { AzurePgError } from '../../src/index.js'
 
 const ctx: ConnectContext = {

@@ -1,0 +1,113 @@
+// The one table of configurable fields: for each, the option that sets it, the connection-string
+// keys and environment variables that can stand in for it, and its default. Precedence is always
+// option → connection string → environment → default. The resolver reads settings through this
+// table, the connection-string parser learns from it which keys exist (every other key is
+// reported as ignored), and the README's options table is checked against it by a test.
+import type { AzurePgOptions } from '../options.js'
+
+/** One configurable field. */
+export interface FieldSpec {
+  /** The field's name in this table (and in messages). */
+  readonly name: string
+  /** The option that sets it (`certs.mirror` for a nested one); none for string-only keys. */
+  readonly option?: string
+  /** The libpq-named connection-string keys that carry it (ADO.NET and JDBC synonyms map to these). */
+  readonly stringKeys?: readonly string[]
+  /** Environment variables read when neither the option nor the string sets it, first one wins. */
+  readonly env?: readonly string[]
+  /** What applies when nothing sets it, as the README shows it. */
+  readonly default?: string
+  /** One line for the README. */
+  readonly doc: string
+}
+
+/** Every field, in the order the README lists them. */
+export const FIELDS: readonly FieldSpec[] = [
+  { name: 'connectionString', option: 'connectionString', doc: 'URI, `key=value`, ADO.NET or JDBC connection string.' },
+  { name: 'host', option: 'host', stringKeys: ['host'], env: ['PGHOST'], doc: 'Server name; the certificate is checked against it.' },
+  { name: 'hostaddr', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
+  { name: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
+  { name: 'database', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
+  { name: 'user', option: 'user', stringKeys: ['user'], env: ['PGUSER'], default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
+  { name: 'password', option: 'password', stringKeys: ['password'], env: ['PGPASSWORD'], doc: 'Password, or a function returning one for each new connection.' },
+  { name: 'sslmode', option: 'sslmode', stringKeys: ['sslmode', 'ssl'], env: ['PGSSLMODE'], default: '`verify-full`', doc: '`require` and `verify-ca` are raised to verify-full; weaker modes are refused.' },
+  { name: 'sslrootcert', option: 'sslrootcert', stringKeys: ['sslrootcert'], env: ['PGSSLROOTCERT'], default: 'Azure\'s roots', doc: 'PEM file of roots to trust instead, or `system`.' },
+  { name: 'sslnegotiation', option: 'sslnegotiation', stringKeys: ['sslnegotiation'], env: ['PGSSLNEGOTIATION'], default: '`postgres`', doc: '`direct` uses PostgreSQL 17+ direct TLS.' },
+  { name: 'ssl', option: 'ssl', doc: 'Node `tls` options; only settings that keep verification are accepted.' },
+  { name: 'application_name', option: 'application_name', stringKeys: ['application_name'], env: ['PGAPPNAME'], doc: 'Shown in `pg_stat_activity`.' },
+  { name: 'fallback_application_name', option: 'fallback_application_name', stringKeys: ['fallback_application_name'], doc: 'Used when no application name is set.' },
+  { name: 'options', option: 'options', stringKeys: ['options'], env: ['PGOPTIONS'], doc: 'Server options sent at startup (`-c key=value`).' },
+  { name: 'client_encoding', option: 'client_encoding', stringKeys: ['client_encoding'], env: ['PGCLIENTENCODING'], doc: 'Client character set.' },
+  { name: 'connect_timeout', option: 'connectionTimeoutMillis', stringKeys: ['connect_timeout'], env: ['PGCONNECT_TIMEOUT'], doc: 'Connect time limit: milliseconds as an option, seconds in a string or variable.' },
+  { name: 'serverType', option: 'serverType', env: ['AZURE_PG_TLS_SERVER_TYPE'], default: '`auto`', doc: '`single` sends `user@server`; `flexible` and `auto` send the user as given.' },
+  { name: 'serverName', option: 'serverName', env: ['AZURE_PG_TLS_SERVER_NAME'], default: 'from the host', doc: 'Short server name, for hosts outside Azure\'s DNS names.' },
+  { name: 'entra', option: 'entra', doc: '`true` or a `TokenCredential`: the Entra ID token is the password.' },
+  { name: 'entraScope', option: 'entraScope', default: 'the host\'s cloud', doc: 'Entra ID token scope.' },
+  { name: 'certs.source', option: 'certs.source', env: ['AZURE_PG_TLS_CERT_SOURCE'], default: '`auto`', doc: '`auto`, `download` (no bundled fallback) or `bundled`.' },
+  { name: 'certs.offline', option: 'certs.offline', env: ['AZURE_PG_TLS_OFFLINE'], default: 'false', doc: 'Never download: cache, then bundled copy.' },
+  { name: 'certs.cacheDir', option: 'certs.cacheDir', env: ['AZURE_PG_TLS_CACHE_DIR'], default: '`$XDG_CACHE_HOME/azure-pg-tls` or `~/.cache/azure-pg-tls`', doc: 'Certificate cache folder.' },
+  { name: 'certs.mirror', option: 'certs.mirror', env: ['AZURE_PG_TLS_CERT_MIRROR'], doc: 'Base URL of an internal mirror of the roots.' },
+  { name: 'certs.timeoutMs', option: 'certs.timeoutMs', default: '5000', doc: 'Time limit of one root download, in milliseconds.' },
+  { name: 'certs.fetch', option: 'certs.fetch', default: 'node-fetch', doc: 'The fetch function downloads use.' },
+  { name: 'logger', option: 'logger', env: ['DEBUG'], default: 'silent unless `DEBUG=azure-pg-tls`', doc: 'Receives warnings.' },
+  { name: 'now', option: 'now', default: 'the system clock', doc: 'Clock for root expiry and token refresh.' },
+  { name: 'env', option: 'env', default: '`process.env`', doc: 'Where environment variables are read from.' },
+  // String-only keys: they carry the TLS intent of other drivers' strings to the policy, which refuses or ignores them.
+  { name: 'sslcert', stringKeys: ['sslcert'], env: ['PGSSLCERT'], doc: 'Client certificates are refused: Azure does not support them.' },
+  { name: 'sslkey', stringKeys: ['sslkey'], env: ['PGSSLKEY'], doc: 'Refused with sslcert.' },
+  { name: 'sslpassword', stringKeys: ['sslpassword'], doc: 'Accepted and unused (no client certificate).' },
+  { name: 'sslcrl', stringKeys: ['sslcrl', 'sslcrldir'], doc: 'Accepted and unused.' },
+  { name: 'trustservercertificate', stringKeys: ['trustservercertificate'], doc: 'Npgsql\'s `Trust Server Certificate=true` is refused.' },
+  { name: 'sslfactory', stringKeys: ['sslfactory'], doc: 'JDBC\'s `NonValidatingFactory` is refused.' },
+]
+
+/** Every connection-string key (libpq names) the SDK understands; others are reported as ignored. */
+export const STRING_KEYS: ReadonlySet<string> = new Set(FIELDS.flatMap((f) => f.stringKeys ?? []))
+
+/** Option keys this table covers; every other option is passed to pg as given. */
+export const OPTION_KEYS: ReadonlySet<string> = new Set(FIELDS.flatMap((f) => (f.option === undefined ? [] : [f.option.split('.')[0] ?? f.option])))
+
+const byName = new Map(FIELDS.map((f) => [f.name, f]))
+
+/** The table row of a field; throws on a name that is not in the table (a programming error). */
+export function field(name: string): FieldSpec {
+  const f = byName.get(name)
+  if (f === undefined) throw new Error(`azure-pg-tls: no field "${name}"`)
+  return f
+}
+
+/** The raw value of an option by its (possibly dotted) path. */
+export function optionValue(options: AzurePgOptions, path: string): unknown {
+  let v: unknown = options
+  for (const part of path.split('.')) {
+    if (typeof v !== 'object' || v === null) return undefined
+    v = (v as Record<string, unknown>)[part]
+  }
+  return v
+}
+
+/** The README's options table, generated from {@link FIELDS}. */
+export function fieldsTable(): string {
+  const code = (s: string): string => `\`${s}\``
+  const rows = FIELDS.map((f) => [
+    f.option === undefined ? '–' : code(f.option),
+    (f.stringKeys ?? []).map(code).join(', ') || '–',
+    (f.env ?? []).map(code).join(', ') || '–',
+    f.default ?? '–',
+    f.doc,
+  ])
+  return [
+    '| option | connection-string key | environment | default | meaning |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n')
+}
+
+/** The first non-empty environment variable of a field, with its name. */
+export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
+  for (const name of spec.env ?? []) {
+    const value = env[name]
+    if (value !== undefined && value !== '') return { name, value }
+  }
+  return undefined
+}
