@@ -61,13 +61,13 @@ export class AzurePgError extends Error {
   /** For a failure made of several (every root unavailable): each of them; empty otherwise. */
   readonly errors: readonly Error[]
 
-  constructor(code: AzurePgErrorCode, message: string, options: AzurePgErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+  constructor(code: AzurePgErrorCode, message: string, init: AzurePgErrorOptions) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause })
     this.name = 'AzurePgError'
     this.code = code
-    this.hint = options.hint
-    this.reason = options.reason
-    this.errors = options.errors ?? []
+    this.hint = init.hint
+    this.reason = init.reason
+    this.errors = init.errors ?? []
   }
 
   /** `code: message Hint: …` on one line, the form a log line or a CLI wants. */
@@ -77,6 +77,6 @@ export class AzurePgError extends Error {
 }
 
 /** Shorthand for the most common failure: a configuration that cannot be used as given. */
-export function invalidConfig(message: string, hint: string, options: { cause?: unknown } = {}): AzurePgError {
-  return new AzurePgError('INVALID_CONFIG', message, { hint, cause: options.cause })
+export function invalidConfig(message: string, hint: string, init: { cause?: unknown } = {}): AzurePgError {
+  return new AzurePgError('INVALID_CONFIG', message, { hint, cause: init.cause })
 }

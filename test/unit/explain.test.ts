@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import { explainConnectError, type ConnectContext } from '../../src/explain.js'
+import { inspect } from 'node:util'
+import { adviceFor, classifyConnectError, explainConnectError, type AdviceId, type ConnectContext } from '../../src/explain.js'
 import { AzurePgError } from '../../src/index.js'
 
 const ctx: ConnectContext = {
@@ -60,5 +61,43 @@ describe('explainConnectError', () => {
     const mapped = explainConnectError(new Error('weird failure mentioning hunter2'), ctx, ['hunter2'])
     assert.equal(mapped.code, 'CONNECTION_FAILED')
     assert.doesNotMatch(mapped.message, /hunter2/)
+  })
+
+  it('withholds a foreign text that holds a secret whole, instead of editing the secret out', () => {
+    const host = 'postgres.postgres.database.azure.com'
+    const mapped = explainConnectError(new Error('server said: password postgres is wrong'), { ...ctx, host, connectHost: host }, ['postgres'])
+    assert.match(mapped.message, new RegExp(`Connecting to ${host.replace(/\./g, '\\.')}:5432 failed`), 'the SDK\'s own text is kept as it is')
+    assert.match(mapped.message, /withheld/)
+    assert.doesNotMatch(mapped.message, /is wrong/)
+  })
+
+  it('keeps no secret anywhere along the cause chain, util.inspect and JSON included', () => {
+    const secret = 'Sup3r-secret-pw'
+    const inner = Object.assign(new Error(`resolver failed for ${secret}`), { code: 'ENOTFOUND', detail: secret })
+    const outer = new Error('password function failed', { cause: inner })
+    const mapped = explainConnectError(outer, ctx, [secret])
+    for (const view of [inspect(mapped, { depth: 10 }), JSON.stringify(mapped), String(mapped), mapped.stack ?? '']) {
+      assert.doesNotMatch(view, /Sup3r-secret-pw/)
+    }
+    assert.ok(mapped.cause instanceof Error, 'a stand-in cause remains')
+    // An error without the secret keeps its original cause.
+    const clean = new Error('connect ECONNREFUSED', { cause: inner })
+    assert.equal(explainConnectError(clean, ctx, ['other-secret']).cause, clean)
+  })
+
+  it('gives the same hint by id as for the error it explains', () => {
+    const pairs: Array<[AdviceId, Error]> = [
+      ['server-refused-tls', new Error('The server does not support SSL connections')],
+      ['tls-hostname', sysError('x', 'ERR_TLS_CERT_ALTNAME_INVALID')],
+      ['tls-expired', sysError('x', 'CERT_HAS_EXPIRED')],
+      ['network', sysError('x', 'ECONNREFUSED')],
+      ['auth-failed', serverError('password authentication failed for user "myadmin"', '28P01')],
+    ]
+    for (const [id, err] of pairs) {
+      assert.equal(classifyConnectError(err), id)
+      const advice = adviceFor(id, ctx)
+      const mapped = explainConnectError(err, ctx)
+      assert.deepEqual([advice.code, advice.hint, advice.reason], [mapped.code, mapped.hint, mapped.reason], id)
+    }
   })
 })

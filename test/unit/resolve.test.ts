@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import { resolveAzurePgConfig, type AzurePgOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 
@@ -84,6 +85,14 @@ describe('resolved configuration', () => {
     const c = await resolve({ connectionString: `host=${HOST} user=u connect_timeout=7`, statement_timeout: 500 })
     assert.equal(c.connectionTimeoutMillis, 7000)
     assert.equal(c.statement_timeout, 500)
+  })
+
+  it('keeps the password out of a printed or spread configuration, while pg still reads it', async () => {
+    const c = await resolve({ host: HOST, user: 'myadmin', password: 'Pr1nted-never' })
+    assert.equal(c.password, 'Pr1nted-never')
+    assert.doesNotMatch(inspect(c, { depth: 5 }), /Pr1nted-never/)
+    assert.doesNotMatch(JSON.stringify(c), /Pr1nted-never/)
+    assert.equal(Object.keys(c).includes('password'), false)
   })
 
   it('names the key of a bad port, never the password', async () => {
