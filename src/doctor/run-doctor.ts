@@ -14,6 +14,7 @@ import { AZURE_ROOTS } from '../trust/roots.js'
 import { readBundledRoot } from '../trust/store.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
+import { incompleteChainVerdict } from './incomplete-chain.js'
 import { askForTls, inspectTls, openTcp, resolveAddresses, type AddressLookup, type HandshakeResult } from './probe.js'
 
 /** The doctor's steps, in the order they run. */
@@ -119,7 +120,7 @@ function handshakeStep(hs: HandshakeResult, host: string, ctx: ConnectContext, c
     const { fix, code: errorCode } = explained(Object.assign(new Error(code), { code }), ctx)
     const reason = code === 'CERT_HAS_EXPIRED' ? `a certificate in the chain has expired (the server's is valid until ${entries[0]?.notAfter ?? '?'})`
       : code === 'CERT_NOT_YET_VALID' ? `a certificate in the chain is not valid yet (from ${leaf?.validFrom ?? '?'})`
-        : verdict
+        : incompleteChainVerdict({ errorCode: code, sent: certs, candidates, trustDescription: ctx.trust }) ?? verdict
     return fail('tls-handshake', `certificate not trusted (${code})`, { code: errorCode, reason, fix }, details)
   }
   return pass('tls-handshake', `${hs.protocol}, verified: ${verdict}`, details, hs.ms)
