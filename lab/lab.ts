@@ -24,6 +24,8 @@ export interface Lab {
   readonly root: Authority
   /** Path of a PEM file holding the lab root, for `sslrootcert`. */
   readonly rootPath: string
+  /** The intermediate CA that issues the good servers' certificates (for more servers of the same lab). */
+  readonly issuer: Authority
   readonly servers: Partial<Record<ServerKind, RunningPostgres>>
   server(kind: ServerKind): RunningPostgres
   /** Runs SQL as the superuser on a lab server (bypassing the SDK, which is what is under test). */
@@ -94,5 +96,29 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     await stop()
     throw err
   }
-  return { root, rootPath, servers, server, admin, stop }
+  return { root, rootPath, issuer: intermediate, servers, server, admin, stop }
+}
+
+/**
+ * Runs SQL as the superuser on any TLS server started with `startPostgres`. The harness does not check
+ * the server's chain: it sets the stage, and the SDK's verification is what the tests examine.
+ */
+export async function adminQuery(server: RunningPostgres, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({
+    host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres',
+    ssl: { rejectUnauthorized: false },
+  })
+  await client.connect()
+  try {
+    return await client.query(sql, params)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Creates the {@link LOGINS} roles on a server started outside a lab (with `startPostgres`). */
+export async function createLogins(server: RunningPostgres): Promise<void> {
+  for (const { user, password } of Object.values(LOGINS)) {
+    await adminQuery(server, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+  }
 }

@@ -46,6 +46,11 @@ async function binaries(): Promise<Binaries> {
 
 const isRoot = (): boolean => process.getuid?.() === 0
 
+/** The unprivileged service user (created on first use) when we are root; undefined otherwise. */
+export async function serviceUser(): Promise<{ uid: number; gid: number } | undefined> {
+  return ids()
+}
+
 async function ids(): Promise<{ uid: number; gid: number } | undefined> {
   if (!isRoot()) return undefined
   const lookup = async (): Promise<{ uid: number; gid: number }> => ({

@@ -112,7 +112,8 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     id: 'auth-failed', code: 'AUTH_FAILED',
-    matches: (e) => e.code === '28P01' || e.code === '28000' || /password authentication failed|role .* does not exist/.test(e.message),
+    // PgBouncer (Azure's, on port 6432) says "SASL authentication failed" with SQLSTATE 08P01.
+    matches: (e) => e.code === '28P01' || e.code === '28000' || /password authentication failed|role .* does not exist|SASL authentication failed/.test(e.message),
     message: (ctx, e) => `The server at ${where(ctx)} rejected the login of "${ctx.user}": ${e.message}`,
     hint: (ctx) => ctx.entra === true
       ? `Check that the Entra principal "${ctx.user}" was created on the server (SELECT * FROM pgaadauth_create_principal('<name>', false, false)) and that the user name matches the token's (case-sensitive).`

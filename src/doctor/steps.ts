@@ -12,6 +12,7 @@ import { adviceFor, classifyConnectError, explainConnectError, type ConnectConte
 import { commonName, parseCertificates } from '../trust/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
+import { incompleteChainVerdict } from './incomplete-chain.js'
 import { dnsNotes, serverKind } from './notes.js'
 import { askForTls, inspectTls, openTcp, resolveAddresses, type HandshakeResult } from './probe.js'
 import type { DoctorInput, StepName, StepResult } from './report.js'
@@ -97,7 +98,7 @@ function handshakeStep(hs: HandshakeResult, host: string, ctx: ConnectContext, c
     const { hint: fix, code: errorCode } = adviceFor(classifyConnectError({ code }) ?? 'tls-unknown-ca', ctx)
     const reason = code === 'CERT_HAS_EXPIRED' ? `a certificate in the chain has expired (the server's is valid until ${entries[0]?.notAfter ?? '?'})`
       : code === 'CERT_NOT_YET_VALID' ? `a certificate in the chain is not valid yet (from ${leaf?.validFrom ?? '?'})`
-        : verdict
+        : incompleteChainVerdict({ errorCode: code, sent: certs, candidates, trustDescription: ctx.trust }) ?? verdict
     return fail('tls-handshake', `certificate not trusted (${code})`, { code: errorCode, reason, fix }, details)
   }
   return pass('tls-handshake', `${hs.protocol}, verified: ${verdict}`, details, hs.ms)
