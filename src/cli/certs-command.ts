@@ -4,7 +4,7 @@ import type { CertsSettings } from '../config/certs-settings.js'
 import { silentLogger } from '../log.js'
 import { cacheFile, writeCachedRoot } from '../trust/cache.js'
 import { downloadRoot, downloadUrl, displayUrl } from '../trust/download.js'
-import { daysLeft, daysUntil } from '../trust/pem.js'
+import { daysLeft, daysUntil } from '../util/pem.js'
 import { AZURE_ROOTS, type AzureRoot } from '../trust/roots.js'
 import { DEFAULT_ROOTS, resolveAzureRoots, resolveRoot, type StoreContext } from '../trust/store.js'
 

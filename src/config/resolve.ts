@@ -5,11 +5,15 @@ import type { AzureHostInfo, AzurePgOptions, Logger, PasswordSource, ServerType,
 import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
-import { envValue, field, OPTION_KEYS, optionValue } from './fields.js'
+import { checkedOption, envValue, field, OPTION_KEYS, optionValue } from './fields.js'
 import { isTruthy, type Setting } from './setting.js'
+import { readSslOption } from './ssl-options.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
 
 type Env = Readonly<Record<string, string | undefined>>
+
+/** The connect time limit when none is set: TCP, TLS and login together. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 
 /** Entra ID sign-in, as resolved: which credential (undefined: `DefaultAzureCredential`) and scope. */
 export interface EntraSettings {
@@ -55,7 +59,8 @@ function lookup(options: AzurePgOptions, parsed: ParsedConnectionString | undefi
   const spec = field(name)
   if (spec.option !== undefined) {
     const v = optionValue(options, spec.option)
-    if (v !== undefined && v !== null) return { value: String(v), origin: `option "${spec.option}"`, source: 'option' }
+    // null means unset, as in pg; any other value must have the field's type.
+    if (v !== undefined && v !== null) return { value: checkedOption(spec.option, spec.kind, v), origin: `option "${spec.option}"`, source: 'option' }
   }
   for (const key of spec.stringKeys ?? []) {
     const p = parsed?.params[key]
@@ -103,12 +108,14 @@ function entraCredential(value: unknown): { on: false } | { on: true; credential
  * nothing is read from disk or network. Throws `AzurePgError` (`INVALID_CONFIG`, `INSECURE_TLS`,
  * `USER_SERVER_MISMATCH`).
  */
-export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
+export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
+  // Each option is read once, here; everything below uses this copy (a getter cannot answer twice).
+  const options: AzurePgOptions = { ...given }
   const connectionString = options.connectionString
-  if (connectionString !== undefined && connectionString !== null && typeof connectionString !== 'string') {
+  if (connectionString !== undefined && typeof connectionString !== 'string') {
     throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
   }
-  const parsed = connectionString === undefined || connectionString === null ? undefined : parseConnectionString(connectionString)
+  const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
   const warnings: string[] = []
   for (const key of parsed?.unknownKeys ?? []) warnings.push(`connection string key "${key}" is not used by azure-pg-tls and was ignored.`)
   const get = (name: string): Setting | undefined => lookup(options, parsed, env, name)
@@ -130,7 +137,7 @@ export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
   const tls = decideTls({
     host,
     sslmode: sslModeSetting(get('sslmode'), parsed),
-    ssl: options.ssl,
+    ssl: readSslOption(options.ssl),
     sslrootcert: get('sslrootcert'),
     trustServerCertificate: get('trustservercertificate'),
     sslfactory: get('sslfactory'),
@@ -186,8 +193,9 @@ export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
     const v = get(name)
     if (v !== undefined) pgExtras[name] = v.value
   }
+  // A connection that never completes must not hang the application: 30 s unless set (0: no limit).
   const timeout = get('connect_timeout')
-  if (timeout !== undefined) pgExtras['connectionTimeoutMillis'] = timeout.source === 'option' ? Number(timeout.value) : parseSeconds(timeout)
+  pgExtras['connectionTimeoutMillis'] = timeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : timeout.source === 'option' ? Number(timeout.value) : parseSeconds(timeout)
 
   const settings: Settings = {
     host,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseCertificates } from './pem.js'
+import { parseCertificates } from '../util/pem.js'
 import type { AzureRoot } from './roots.js'
 
 /** The cache file of a root: named by its pinned fingerprint, so a renamed or rotated root never collides. */

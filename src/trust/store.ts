@@ -8,7 +8,7 @@ import type { FetchFunction, Logger } from '../options.js'
 import { PromiseMemo } from '../util/memo.js'
 import { readCachedRoot, writeCachedRoot, type CacheRead } from './cache.js'
 import { downloadRoot } from './download.js'
-import { daysLeft, parseCertificates } from './pem.js'
+import { daysLeft, parseCertificates } from '../util/pem.js'
 import { AZURE_ROOTS, type AzureRoot } from './roots.js'
 
 /** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */

@@ -131,8 +131,10 @@ describe('trust settings', () => {
   it("uses Node's built-in roots for sslrootcert=system, and ssl.ca as given", async () => {
     const sys = await resolve({ connectionString: `host=${HOST} user=u sslrootcert=system` })
     assert.deepEqual(sys.ssl.ca, [...rootCertificates])
-    const ca = '-----BEGIN CERTIFICATE-----\nMy own\n-----END CERTIFICATE-----\n'
+    const ca = rootCertificates[0] ?? ''
     assert.equal((await resolve({ host: HOST, user: 'u', ssl: { ca } })).ssl.ca, ca)
+    const notACertificate = '-----BEGIN CERTIFICATE-----\nMy own\n-----END CERTIFICATE-----\n'
+    await expectAzureError(() => resolve({ host: HOST, user: 'u', ssl: { ca: notACertificate } }), 'INVALID_CONFIG')
     await expectAzureError(() => resolve({ host: HOST, user: 'u', ssl: { ca }, sslrootcert: 'x.pem' }), 'INVALID_CONFIG')
   })
 

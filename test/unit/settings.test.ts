@@ -2,11 +2,14 @@
 // parameter and nothing read from disk. The public API (resolveAzurePgConfig) is tested in resolve.test.ts.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { rootCertificates } from 'node:tls'
 import { resolveSettings, type Settings } from '../../src/config/resolve.js'
 import type { AzurePgOptions } from '../../src/options.js'
 import { expectAzureErrorSync } from '../support/assert-error.js'
 
 const HOST = 'mydemoserver.postgres.database.azure.com'
+/** A real root certificate, from memory: the pure stage reads no file. */
+const PEM = rootCertificates[0] ?? ''
 
 function settings(options: AzurePgOptions, env: Record<string, string> = {}): Settings {
   const s = resolveSettings(options, env)
@@ -57,9 +60,9 @@ describe('resolveSettings (pure)', () => {
   })
 
   it('refuses ssl.ca beside an sslrootcert option, but lets ssl.ca win over PGSSLROOTCERT', () => {
-    assert.equal(expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', sslrootcert: '/a.pem', ssl: { ca: 'PEM' } }, {})).code, 'INVALID_CONFIG')
-    const s = settings({ host: HOST, user: 'u', ssl: { ca: 'PEM' } }, { PGSSLROOTCERT: '/env.pem' })
-    assert.deepEqual(s.tls.trust, { kind: 'inline', ca: 'PEM' })
+    assert.equal(expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', sslrootcert: '/a.pem', ssl: { ca: PEM } }, {})).code, 'INVALID_CONFIG')
+    const s = settings({ host: HOST, user: 'u', ssl: { ca: PEM } }, { PGSSLROOTCERT: '/env.pem' })
+    assert.deepEqual(s.tls.trust, { kind: 'inline', ca: PEM })
   })
 
   it('applies Azure naming once, at resolution', () => {
