@@ -43,7 +43,7 @@ const where = (ctx: ConnectContext): string =>
 
 /**
  * The error-to-fix table. Order matters: the first matching row explains the error. Server messages
- * are matched on Azure's exact texts (../shared/AZURE-FACTS.md "Error messages users meet").
+ * are matched on Azure's exact texts (docs/azure-facts.md "Error texts users meet").
  */
 export const ERROR_RULES: readonly ErrorRule[] = [
   {

@@ -13,7 +13,7 @@ export interface TokenCredential {
   getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
 }
 
-// Source: ../shared/AZURE-FACTS.md "Microsoft Entra ID (passwordless) tokens".
+// Source: docs/azure-facts.md "Microsoft Entra ID tokens".
 const SCOPES = {
   public: 'https://ossrdbms-aad.database.windows.net/.default',
   usgov: 'https://ossrdbms-aad.database.usgovcloudapi.net/.default',

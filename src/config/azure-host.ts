@@ -19,7 +19,7 @@ export interface AzureHostInfo {
   readonly serverName: string | undefined
 }
 
-// Source: ../shared/AZURE-FACTS.md "Host names" (Azure docs, 2026-11).
+// Source: docs/azure-facts.md "Host names and user names" (Azure docs, 2026-11).
 const SUFFIXES: ReadonlyArray<{ suffix: string; cloud: AzureCloud; service: AzureService }> = [
   { suffix: '.postgres.database.azure.com', cloud: 'public', service: 'postgres' },
   { suffix: '.postgres.database.usgovcloudapi.net', cloud: 'usgov', service: 'postgres' },
