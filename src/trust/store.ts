@@ -1,8 +1,8 @@
 import type { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AzurePgError } from '../errors.js'
+import { packageRoot } from '../package-root.js'
 import type { Logger } from '../log.js'
 import { readCachedRoot, writeCachedRoot } from './cache.js'
 import type { CertsSettings, FetchFunction } from './certs-options.js'
@@ -10,8 +10,8 @@ import { downloadRoot } from './download.js'
 import { daysUntilExpiry, parseCertificates } from './pem.js'
 import { AZURE_ROOTS, type AzureRoot } from './roots.js'
 
-/** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
-export const BUNDLED_CERTS_DIR = fileURLToPath(new URL('../../certs/', import.meta.url))
+/** The package's `certs/` folder, beside its package.json (from src/, dist/esm/ and dist/cjs/ alike). */
+export const BUNDLED_CERTS_DIR = join(packageRoot(import.meta.url), 'certs')
 
 /** Roots within this many days of their notAfter get a warning. */
 export const EXPIRY_WARNING_DAYS = 90
