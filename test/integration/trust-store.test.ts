@@ -385,10 +385,12 @@ describe('azure-pg-tls certs (command line)', () => {
     assert.equal((await cli(['certs', 'bundle', '--source', 'never'])).code, 2)
   })
 
-  it('runs as the installed bin (dist/cli/bin.js)', async () => {
-    const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
+  it('runs as the installed bin (package.json "bin": dist/esm/cli/bin.js)', async () => {
+    const bin = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['azure-pg-tls'] ?? ''
+    assert.equal(bin, './dist/esm/cli/bin.js')
+    const { stdout } = await run(process.execPath, [join(root, bin), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
     assert.equal((JSON.parse(stdout) as { ok: boolean }).ok, true)
-    const head = (await readFile(join(root, 'dist/cli/bin.js'), 'utf8')).split('\n')[0]
+    const head = (await readFile(join(root, bin), 'utf8')).split('\n')[0]
     assert.equal(head, '#!/usr/bin/env node')
   })
 })
