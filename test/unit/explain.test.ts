@@ -22,7 +22,7 @@ function sysError(message: string, code: string): Error {
 }
 
 describe('explainConnectError', () => {
-  // Exact texts from ../shared/AZURE-FACTS.md "Error messages users meet".
+  // Exact texts from docs/azure-facts.md "Error texts users meet".
   const cases: Array<[string, Error, string, RegExp]> = [
     ['Single Server gateway, missing @server',
       serverError('Invalid Username specified. Please check the Username and retry connection. The Username should be in <username@hostname> format.', '28000'),
