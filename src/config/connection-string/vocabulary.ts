@@ -76,7 +76,9 @@ const WELL_KNOWN = [
   'Include Realm', 'Log Parameters', 'Read Buffer Size', 'Write Buffer Size', 'Host Recheck Seconds', 'Require Auth',
 ]
 const fold = (key: string): string => key.toLowerCase().replace(/[\s_]+/g, '')
-const WELL_KNOWN_BY_FOLD = new Map(WELL_KNOWN.map((k) => [fold(k), k]))
+const WELL_KNOWN_EXACT = new Set(WELL_KNOWN)
+const WELL_KNOWN_BY_FOLD = new Map<string, string>()
+for (const k of WELL_KNOWN) if (!WELL_KNOWN_BY_FOLD.has(fold(k))) WELL_KNOWN_BY_FOLD.set(fold(k), k)
 
 /**
  * What `key` means in `form`: libpq keys are case-sensitive (as libpq compares them), pgjdbc's too,
@@ -101,7 +103,7 @@ export function meaningOf(form: ConnectionStringForm, key: string): KeyMeaning {
 
 /** The well-known spelling of an unknown key, when it is on the short list; otherwise undefined. */
 export function wellKnownName(key: string): string | undefined {
-  return WELL_KNOWN_BY_FOLD.get(fold(key))
+  return WELL_KNOWN_EXACT.has(key) ? key : WELL_KNOWN_BY_FOLD.get(fold(key))
 }
 
 /**
