@@ -118,6 +118,11 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
   const warnings: string[] = []
   for (const key of parsed?.unknownKeys ?? []) warnings.push(`connection string key "${key}" is not used by azure-pg-tls and was ignored.`)
+  const unnamed = parsed?.unnamedUnknownKeys ?? 0
+  if (unnamed > 0) {
+    // Counted, not named: an unknown "key" may be the middle of a mis-quoted password.
+    warnings.push(`${unnamed} connection string ${unnamed === 1 ? 'key' : 'keys'} unknown to azure-pg-tls ${unnamed === 1 ? 'was' : 'were'} ignored (not named, in case one is part of a mis-quoted password).`)
+  }
   const get = (name: string): Setting | undefined => lookup(options, parsed, env, name)
 
   const hostSetting = get('host')
@@ -153,13 +158,14 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     throw invalidConfig('serverType is not \'auto\', \'single\' or \'flexible\'.', "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
   }
   const azure = classifyAzureHost(host)
-  const optionServer = get('serverName')?.value.toLowerCase()
+  const serverNameSetting = get('serverName')
+  const optionServer = serverNameSetting?.value.toLowerCase()
   if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
-    throw invalidConfig(`serverName "${optionServer}" differs from the server "${azure.serverName}" in the host name.`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
+    throw invalidConfig(`serverName (from ${serverNameSetting?.origin ?? 'the configuration'}) differs from the server named in the host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}).`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
   }
   const serverName = optionServer ?? azure?.serverName
   if (serverType === 'single' && azure?.service === 'cosmos') {
-    throw invalidConfig(`The host "${host}" is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
+    throw invalidConfig(`The host (from ${hostSetting?.origin ?? 'the configuration'}) is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
   }
 
   const entra = entraCredential(options.entra)

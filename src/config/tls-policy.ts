@@ -59,7 +59,7 @@ const SECURE_HINT = 'Remove it, or use sslmode=verify-full (the default): Azure 
 export function normaliseSslMode(setting: Setting): SslMode {
   const mode = MODE_ALIASES[setting.value.toLowerCase().replace(/[-_\s]/g, '')]
   if (mode === undefined) {
-    throw invalidConfig(`sslmode "${setting.value}" (from ${setting.origin}) is not a known sslmode.`,
+    throw invalidConfig(`sslmode (from ${setting.origin}) is not a known sslmode.`,
       'Use sslmode=verify-full, or leave it unset: verify-full is the default.')
   }
   return mode
@@ -75,18 +75,18 @@ function insecure(what: string, hint = SECURE_HINT): AzurePgError {
  */
 export function decideTls(input: TlsInput): TlsDecision {
   if (input.host.startsWith('/')) {
-    throw insecure(`The host "${input.host}" is a Unix socket, which`, 'Connect to the server by its host name (<server>.postgres.database.azure.com).')
+    throw insecure('The host is a Unix-socket path, which', 'Connect to the server by its host name (<server>.postgres.database.azure.com).')
   }
   const requestedMode = input.sslmode === undefined ? 'verify-full' : normaliseSslMode(input.sslmode)
   if (INSECURE_MODES.has(requestedMode)) {
-    throw insecure(`sslmode "${input.sslmode?.value ?? requestedMode}" (from ${input.sslmode?.origin ?? 'the configuration'})`)
+    throw insecure(`sslmode "${requestedMode}" (from ${input.sslmode?.origin ?? 'the configuration'})`)
   }
   if (input.trustServerCertificate !== undefined && isTruthy(input.trustServerCertificate.value)) {
-    throw insecure(`Trust Server Certificate=${input.trustServerCertificate.value} (from ${input.trustServerCertificate.origin})`,
+    throw insecure(`Trust Server Certificate=true (from ${input.trustServerCertificate.origin})`,
       'Remove Trust Server Certificate from the connection string: azure-pg-tls trusts Azure\'s root CAs and verifies the server.')
   }
   if (input.sslfactory !== undefined && /NonValidating/i.test(input.sslfactory.value)) {
-    throw insecure(`sslfactory "${input.sslfactory.value}" (from ${input.sslfactory.origin})`,
+    throw insecure(`A NonValidatingFactory sslfactory (from ${input.sslfactory.origin})`,
       'Remove sslfactory from the connection string: azure-pg-tls verifies the server against Azure\'s root CAs.')
   }
   if (input.clientCertificate !== undefined) {
@@ -110,7 +110,7 @@ export function decideTls(input: TlsInput): TlsDecision {
   if (input.sslnegotiation !== undefined) {
     const v = input.sslnegotiation.value.toLowerCase()
     if (v !== 'postgres' && v !== 'direct') {
-      throw invalidConfig(`sslnegotiation "${input.sslnegotiation.value}" (from ${input.sslnegotiation.origin}) is not "postgres" or "direct".`,
+      throw invalidConfig(`sslnegotiation (from ${input.sslnegotiation.origin}) is not "postgres" or "direct".`,
         'Use sslnegotiation=postgres (the default) or direct.')
     }
     sslnegotiation = v

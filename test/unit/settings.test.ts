@@ -90,4 +90,26 @@ describe('resolveSettings (pure)', () => {
     const s = settings({ connectionString: `host=${HOST} user=u keepalives=1` })
     assert.deepEqual(s.warnings, ['connection string key "keepalives" is not used by azure-pg-tls and was ignored.'])
   })
+
+  it('counts unknown keys that are not well known, never naming them', () => {
+    const s = settings({ connectionString: `host=${HOST} user=u password=Sup3r Zk9=1 Qv7=2 channel_binding=require` })
+    assert.deepEqual(s.warnings, [
+      'connection string key "channel_binding" is not used by azure-pg-tls and was ignored.',
+      '2 connection string keys unknown to azure-pg-tls were ignored (not named, in case one is part of a mis-quoted password).',
+    ])
+  })
+
+  it('names the origin, never a string-sourced value, when refusing sslmode, sslnegotiation or serverName', () => {
+    for (const [cs, about] of [
+      [`host=${HOST} user=u sslmode=Sup3rMode`, /sslmode \(from connection string key "sslmode"\) is not a known sslmode/],
+      [`host=${HOST} user=u sslnegotiation=Sup3rNeg`, /sslnegotiation \(from connection string key "sslnegotiation"\)/],
+      [`Server=${HOST};User Id=u;Trust Server Certificate=yes`, /Trust Server Certificate=true \(from connection string key "Trust Server Certificate"\)/],
+    ] as const) {
+      const err = expectAzureErrorSync(() => resolveSettings({ connectionString: cs }, {}))
+      assert.match(err.message, about)
+      assert.doesNotMatch(`${err.message} ${err.hint}`, /Sup3r|yes/)
+    }
+    const err = expectAzureErrorSync(() => resolveSettings({ connectionString: `host=${HOST} user=u`, serverName: 'otherserver' }, {}), 'INVALID_CONFIG')
+    assert.match(err.message, /serverName \(from option "serverName"\) differs from the server named in the host \(from connection string key "host"\)/)
+  })
 })
