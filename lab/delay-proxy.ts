@@ -5,6 +5,7 @@
 // (lab/round-trips.ts). TCP's own handshake happens on loopback and is not delayed.
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
+import { SocketSet, listenOnLoopback } from './tcp-server.js'
 import { RecordScanner, SSL_REQUEST, TLS_ALERT, TLS_APPLICATION_DATA, TLS_CHANGE_CIPHER_SPEC, TLS_HANDSHAKE } from './tls-records.js'
 
 /** Which way a chunk went: client to server, or server to client. */
@@ -82,20 +83,15 @@ interface Recording {
 export async function startDelayProxy(options: { upstreamPort: number; upstreamHost?: string; delayMs: number }): Promise<DelayProxy> {
   const state = { delayMs: options.delayMs }
   let recordings: Recording[] = []
-  const sockets = new Set<Socket>()
+  const sockets = new SocketSet()
   let nextId = 1
-  const track = (s: Socket): void => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-    s.on('error', () => undefined)
-  }
 
   const server: Server = createServer((client) => {
     const rec: Recording = { id: nextId++, acceptedAt: performance.now(), delayMs: state.delayMs, directTls: false, chunks: [] }
     recordings.push(rec)
-    track(client)
+    sockets.track(client)
     const upstream = connect({ host: options.upstreamHost ?? '127.0.0.1', port: options.upstreamPort })
-    track(upstream)
+    sockets.track(upstream)
 
     // The clear-text state of the conversation: before TLS, waiting for the answer byte, inside TLS.
     let stage: 'first-bytes' | 'await-answer' | 'tls' | 'plain' = 'first-bytes'
@@ -140,12 +136,7 @@ export async function startDelayProxy(options: { upstreamPort: number; upstreamH
     relay('c2s', client, upstream)
     relay('s2c', upstream, client)
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const port = await listenOnLoopback(server)
   return {
     host: '127.0.0.1',
     port,
@@ -153,9 +144,6 @@ export async function startDelayProxy(options: { upstreamPort: number; upstreamH
     set delayMs(ms: number) { state.delayMs = ms },
     connections: () => recordings.map((r) => ({ ...r, chunks: [...r.chunks] })),
     reset: () => { recordings = [] },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    close: () => sockets.close(server),
   }
 }

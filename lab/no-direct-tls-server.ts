@@ -4,7 +4,8 @@
 // PostgreSQL 16 reads a ClientHello as a startup packet of absurd length, logs "invalid length of
 // startup packet" and closes without a word: that is the default. 'N' and 'error' stand for servers
 // and middleboxes that answer instead.
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server } from 'node:net'
+import { SocketSet, listenOnLoopback } from './tcp-server.js'
 import { TLS_HANDSHAKE } from './tls-records.js'
 
 /** What the stand-in does with a direct TLS ClientHello. */
@@ -38,17 +39,12 @@ function errorResponse(message: string): Buffer {
 /** Starts the stand-in on a free port of 127.0.0.1, relaying to `upstreamPort`. */
 export async function startNoDirectTlsServer(options: { upstreamPort: number; upstreamHost?: string; refusal?: DirectTlsRefusal }): Promise<NoDirectTlsServer> {
   const refusal = options.refusal ?? 'close'
-  const sockets = new Set<Socket>()
+  const sockets = new SocketSet()
   let direct = 0
   let relayed = 0
-  const track = (s: Socket): void => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
-    s.on('error', () => undefined)
-  }
 
   const server: Server = createServer((client) => {
-    track(client)
+    sockets.track(client)
     client.once('data', (first: Buffer) => {
       if (first[0] === TLS_HANDSHAKE) {
         direct++
@@ -59,7 +55,7 @@ export async function startNoDirectTlsServer(options: { upstreamPort: number; up
       relayed++
       client.pause()
       const upstream = connect({ host: options.upstreamHost ?? '127.0.0.1', port: options.upstreamPort })
-      track(upstream)
+      sockets.track(upstream)
       upstream.write(first)
       client.pipe(upstream)
       upstream.pipe(client)
@@ -68,20 +64,12 @@ export async function startNoDirectTlsServer(options: { upstreamPort: number; up
       upstream.on('close', () => client.destroy())
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const port = await listenOnLoopback(server)
   return {
     host: '127.0.0.1',
     port,
     directAttempts: () => direct,
     relayed: () => relayed,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    close: () => sockets.close(server),
   }
 }
