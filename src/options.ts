@@ -6,6 +6,9 @@ import type pg from 'pg'
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
 
+/** Where per-server facts the SDK learns are kept: a day in the cache folder, the process only, or nowhere. */
+export type LearnMode = 'disk' | 'memory' | 'off'
+
 /** Which Azure Database for PostgreSQL deployment to name users for. */
 export type ServerType = 'auto' | 'single' | 'flexible'
 
@@ -79,7 +82,7 @@ export interface CertsOptions {
  * Options of `createAzurePgClient`: every `pg.ClientConfig` field, plus libpq-style TLS settings
  * and Azure naming. Explicit options beat the connection string, which beats the environment.
  */
-export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password'> {
+export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password' | 'sslnegotiation'> {
   /** A connection string in URI, `key=value`, ADO.NET (Npgsql) or JDBC form, as the Azure portal shows it. */
   connectionString?: string
   password?: PasswordSource
@@ -92,8 +95,13 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   sslmode?: string
   /** Path of a PEM (or DER) file of roots to trust instead of Azure's, or `system` for Node's built-in roots. */
   sslrootcert?: string
-  /** `postgres` (SSLRequest first, the default) or `direct` (PostgreSQL 17+ direct TLS with ALPN). */
-  sslnegotiation?: 'postgres' | 'direct'
+  /**
+   * `auto` (the default): SSLRequest first, then direct TLS (PostgreSQL 17+, ALPN `postgresql`) for a server
+   * that reported 17 or newer, falling back once if it refuses. `postgres` and `direct` keep libpq's meaning.
+   */
+  sslnegotiation?: 'auto' | 'postgres' | 'direct'
+  /** What is learned per server (direct TLS works, preferred key-share group): `disk` (default), `memory`, `off`. Env `AZURE_PG_TLS_LEARN`. */
+  learn?: LearnMode
   /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */
   hostaddr?: string
   /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. Env: `AZURE_PG_TLS_SERVER_TYPE`. */

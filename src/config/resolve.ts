@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
-import type { AzureHostInfo, AzurePgOptions, Logger, PasswordSource, ServerType, TokenCredential } from '../options.js'
+import type { AzureHostInfo, AzurePgOptions, LearnMode, Logger, PasswordSource, ServerType, TokenCredential } from '../options.js'
 import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
@@ -43,6 +43,8 @@ export interface Settings {
   readonly tls: TlsDecision
   /** Where Azure's roots come from. */
   readonly certs: CertsSettings
+  /** What is learned per server, and where it is kept. */
+  readonly learn: LearnMode
   readonly logger: Logger
   readonly now: () => Date
   /** Other pg settings: from options as given, and libpq keys from the string or environment. */
@@ -92,6 +94,15 @@ function sslModeSetting(found: Setting | undefined, parsed: ParsedConnectionStri
   const shorthand = parsed?.params['ssl']
   if (found?.source !== 'string' || parsed?.params['sslmode'] !== undefined || shorthand === undefined) return found
   return { value: isTruthy(shorthand.value) ? 'require' : 'disable', origin: `connection string key "${shorthand.key}"`, source: 'string' }
+}
+
+const LEARN_MODES: readonly LearnMode[] = ['disk', 'memory', 'off']
+
+function learnMode(s: Setting | undefined): LearnMode {
+  if (s === undefined) return 'disk'
+  const v = s.value.toLowerCase()
+  if (!(LEARN_MODES as readonly string[]).includes(v)) throw invalidConfig(`learn (from ${s.origin}) is not "disk", "memory" or "off".`, 'Use learn: "disk" (the default), "memory" or "off".')
+  return v as LearnMode
 }
 
 /** `entra` is on for `true` or a credential object; `false`, `null`, `0` and `undefined` mean off. */
@@ -216,6 +227,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     azure,
     tls: Object.freeze(tls),
     certs: Object.freeze(resolveCertsSettings(options.certs, env)),
+    learn: learnMode(get('learn')),
     logger: options.logger ?? defaultLogger(env),
     now: options.now ?? (() => new Date()),
     pgExtras: Object.freeze(pgExtras),

@@ -36,7 +36,8 @@ export interface TlsDecision {
   readonly trust: TrustSpec
   /** TLS options the user set that passed the allow-list (versions, ciphers, groups), without `ca` and `servername`. */
   readonly extraSsl: Omit<AcceptedSsl, 'ca' | 'servername'>
-  readonly sslnegotiation: 'postgres' | 'direct'
+  /** `auto` (the default) learns per server whether direct TLS works; `postgres` and `direct` keep libpq's meaning. */
+  readonly sslnegotiation: 'auto' | 'postgres' | 'direct'
   /** The TLS server name (SNI and identity check): the host, or undefined for an IP literal, which is checked against the certificate's IP SANs. */
   readonly servername: string | undefined
 }
@@ -106,12 +107,12 @@ export function decideTls(input: TlsInput): TlsDecision {
       : { kind: 'file', path: input.sslrootcert.value, origin: input.sslrootcert.origin }
   }
 
-  let sslnegotiation: 'postgres' | 'direct' = 'postgres'
+  let sslnegotiation: 'auto' | 'postgres' | 'direct' = 'auto'
   if (input.sslnegotiation !== undefined) {
     const v = input.sslnegotiation.value.toLowerCase()
-    if (v !== 'postgres' && v !== 'direct') {
-      throw invalidConfig(`sslnegotiation (from ${input.sslnegotiation.origin}) is not "postgres" or "direct".`,
-        'Use sslnegotiation=postgres (the default) or direct.')
+    if (v !== 'auto' && v !== 'postgres' && v !== 'direct') {
+      throw invalidConfig(`sslnegotiation (from ${input.sslnegotiation.origin}) is not "auto", "postgres" or "direct".`,
+        'Use sslnegotiation=auto (the default), postgres or direct.')
     }
     sslnegotiation = v
   }

@@ -97,7 +97,8 @@ export async function prepare(settings: Settings): Promise<Prepared> {
   }
   if (password !== undefined) config.password = password
   // pg reads PGSSLNEGOTIATION itself when this is unset; set it so the resolved value is the only one.
-  ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation
+  // `auto` is the SDK's own (AzurePgClient decides per connection); other libraries get libpq's default.
+  ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation === 'auto' ? 'postgres' : settings.tls.sslnegotiation
   const context: ConnectContext = {
     host: settings.host,
     connectHost: settings.connectHost,

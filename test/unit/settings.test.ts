@@ -33,13 +33,14 @@ describe('resolveSettings (pure)', () => {
       ['opt.postgres.database.azure.com', 3333, 'optuser', 'optdb', 'optapp', 'verify-full'])
   })
 
-  it('applies defaults: port 5432, database = user, verify-full, Azure roots, postgres negotiation', () => {
+  it('applies defaults: port 5432, database = user, verify-full, Azure roots, auto negotiation, learning on disk', () => {
     const s = settings({ host: HOST, user: 'myadmin' })
     assert.equal(s.port, 5432)
     assert.equal(s.database, 'myadmin')
     assert.equal(s.tls.requestedMode, 'verify-full')
     assert.deepEqual(s.tls.trust, { kind: 'azure' })
-    assert.equal(s.tls.sslnegotiation, 'postgres')
+    assert.equal(s.tls.sslnegotiation, 'auto')
+    assert.equal(s.learn, 'disk')
     assert.equal(s.tls.servername, HOST)
     assert.equal(s.serverType, 'auto')
     assert.equal(s.certs.source, 'auto')

@@ -22,7 +22,7 @@ const opt = (value: string, name = 'sslmode') => ({ value, origin: `option "${na
 describe('decideTls (pure)', () => {
   it('decides verify-full against Azure roots when nothing is set', () => {
     assert.deepEqual(decideTls(none), {
-      requestedMode: 'verify-full', strengthened: false, trust: { kind: 'azure' }, extraSsl: {}, sslnegotiation: 'postgres', servername: HOST,
+      requestedMode: 'verify-full', strengthened: false, trust: { kind: 'azure' }, extraSsl: {}, sslnegotiation: 'auto', servername: HOST,
     })
   })
 
