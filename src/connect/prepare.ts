@@ -54,7 +54,7 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   let nextToken: (() => Promise<string>) | undefined
   let last: string | undefined
   const password = async (): Promise<string> => {
-    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential()), entra.scope, settings.now)
+    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential(entra.managedIdentityClientId)), entra.scope, settings.now)
     return (last = await nextToken())
   }
   let user = settings.user
