@@ -50,7 +50,7 @@ describe('azure-pg-tls/pg Client', () => {
       await expectAzureError(() => client.connect(), 'INSECURE_TLS')
       const viaString = new Client(`postgresql://u:p@127.0.0.1:${listener.port}/db?sslmode=disable`)
       await expectAzureError(() => viaString.connect(), 'INSECURE_TLS')
-      const callbackErr = await new Promise<unknown>((resolve) => new Client({ ...config(), port: listener.port, ssl: { rejectUnauthorized: false } }).connect((err) => resolve(err)))
+      const callbackErr = await new Promise<unknown>((resolve) => new Client({ ...config(), port: listener.port, ssl: { rejectUnauthorized: false } }).connect((err: Error) => resolve(err)))
       assert.equal((callbackErr as { code?: string }).code, 'INSECURE_TLS')
       assert.equal(listener.connections(), 0)
     } finally {
