@@ -108,7 +108,7 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   serverType?: ServerType
   /** The short server name, for hosts outside Azure's DNS suffixes (a custom CNAME). Env: `AZURE_PG_TLS_SERVER_NAME`. */
   serverName?: string
-  /** Environment to read `PG*` and `AZURE_PG_TLS_*` variables from; defaults to `process.env`. */
+  /** Environment to read `PG*`, `AZURE_POSTGRESQL_*`, `DATABASE_URL` and `AZURE_PG_TLS_*` variables from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
   /** Receives warnings; defaults to silence unless `DEBUG=azure-pg-tls`. */
   logger?: Logger
@@ -123,6 +123,11 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   entra?: true | TokenCredential
   /** Token scope; defaults to the scope of the host's Azure cloud (or Cosmos DB for PostgreSQL). */
   entraScope?: string
+  /**
+   * With `entra: true`: the client ID of the user-assigned managed identity `DefaultAzureCredential`
+   * signs in as. Env: `AZURE_POSTGRESQL_CLIENTID` (set by Azure Service Connector).
+   */
+  managedIdentityClientId?: string
 }
 
 /** Options of `createAzurePgPool`: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */

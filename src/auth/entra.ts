@@ -72,16 +72,17 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
   }
 }
 
-const defaultCredential = new PromiseMemo<'default', TokenCredential>()
+const defaultCredential = new PromiseMemo<string, TokenCredential>()
 
 /**
  * `DefaultAzureCredential` from `@azure/identity` (managed identity, workload identity, `az login`, ...),
- * imported only when asked for, once per process.
+ * imported only when asked for, once per process and managed identity. `managedIdentityClientId` selects a
+ * user-assigned managed identity (Service Connector's `AZURE_POSTGRESQL_CLIENTID`).
  */
-export function loadDefaultCredential(): Promise<TokenCredential> {
-  return defaultCredential.get('default', async () => {
+export function loadDefaultCredential(managedIdentityClientId?: string): Promise<TokenCredential> {
+  return defaultCredential.get(managedIdentityClientId ?? '', async () => {
     const name = '@azure/identity'
-    let mod: { DefaultAzureCredential: new () => TokenCredential }
+    let mod: { DefaultAzureCredential: new (options?: { managedIdentityClientId?: string }) => TokenCredential }
     try {
       mod = (await import(name)) as typeof mod
     } catch (cause) {
@@ -89,6 +90,6 @@ export function loadDefaultCredential(): Promise<TokenCredential> {
         hint: 'Run `npm install @azure/identity`, or pass your own TokenCredential as entra.', cause,
       })
     }
-    return new mod.DefaultAzureCredential()
+    return managedIdentityClientId === undefined ? new mod.DefaultAzureCredential() : new mod.DefaultAzureCredential({ managedIdentityClientId })
   })
 }

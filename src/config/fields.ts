@@ -1,6 +1,8 @@
 // The one table of configurable fields: for each, the option that sets it, the connection-string
 // keys and environment variables that can stand in for it, and its default. Precedence is always
-// option → connection string → environment → default. The resolver reads settings through this
+// option → connection string → environment → default. Variables that describe a server (PGHOST,
+// PGUSER, ..., Azure Service Connector's AZURE_POSTGRESQL_*, a connection string in DATABASE_URL) are
+// read from one environment source only, so two servers' fields are never mixed (see resolve.ts). The resolver reads settings through this
 // table, the connection-string parser learns from it which keys exist (every other key is
 // reported as ignored), and the README's options table is checked against it by a test.
 import { invalidConfig } from '../errors.js'
@@ -16,6 +18,13 @@ export interface FieldSpec {
   readonly stringKeys?: readonly string[]
   /** Environment variables read when neither the option nor the string sets it, first one wins. */
   readonly env?: readonly string[]
+  /**
+   * The `env` variables name the server (host, port, database, user, password): they are read only when
+   * the PG* variables are the environment's chosen server description, never beside another one.
+   */
+  readonly describesServer?: true
+  /** Azure Service Connector's variable for the field, read when `AZURE_POSTGRESQL_HOST` names the server. */
+  readonly serviceConnector?: string
   /** What applies when nothing sets it, as the README shows it. */
   readonly default?: string
   /** One line for the README. */
@@ -26,14 +35,14 @@ export interface FieldSpec {
 
 /** Every field, in the order the README lists them. */
 export const FIELDS: readonly FieldSpec[] = [
-  { name: 'connectionString', option: 'connectionString', doc: 'URI, `key=value`, ADO.NET or JDBC connection string.' },
-  { name: 'host', kind: 'text', option: 'host', stringKeys: ['host'], env: ['PGHOST'], doc: 'Server name; the certificate is checked against it.' },
+  { name: 'connectionString', option: 'connectionString', env: ['AZURE_POSTGRESQL_CONNECTIONSTRING', 'DATABASE_URL'], doc: 'URI, `key=value`, ADO.NET or JDBC connection string; from the environment, only when no option or other variable names a host.' },
+  { name: 'host', kind: 'text', option: 'host', stringKeys: ['host'], env: ['PGHOST'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_HOST', doc: 'Server name; the certificate is checked against it.' },
   { name: 'hostaddr', kind: 'text', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
-  { name: 'port', kind: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
-  { name: 'database', kind: 'text', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
-  { name: 'user', kind: 'text', option: 'user', stringKeys: ['user'], env: ['PGUSER'], default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
-  { name: 'password', option: 'password', stringKeys: ['password'], env: ['PGPASSWORD'], doc: 'Password, or a function returning one for each new connection.' },
-  { name: 'sslmode', kind: 'text', option: 'sslmode', stringKeys: ['sslmode', 'ssl'], env: ['PGSSLMODE'], default: '`verify-full`', doc: '`require` and `verify-ca` are raised to verify-full; weaker modes are refused.' },
+  { name: 'port', kind: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_PORT', default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
+  { name: 'database', kind: 'text', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_DATABASE', default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
+  { name: 'user', kind: 'text', option: 'user', stringKeys: ['user'], env: ['PGUSER'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_USER', default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
+  { name: 'password', option: 'password', stringKeys: ['password'], env: ['PGPASSWORD'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_PASSWORD', doc: 'Password, or a function returning one for each new connection.' },
+  { name: 'sslmode', kind: 'text', option: 'sslmode', stringKeys: ['sslmode', 'ssl'], env: ['PGSSLMODE'], serviceConnector: 'AZURE_POSTGRESQL_SSL', default: '`verify-full`', doc: '`require` and `verify-ca` are raised to verify-full; weaker modes are refused. `AZURE_POSTGRESQL_SSL=true` is `require`, `false` is refused.' },
   { name: 'sslrootcert', kind: 'text', option: 'sslrootcert', stringKeys: ['sslrootcert'], env: ['PGSSLROOTCERT'], default: 'Azure\'s roots', doc: 'PEM file of roots to trust instead, or `system`.' },
   { name: 'sslnegotiation', kind: 'text', option: 'sslnegotiation', stringKeys: ['sslnegotiation'], env: ['PGSSLNEGOTIATION'], default: '`auto`', doc: '`auto` learns per server whether PostgreSQL 17+ direct TLS works (one round trip fewer); `postgres` never tries it, `direct` always.' },
   { name: 'learn', kind: 'text', option: 'learn', env: ['AZURE_PG_TLS_LEARN'], default: '`disk`', doc: 'What the SDK learns per server (direct TLS, key-share group): `disk` keeps it a day in the cache folder, `memory` for the process only, `off` learns nothing.' },
@@ -47,6 +56,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { name: 'serverName', kind: 'text', option: 'serverName', env: ['AZURE_PG_TLS_SERVER_NAME'], default: 'from the host', doc: 'Short server name, for hosts outside Azure\'s DNS names.' },
   { name: 'entra', option: 'entra', doc: '`true` or a `TokenCredential`: the Entra ID token is the password.' },
   { name: 'entraScope', kind: 'text', option: 'entraScope', default: 'the host\'s cloud', doc: 'Entra ID token scope.' },
+  { name: 'managedIdentityClientId', kind: 'text', option: 'managedIdentityClientId', env: ['AZURE_POSTGRESQL_CLIENTID'], default: 'system-assigned', doc: 'With `entra: true`: the client ID of the user-assigned managed identity `DefaultAzureCredential` uses.' },
   { name: 'certs.source', kind: 'text', option: 'certs.source', env: ['AZURE_PG_TLS_CERT_SOURCE'], default: '`auto`', doc: '`auto`, `download` (no bundled fallback) or `bundled`.' },
   { name: 'certs.offline', kind: 'flag', option: 'certs.offline', env: ['AZURE_PG_TLS_OFFLINE'], default: 'false', doc: 'Never download: cache, then bundled copy.' },
   { name: 'certs.cacheDir', kind: 'text', option: 'certs.cacheDir', env: ['AZURE_PG_TLS_CACHE_DIR'], default: '`$XDG_CACHE_HOME/azure-pg-tls` or `~/.cache/azure-pg-tls`', doc: 'Certificate cache folder.' },
@@ -96,7 +106,7 @@ export function fieldsTable(): string {
   const rows = FIELDS.map((f) => [
     f.option === undefined ? '–' : code(f.option),
     (f.stringKeys ?? []).map(code).join(', ') || '–',
-    (f.env ?? []).map(code).join(', ') || '–',
+    [...(f.env ?? []), ...(f.serviceConnector === undefined ? [] : [f.serviceConnector])].map(code).join(', ') || '–',
     f.default ?? '–',
     f.doc,
   ])
@@ -107,13 +117,18 @@ export function fieldsTable(): string {
   ].join('\n')
 }
 
-/** The first non-empty environment variable of a field, with its name. */
-export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
-  for (const name of spec.env ?? []) {
+/** The first non-empty variable among `names`, with its name. */
+export function firstSet(names: readonly string[], env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
+  for (const name of names) {
     const value = env[name]
     if (value !== undefined && value !== '') return { name, value }
   }
   return undefined
+}
+
+/** The first non-empty environment variable of a field, with its name. */
+export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
+  return firstSet(spec.env ?? [], env)
 }
 
 const KIND_WORDS = { text: 'a string', port: 'a port number', count: 'a number of milliseconds (0 or more)', flag: 'true or false' } as const

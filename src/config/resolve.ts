@@ -5,7 +5,8 @@ import type { AzureHostInfo, AzurePgOptions, LearnMode, Logger, PasswordSource, 
 import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
-import { checkedOption, envValue, field, OPTION_KEYS, optionValue } from './fields.js'
+import { chooseEnvServer, hostSourcesLooked, type EnvServerSource } from './env-source.js'
+import { checkedOption, field, firstSet, OPTION_KEYS, optionValue } from './fields.js'
 import { isTruthy, type Setting } from './setting.js'
 import { readSslOption } from './ssl-options.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
@@ -19,6 +20,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 export interface EntraSettings {
   readonly credential: TokenCredential | undefined
   readonly scope: string
+  /** For `DefaultAzureCredential`: the user-assigned managed identity to use (`AZURE_POSTGRESQL_CLIENTID`). */
+  readonly managedIdentityClientId: string | undefined
 }
 
 /**
@@ -53,23 +56,48 @@ export interface Settings {
   readonly warnings: readonly string[]
 }
 
+/** A connection string in play: the connectionString option, or one from the environment. */
+interface StringSource {
+  readonly parsed: ParsedConnectionString
+  /** How a key of it is named in messages. */
+  readonly origin: (key: string) => string
+}
+
+/** Where fields are looked up, in precedence order. */
+interface Sources {
+  readonly options: AzurePgOptions
+  readonly strings: readonly StringSource[]
+  readonly env: Env
+  readonly envServer: EnvServerSource
+}
+
+/** A setting and the canonical key or variable that gave it. */
+type Found = Setting & { readonly key: string }
+
 /**
- * Looks a field up in its precedence: explicit option > connection string > environment variable,
- * through the one table in fields.ts.
+ * Looks a field up in its precedence: explicit option > connectionString option > a connection string
+ * from the environment > environment variable, through the one table in fields.ts. Variables that
+ * describe the server are read only from the environment source chosen by chooseEnvServer.
  */
-function lookup(options: AzurePgOptions, parsed: ParsedConnectionString | undefined, env: Env, name: string): Setting | undefined {
+function lookup(src: Sources, name: string): Found | undefined {
   const spec = field(name)
   if (spec.option !== undefined) {
-    const v = optionValue(options, spec.option)
+    const v = optionValue(src.options, spec.option)
     // null means unset, as in pg; any other value must have the field's type.
-    if (v !== undefined && v !== null) return { value: checkedOption(spec.option, spec.kind, v), origin: `option "${spec.option}"`, source: 'option' }
+    if (v !== undefined && v !== null) return { value: checkedOption(spec.option, spec.kind, v), origin: `option "${spec.option}"`, source: 'option', key: spec.option }
   }
-  for (const key of spec.stringKeys ?? []) {
-    const p = parsed?.params[key]
-    if (p !== undefined) return { value: p.value, origin: `connection string key "${p.key}"`, source: 'string' }
+  for (const s of src.strings) {
+    for (const key of spec.stringKeys ?? []) {
+      const p = s.parsed.params[key]
+      if (p !== undefined) return { value: p.value, origin: s.origin(p.key), source: 'string', key }
+    }
   }
-  const e = envValue(spec, env)
-  if (e !== undefined) return { value: e.value, origin: `environment variable ${e.name}`, source: 'env' }
+  const names = [
+    ...(spec.describesServer === true && src.envServer.kind !== 'pg' ? [] : spec.env ?? []),
+    ...(spec.serviceConnector !== undefined && src.envServer.kind === 'service-connector' ? [spec.serviceConnector] : []),
+  ]
+  const e = firstSet(names, src.env)
+  if (e !== undefined) return { value: e.value, origin: `environment variable ${e.name}`, source: 'env', key: e.name }
   return undefined
 }
 
@@ -89,11 +117,17 @@ function parseSeconds(s: Setting): number {
   return n * 1000
 }
 
-/** In the string, libpq's `sslmode` beats the `ssl=true|false` shorthand of node-postgres and JDBC. */
-function sslModeSetting(found: Setting | undefined, parsed: ParsedConnectionString | undefined): Setting | undefined {
-  const shorthand = parsed?.params['ssl']
-  if (found?.source !== 'string' || parsed?.params['sslmode'] !== undefined || shorthand === undefined) return found
-  return { value: isTruthy(shorthand.value) ? 'require' : 'disable', origin: `connection string key "${shorthand.key}"`, source: 'string' }
+/**
+ * The boolean spellings of sslmode: node-postgres' and JDBC's `ssl=true|false` in a string (libpq's
+ * `sslmode` in the same string wins, as the key order in fields.ts says), and Service Connector's
+ * `AZURE_POSTGRESQL_SSL`. True means `require` (then raised to verify-full), false means `disable` (refused).
+ */
+function sslModeSetting(found: Found | undefined): Setting | undefined {
+  if (found === undefined || (found.key !== 'ssl' && found.key !== field('sslmode').serviceConnector)) return found
+  const v = found.value.trim().toLowerCase()
+  if (isTruthy(v)) return { ...found, value: 'require' }
+  if (['false', '0', 'no', 'off'].includes(v)) return { ...found, value: 'disable' }
+  throw invalidConfig(`${found.origin} is neither true nor false.`, 'Set it to true, or use sslmode=verify-full.')
 }
 
 const LEARN_MODES: readonly LearnMode[] = ['disk', 'memory', 'off']
@@ -121,20 +155,29 @@ function entraCredential(value: unknown): { on: false } | { on: true; credential
  */
 export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   // Each option is read once, here; everything below uses this copy (a getter cannot answer twice).
-  const options: AzurePgOptions = { ...given }
+  // Own properties, enumerable or not: pg-pool hands clients a copy whose password is non-enumerable.
+  const options: AzurePgOptions = {}
+  for (const key of Object.getOwnPropertyNames(given)) (options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]
   const connectionString = options.connectionString
   if (connectionString !== undefined && typeof connectionString !== 'string') {
     throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
   }
   const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
+  const names = (o: unknown, p: ParsedConnectionString | undefined, key: string): boolean => (o !== undefined && o !== null && o !== '') || p?.params[key] !== undefined
+  const envServer = chooseEnvServer(names(options.host, parsed, 'host') || names(options.hostaddr, parsed, 'hostaddr'), env)
+  const strings: StringSource[] = []
+  if (parsed !== undefined) strings.push({ parsed, origin: (key) => `connection string key "${key}"` })
+  if (envServer.kind === 'string') strings.push({ parsed: envServer.parsed, origin: (key) => `key "${key}" of environment variable ${envServer.variable}` })
   const warnings: string[] = []
-  for (const key of parsed?.unknownKeys ?? []) warnings.push(`connection string key "${key}" is not used by azure-pg-tls and was ignored.`)
-  const unnamed = parsed?.unnamedUnknownKeys ?? 0
-  if (unnamed > 0) {
-    // Counted, not named: an unknown "key" may be the middle of a mis-quoted password.
-    warnings.push(`${unnamed} connection string ${unnamed === 1 ? 'key' : 'keys'} unknown to azure-pg-tls ${unnamed === 1 ? 'was' : 'were'} ignored (not named, in case one is part of a mis-quoted password).`)
+  for (const s of strings) {
+    for (const key of s.parsed.unknownKeys) warnings.push(`${s.origin(key)} is not used by azure-pg-tls and was ignored.`)
+    const unnamed = s.parsed.unnamedUnknownKeys
+    if (unnamed > 0) {
+      // Counted, not named: an unknown "key" may be the middle of a mis-quoted password.
+      warnings.push(`${unnamed} connection string ${unnamed === 1 ? 'key' : 'keys'} unknown to azure-pg-tls ${unnamed === 1 ? 'was' : 'were'} ignored (not named, in case one is part of a mis-quoted password).`)
+    }
   }
-  const get = (name: string): Setting | undefined => lookup(options, parsed, env, name)
+  const get = (name: string): Found | undefined => lookup({ options, strings, env, envServer }, name)
 
   const hostSetting = get('host')
   const hostaddrSetting = get('hostaddr')
@@ -143,7 +186,8 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   }
   const host = hostSetting?.value ?? hostaddrSetting?.value
   if (host === undefined || host === '') {
-    throw invalidConfig('No host is configured.', 'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
+    throw invalidConfig(`No host is configured: looked for ${hostSourcesLooked().join(', ')}.`,
+      'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
   }
   if (host.includes(',')) throw invalidConfig('The host names several servers; azure-pg-tls connects to one.', 'Set a single host.')
 
@@ -152,7 +196,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
 
   const tls = decideTls({
     host,
-    sslmode: sslModeSetting(get('sslmode'), parsed),
+    sslmode: sslModeSetting(get('sslmode')),
     ssl: readSslOption(options.ssl),
     sslrootcert: get('sslrootcert'),
     trustServerCertificate: get('trustservercertificate'),
@@ -182,7 +226,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   const entra = entraCredential(options.entra)
   const userSetting = get('user')
   if ((userSetting === undefined || userSetting.value === '') && !entra.on) {
-    throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, or the connection string\'s user) to the server\'s login name.')
+    throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, AZURE_POSTGRESQL_USER, or the connection string\'s user) to the server\'s login name.')
   }
   const user = userSetting === undefined || userSetting.value === '' ? undefined : azureLoginName({ user: userSetting.value, serverName, serverType, host })
 
@@ -221,7 +265,9 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     database,
     user,
     password,
-    entra: entra.on ? Object.freeze({ credential: entra.credential, scope: options.entraScope ?? entraScopeFor(azure) }) : undefined,
+    entra: entra.on
+      ? Object.freeze({ credential: entra.credential, scope: options.entraScope ?? entraScopeFor(azure), managedIdentityClientId: entra.credential === undefined ? get('managedIdentityClientId')?.value : undefined })
+      : undefined,
     serverType,
     serverName,
     azure,

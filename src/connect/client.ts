@@ -5,6 +5,8 @@ import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
+import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -28,21 +30,43 @@ const ENV_BACKED_FIELDS = ['options', 'application_name', 'client_encoding', 'bi
  * TLS options, negotiation and destination pg will use are exactly the resolved ones, and it refuses
  * a TLS session that is not verified (or, for direct TLS, did not select ALPN "postgresql") before pg
  * sends a byte. Connection failures are explained as {@link AzurePgError}s. Nothing is taken from
- * the process environment behind the SDK's back.
+ * the process environment behind the SDK's back. Each connection uses its trust set's shared TLS
+ * context, and with `sslnegotiation: 'auto'` what was learned about its server.
  */
 export class AzurePgClient extends pg.Client {
-  readonly #context: ConnectContext
-  readonly #secrets: () => readonly string[]
-  readonly #expected: TlsExpectation
+  #context: ConnectContext | undefined
+  #secrets: () => readonly string[] = () => []
+  #expected: TlsExpectation | undefined
 
-  /** Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`). */
-  constructor(prepared: Prepared, config: AzurePgClientConfig = prepared.config) {
+  /**
+   * Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`),
+   * and refuses one that would not verify. Without one, the client cannot connect until
+   * {@link AzurePgClient.adoptPrepared} gives it one (the `azure-pg-tls/pg` Client does).
+   */
+  constructor(prepared: Prepared | undefined, config?: AzurePgClientConfig) {
+    const planned = prepared === undefined ? undefined : planConnection(prepared, config ?? prepared.config)
     // Refuse a configuration that would not verify, before pg sees it: also for direct construction.
-    const expected = expectationOf(config)
-    super(config)
+    if (planned !== undefined) expectationOf(planned.config)
+    super(planned?.config ?? config ?? { ssl: { rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+    if (prepared !== undefined && planned !== undefined) this.#adopt(prepared, planned)
+  }
+
+  /**
+   * Gives a client built without a prepared configuration its one. `rebuild` receives the final pg
+   * configuration and must make this client's pg state match it (before any socket exists).
+   */
+  protected adoptPrepared(prepared: Prepared, rebuild: (config: AzurePgClientConfig) => void): void {
+    const planned = planConnection(prepared, prepared.config)
+    expectationOf(planned.config)
+    rebuild(planned.config)
+    this.#adopt(prepared, planned)
+  }
+
+  #adopt(prepared: Prepared, planned: ConnectionPlan): void {
+    const { config, plan } = planned
     this.#context = prepared.context
     this.#secrets = prepared.secrets
-    this.#expected = expected
+    this.#expected = expectationOf(config)
     const self = this as unknown as PgInternals
     // pg falls back to PG* variables and ~/.pgpass for unset fields; the SDK already decided them.
     for (const field of ENV_BACKED_FIELDS) self.connectionParameters[field] = (config as unknown as Record<string, unknown>)[field]
@@ -55,6 +79,7 @@ export class AzurePgClient extends pg.Client {
       Object.defineProperty(self, 'password', { value: none, writable: true, enumerable: false, configurable: true })
       Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
     }
+    installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
   }
 
   override connect(): Promise<pg.Client>
@@ -68,6 +93,9 @@ export class AzurePgClient extends pg.Client {
 
   #check(): void {
     const self = this as unknown as PgInternals
+    if (this.#expected === undefined) {
+      throw new AzurePgError('INSECURE_TLS', 'This client has no prepared configuration; refused before connecting.', { hint: 'Create clients with createAzurePgClient (or azure-pg-tls/pg\'s Client).' })
+    }
     checkBeforeConnect({
       host: self.host, port: self.port, ssl: self.ssl, connectionSsl: self.connection.ssl, connectionNegotiation: self.connection.sslNegotiation,
     }, this.#expected)
@@ -76,14 +104,21 @@ export class AzurePgClient extends pg.Client {
   /** Checks each TLS session pg starts on this connection at the moment its handshake completes. */
   #guardSessions(): void {
     const con = (this as unknown as PgInternals).connection
-    const negotiation = this.#expected.negotiation
     con.on('sslconnect', () => {
       const socket = con.stream as TLSSocket
-      socket.once('secureConnect', () => {
+      // The negotiation of this session: a direct attempt that fell back continues with the SSLRequest.
+      const negotiation = con.sslNegotiation === 'direct' ? 'direct' : 'postgres'
+      whenSecure(socket, () => {
         const problem = verifySession(socket, negotiation)
         if (problem !== undefined) socket.destroy(problem)
       })
     })
+  }
+
+  #explain(err: unknown): AzurePgError {
+    const ctx = this.#context
+    if (ctx !== undefined) return explainConnectError(err, ctx, this.#secrets())
+    return err instanceof AzurePgError ? err : new AzurePgError('CONNECTION_FAILED', 'Connecting failed before the client was prepared.', { hint: 'See the cause.', cause: err })
   }
 
   async #guardedConnect(): Promise<pg.Client> {
@@ -92,7 +127,7 @@ export class AzurePgClient extends pg.Client {
     try {
       return await super.connect()
     } catch (err) {
-      throw explainConnectError(err, this.#context, this.#secrets())
+      throw this.#explain(err)
     }
   }
 
@@ -114,11 +149,12 @@ export class AzurePgClient extends pg.Client {
     const con = self.connection
     // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
     con.on('error', () => {})
-    con.once('connect', () => { if (this.#expected.negotiation !== 'direct') con.requestSsl() })
+    const negotiation = this.#expected?.negotiation ?? 'postgres'
+    con.once('connect', () => { if (con.sslNegotiation !== 'direct') con.requestSsl() })
     con.once('sslconnect', () => {
       const socket = con.stream as TLSSocket
-      socket.once('secureConnect', () => {
-        if (verifySession(socket, this.#expected.negotiation) === undefined) {
+      whenSecure(socket, () => {
+        if (verifySession(socket, negotiation) === undefined) {
           con.cancel(target.processID, target.secretKey)
           con.end()
         }

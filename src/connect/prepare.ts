@@ -9,6 +9,8 @@ import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import type { ConnectContext } from '../explain.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
+import { learnedFacts, type LearnedFacts } from './learned-facts.js'
+import { trustKey } from './tls-context.js'
 import { sdkIdentityCheck } from './tls-guard.js'
 
 /** The TLS options every resolved configuration carries. */
@@ -31,6 +33,10 @@ export interface Prepared {
   readonly context: ConnectContext
   /** Strings that must never appear in an error: the password, the latest token. */
   readonly secrets: () => readonly string[]
+  /** A key for the trust set, for sharing one TLS context among its connections. */
+  readonly trustKey: string
+  /** What was learned about servers (sslnegotiation auto, key share); undefined with learn: 'off'. */
+  readonly facts: LearnedFacts | undefined
 }
 
 function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
@@ -61,7 +67,7 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   let nextToken: (() => Promise<string>) | undefined
   let last: string | undefined
   const password = async (): Promise<string> => {
-    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential()), entra.scope, settings.now)
+    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential(entra.managedIdentityClientId)), entra.scope, settings.now)
     return (last = await nextToken())
   }
   let user = settings.user
@@ -82,7 +88,10 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
  */
 export async function prepare(settings: Settings): Promise<Prepared> {
   for (const w of settings.warnings) settings.logger.warn(w)
-  const anchors = await loadTrustAnchors(settings.tls.trust, { logger: settings.logger, now: settings.now, certs: settings.certs })
+  const [anchors, facts] = await Promise.all([
+    loadTrustAnchors(settings.tls.trust, { logger: settings.logger, now: settings.now, certs: settings.certs }),
+    learnedFacts(settings.learn, settings.certs.cacheDir, settings.now),
+  ])
   const entra = await entraLogin(settings)
   // resolveSettings leaves the user unset only when Entra will supply it.
   const user = entra?.user ?? settings.user ?? ''
@@ -113,7 +122,7 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     const token = entra?.lastToken()
     return token === undefined ? fixed : [...fixed, token]
   }
-  return { settings, config, context, secrets }
+  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts }
 }
 
 /** A copy of a pg configuration whose password is not enumerable, so logging the object never prints it (as pg-pool does). */

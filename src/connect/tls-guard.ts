@@ -4,6 +4,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { TLSSocket } from 'node:tls'
 import { AzurePgError } from '../errors.js'
+import { isSdkContext } from './tls-context.js'
 
 /** What a client was built to connect with; compared with what pg will use, just before connecting. */
 export interface TlsExpectation {
@@ -49,9 +50,11 @@ export function expectationOf(config: { ssl?: unknown; sslnegotiation?: unknown;
   if (s['minVersion'] !== 'TLSv1.2' && s['minVersion'] !== 'TLSv1.3') throw refused('A client configuration allowing TLS older than 1.2')
   const check = s['checkServerIdentity']
   if (check !== undefined && !(typeof check === 'function' && sdkIdentityChecks.has(check))) throw refused('A client configuration with its own checkServerIdentity')
-  for (const key of ['pskCallback', 'secureContext', 'host', 'session', 'secureProtocol']) {
+  for (const key of ['pskCallback', 'host', 'session', 'secureProtocol']) {
     if (s[key] !== undefined) throw refused(`A client configuration with ssl.${key}`)
   }
+  // A context holds its own roots: only one the SDK built from the resolved trust set is accepted.
+  if (s['secureContext'] !== undefined && !isSdkContext(s['secureContext'])) throw refused('A client configuration with its own ssl.secureContext')
   const negotiation = config.sslnegotiation === 'direct' ? 'direct' : 'postgres'
   return { ssl: Object.freeze(copyOf(s)), negotiation, host: String(config.host), port: Number(config.port) }
 }

@@ -15,7 +15,7 @@ describe('field table', () => {
   it('names each field once, and each option, string key and variable in one row only', () => {
     const names = FIELDS.map((f) => f.name)
     assert.equal(new Set(names).size, names.length)
-    for (const pick of [(f: typeof FIELDS[number]) => (f.option === undefined ? [] : [f.option]), (f: typeof FIELDS[number]) => f.stringKeys ?? [], (f: typeof FIELDS[number]) => f.env ?? []]) {
+    for (const pick of [(f: typeof FIELDS[number]) => (f.option === undefined ? [] : [f.option]), (f: typeof FIELDS[number]) => f.stringKeys ?? [], (f: typeof FIELDS[number]) => [...(f.env ?? []), ...(f.serviceConnector === undefined ? [] : [f.serviceConnector])]]) {
       const all = FIELDS.flatMap(pick)
       assert.equal(new Set(all).size, all.length, all.join(', '))
     }
