@@ -68,7 +68,7 @@ export type RootSet = 'default' | 'all'
 
 /** The `certs` option of the factories. Every field has an `AZURE_PG_TLS_*` variable or a default. */
 export interface CertsOptions {
-  /** `auto`: cache, then download, then the bundled copy; `download`: no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
+  /** `auto`: cache, else the bundled copy at once with a background download into the cache; `download`: cache, else a download waited for, no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
   source?: CertSource
   /** Never use the network: cache, then bundled. Env `AZURE_PG_TLS_OFFLINE=1`. */
   offline?: boolean

@@ -6,13 +6,13 @@ import { mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { resolveAzurePgConfig } from '../../src/index.js'
 import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions } from '../../src/options.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
-import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
+import { sharedMirror } from '../support/shared-mirror.js'
 
 const NAMES = [
   'DigiCert Global Root CA', 'DigiCert Global Root G2', 'DigiCert Global Root G3',
@@ -32,14 +32,7 @@ function resolveWith(options: CertsOptions): Promise<readonly ResolvedRoot[]> {
   return resolveAzureRoots(resolveCertsSettings({ roots: 'all', ...options }, {}), { logger: { warn() {} }, now: () => new Date() })
 }
 
-let mirror: Mirror
-before(async () => { mirror = await startMirror() })
-after(async () => { await settleBackgroundWork(); await mirror.close() })
-afterEach(async () => {
-  await settleBackgroundWork()
-  clearRootMemo()
-  mirror.requests.clear()
-})
+const lab = sharedMirror()
 
 describe('certs.roots "all" resolves to exactly the pinned set', () => {
   it('has seven independent expectations to compare with', () => {
@@ -48,21 +41,21 @@ describe('certs.roots "all" resolves to exactly the pinned set', () => {
 
   it('by download (every root from the mirror, PEM and DER), then from the cache', async () => {
     const cacheDir = await tempDir()
-    const downloaded = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    const downloaded = await resolveWith({ source: 'download', mirror: lab.current.url, cacheDir })
     assert.deepEqual(pins(downloaded), EXPECTED)
     assert.deepEqual(origins(downloaded), ['download'])
-    assert.equal(mirror.total(), 7)
-    assert.ok([...mirror.requests.keys()].includes('/Microsoft%20ECC%20Root%20Certificate%20Authority%202017.crt'))
+    assert.equal(lab.current.total(), 7)
+    assert.ok([...lab.current.requests.keys()].includes('/Microsoft%20ECC%20Root%20Certificate%20Authority%202017.crt'))
     await settleBackgroundWork()
     assert.equal((await readdir(cacheDir)).length, 7)
 
     clearRootMemo()
-    mirror.requests.clear()
-    const cached = await resolveWith({ mirror: mirror.url, cacheDir })
+    lab.current.requests.clear()
+    const cached = await resolveWith({ mirror: lab.current.url, cacheDir })
     assert.deepEqual(pins(cached), EXPECTED)
     assert.deepEqual(origins(cached), ['cache'])
     await settleBackgroundWork()
-    assert.equal(mirror.total(), 0)
+    assert.equal(lab.current.total(), 0)
   })
 
   it('from the bundled copies (source "bundled", and auto on a cold start)', async () => {
@@ -70,7 +63,7 @@ describe('certs.roots "all" resolves to exactly the pinned set', () => {
     assert.deepEqual(pins(bundled), EXPECTED)
     assert.deepEqual(origins(bundled), ['bundled'])
     clearRootMemo()
-    const cold = await resolveWith({ mirror: mirror.url, cacheDir: await tempDir() })
+    const cold = await resolveWith({ mirror: lab.current.url, cacheDir: await tempDir() })
     assert.deepEqual(pins(cold), EXPECTED)
     assert.deepEqual(origins(cold), ['bundled'])
   })

@@ -7,12 +7,12 @@ import { X509Certificate } from 'node:crypto'
 import { chmod, lstat, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions } from '../../src/options.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
-import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
+import { sharedMirror } from '../support/shared-mirror.js'
 
 const run = promisify(execFile)
 const LIMIT = { timeout: 30_000 }
@@ -36,15 +36,7 @@ async function resolveWith(options: CertsOptions): Promise<{ roots: readonly Res
 const byPin = (roots: readonly ResolvedRoot[]): Map<string, string> =>
   new Map(roots.map((r) => [new X509Certificate(r.pem).fingerprint256, r.origin]))
 
-let mirror: Mirror
-before(async () => { mirror = await startMirror() })
-after(async () => { await settleBackgroundWork(); await mirror.close() })
-afterEach(async () => {
-  await settleBackgroundWork()
-  clearRootMemo()
-  mirror.behaviour = 'good'
-  mirror.requests.clear()
-})
+const lab = sharedMirror()
 
 describe('hostile files under a root\'s cache name', () => {
   it('a FIFO is refused without blocking; the bundled copy is used; a download replaces it', LIMIT, async () => {
@@ -56,7 +48,7 @@ describe('hostile files under a root\'s cache name', () => {
     assert.ok(offline.warnings.some((w) => /cached copy of DigiCert Global Root G2 .* is not a regular file \(a FIFO\)/.test(w)), offline.warnings.join('\n'))
 
     clearRootMemo()
-    const online = await resolveWith({ mirror: mirror.url, cacheDir })
+    const online = await resolveWith({ mirror: lab.current.url, cacheDir })
     assert.equal(byPin(online.roots).get(PINS.g2), 'bundled', 'auto does not wait for the download')
     await settleBackgroundWork()
     assert.ok((await lstat(join(cacheDir, G2_FILE))).isFile(), 'the background refresh renamed a real file over the FIFO')
@@ -93,7 +85,7 @@ describe('a cache folder that cannot exist', () => {
   const impossible = join('/proc', `azure-pg-tls-test-${process.pid}`, 'cache')
 
   it('under /proc: a download is used, the write gives up with one warning instead of spinning', LIMIT, async () => {
-    const { roots, warnings } = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir: impossible })
+    const { roots, warnings } = await resolveWith({ source: 'download', mirror: lab.current.url, cacheDir: impossible })
     assert.ok(roots.every((r) => r.origin === 'download'))
     await settleBackgroundWork()
     assert.equal(warnings.length, 1, warnings.join('\n'))
@@ -101,16 +93,16 @@ describe('a cache folder that cannot exist', () => {
   })
 
   it('under /proc in auto: bundled at once, the background refresh warns and ends', LIMIT, async () => {
-    const { roots, warnings } = await resolveWith({ mirror: mirror.url, cacheDir: impossible })
+    const { roots, warnings } = await resolveWith({ mirror: lab.current.url, cacheDir: impossible })
     assert.ok(roots.every((r) => r.origin === 'bundled'))
     await settleBackgroundWork()
-    assert.equal(mirror.total(), 3, 'the refresh downloaded')
+    assert.equal(lab.current.total(), 3, 'the refresh downloaded')
     assert.equal(warnings.filter((w) => /Cannot write the certificate cache \/proc\/.* \(ENOENT\); the bundled copies stay in use/.test(w)).length, 1, warnings.join('\n'))
   })
 
   it('a nested folder that can exist is still created, level by level', LIMIT, async () => {
     const cacheDir = join(await tempDir(), 'a', 'b', 'c')
-    await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    await resolveWith({ source: 'download', mirror: lab.current.url, cacheDir })
     await settleBackgroundWork()
     assert.equal((await readdir(cacheDir)).length, 3)
   })

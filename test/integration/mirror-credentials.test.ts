@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, afterEach, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
@@ -13,7 +13,8 @@ import { downloadRoot } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
-import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
+import { startMirror } from '../../lab/cert-mirror.js'
+import { sharedMirror } from '../support/shared-mirror.js'
 
 const USER = 'pki-reader-7f3a'
 // Reserved characters, percent-encoded in the URL as RFC 3986 asks; the header carries the decoded form.
@@ -45,83 +46,65 @@ function resolveWith(options: CertsOptions, warnings: string[] = []): Promise<re
   return resolveAzureRoots(resolveCertsSettings(options, {}), { logger: { warn: (m) => warnings.push(m) }, now: () => new Date() })
 }
 
-let mirror: Mirror
-let elsewhere: Mirror
-before(async () => {
-  mirror = await startMirror({ auth: { user: USER, password: PASSWORD } })
-  elsewhere = await startMirror()
-})
-after(async () => {
-  await settleBackgroundWork()
-  await mirror.close()
-  await elsewhere.close()
-})
-afterEach(async () => {
-  await settleBackgroundWork()
-  clearRootMemo()
-  for (const m of [mirror, elsewhere]) {
-    m.behaviour = 'good'
-    m.requests.clear()
-    m.authorizations.length = 0
-  }
-})
+const protectedLab = sharedMirror({ auth: { user: USER, password: PASSWORD } })
+const otherLab = sharedMirror()
 
 describe('a mirror URL with credentials', () => {
   it('sends them as an Authorization header to the mirror, and downloads every root', async () => {
     const warnings: string[] = []
-    const roots = await resolveWith({ source: 'download', mirror: withCredentials(mirror.url), cacheDir: await tempDir() }, warnings)
+    const roots = await resolveWith({ source: 'download', mirror: withCredentials(protectedLab.current.url), cacheDir: await tempDir() }, warnings)
     assert.equal(roots.length, 3)
     assert.ok(roots.every((r) => r.origin === 'download'))
-    assert.deepEqual(mirror.authorizations, [BASIC, BASIC, BASIC])
+    assert.deepEqual(protectedLab.current.authorizations, [BASIC, BASIC, BASIC])
     // Plain http is allowed (the pins protect the roots) but the credentials travel in clear: said once.
     assert.equal(warnings.filter((w) => /plain http: its credentials travel unencrypted/.test(w)).length, 1, warnings.join('\n'))
     assertNoSecret(warnings)
   })
 
   it('without them, the same mirror answers 401 (so the header above is what let the downloads through)', async () => {
-    const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 5000, mirror: mirror.url }), 'CERT_UNAVAILABLE')
+    const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 5000, mirror: protectedLab.current.url }), 'CERT_UNAVAILABLE')
     assert.match(err.message, /HTTP 401/)
-    assert.deepEqual(mirror.authorizations, [undefined])
+    assert.deepEqual(protectedLab.current.authorizations, [undefined])
   })
 
   it('keeps the header on redirects within the mirror origin', async () => {
-    mirror.behaviour = 'redirectOk'
-    const settings = resolveCertsSettings({ mirror: withCredentials(mirror.url) }, {})
+    protectedLab.current.behaviour = 'redirectOk'
+    const settings = resolveCertsSettings({ mirror: withCredentials(protectedLab.current.url) }, {})
     await downloadRoot(G2, settings)
-    assert.equal(mirror.total(), 3)
-    assert.deepEqual(mirror.authorizations, [BASIC, BASIC, BASIC])
+    assert.equal(protectedLab.current.total(), 3)
+    assert.deepEqual(protectedLab.current.authorizations, [BASIC, BASIC, BASIC])
   })
 
   it('never sends them to another origin after a redirect', async () => {
-    mirror.behaviour = 'redirectAway'
-    mirror.httpTarget = elsewhere.url // another port on 127.0.0.1: another origin
-    const settings = resolveCertsSettings({ mirror: withCredentials(mirror.url) }, {})
+    protectedLab.current.behaviour = 'redirectAway'
+    protectedLab.current.httpTarget = otherLab.current.url // another port on 127.0.0.1: another origin
+    const settings = resolveCertsSettings({ mirror: withCredentials(protectedLab.current.url) }, {})
     const pem = await downloadRoot(G2, settings)
     assert.match(pem, /BEGIN CERTIFICATE/)
-    assert.deepEqual(mirror.authorizations, [BASIC], 'the mirror got them')
-    assert.deepEqual(elsewhere.authorizations, [undefined], 'the other origin did not')
+    assert.deepEqual(protectedLab.current.authorizations, [BASIC], 'the mirror got them')
+    assert.deepEqual(otherLab.current.authorizations, [undefined], 'the other origin did not')
   })
 
   it('takes no credentials from a Location header either', async () => {
-    mirror.behaviour = 'redirectAway'
-    mirror.httpTarget = withCredentials(elsewhere.url, 'intruder', 'planted')
-    const settings = resolveCertsSettings({ mirror: withCredentials(mirror.url) }, {})
+    protectedLab.current.behaviour = 'redirectAway'
+    protectedLab.current.httpTarget = withCredentials(otherLab.current.url, 'intruder', 'planted')
+    const settings = resolveCertsSettings({ mirror: withCredentials(protectedLab.current.url) }, {})
     await downloadRoot(G2, settings)
-    assert.deepEqual(elsewhere.authorizations, [undefined])
+    assert.deepEqual(otherLab.current.authorizations, [undefined])
   })
 })
 
 describe('the credentials never appear in a text', () => {
   it('in CERT_UNAVAILABLE for an HTTP error, a refused connection and a time-out, causes included', async () => {
-    const settings = resolveCertsSettings({ mirror: withCredentials(mirror.url), timeoutMs: 300 }, {})
-    mirror.behaviour = '500'
+    const settings = resolveCertsSettings({ mirror: withCredentials(protectedLab.current.url), timeoutMs: 300 }, {})
+    protectedLab.current.behaviour = '500'
     const http500 = await expectAzureError(() => downloadRoot(G2, settings), 'CERT_UNAVAILABLE')
-    assert.match(http500.message, new RegExp(`from ${mirror.url}/DigiCertGlobalRootG2\\.crt\\.pem failed: HTTP 500`))
+    assert.match(http500.message, new RegExp(`from ${protectedLab.current.url}/DigiCertGlobalRootG2\\.crt\\.pem failed: HTTP 500`))
 
-    mirror.behaviour = 'slow'
+    protectedLab.current.behaviour = 'slow'
     const slow = await expectAzureError(() => downloadRoot(G2, settings), 'CERT_UNAVAILABLE')
     assert.match(slow.message, /within 300 ms/)
-    mirror.releaseStalled()
+    protectedLab.current.releaseStalled()
 
     // node-fetch's own error text names the URL it was given: never one with user info.
     const closed = await startMirror()
@@ -140,22 +123,22 @@ describe('the credentials never appear in a text', () => {
         code: 'EPROXY', request: { url, headers: init.headers },
       })
     }
-    const err = await expectAzureError(() => downloadRoot(G2, resolveCertsSettings({ mirror: withCredentials(mirror.url), fetch: echoing }, {})), 'CERT_UNAVAILABLE')
+    const err = await expectAzureError(() => downloadRoot(G2, resolveCertsSettings({ mirror: withCredentials(protectedLab.current.url), fetch: echoing }, {})), 'CERT_UNAVAILABLE')
     assert.match(err.message, /withheld because it contains the mirror credentials/)
     assert.equal((err.cause as NodeJS.ErrnoException).code, 'EPROXY', 'the cause keeps its code')
     assertNoSecret(textsOf(err))
   })
 
   it('in warnings, strict failures and the aggregate error of a resolution', async () => {
-    mirror.behaviour = '404'
+    protectedLab.current.behaviour = '404'
     const warnings: string[] = []
     const cacheDir = await tempDir()
-    const roots = await resolveWith({ mirror: withCredentials(mirror.url), cacheDir, timeoutMs: 300 }, warnings)
+    const roots = await resolveWith({ mirror: withCredentials(protectedLab.current.url), cacheDir, timeoutMs: 300 }, warnings)
     assert.ok(roots.every((r) => r.origin === 'bundled'))
     await settleBackgroundWork()
     assert.equal(warnings.filter((w) => /HTTP 404/.test(w)).length, 3, warnings.join('\n'))
     clearRootMemo()
-    const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: withCredentials(mirror.url), cacheDir, timeoutMs: 300 }, warnings), 'CERT_UNAVAILABLE')
+    const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: withCredentials(protectedLab.current.url), cacheDir, timeoutMs: 300 }, warnings), 'CERT_UNAVAILABLE')
     assert.equal(strict.errors.length, 3)
     assertNoSecret([...warnings, ...textsOf(strict)])
   })
@@ -185,13 +168,13 @@ describe('the credentials never appear in a text', () => {
 
   it('in the command line: certs fetch prints the mirror without user info', async () => {
     const out: string[] = []
-    const code = await runCli(['certs', 'fetch', '--json', '--mirror', withCredentials(mirror.url), '--cache-dir', await tempDir()], {
+    const code = await runCli(['certs', 'fetch', '--json', '--mirror', withCredentials(protectedLab.current.url), '--cache-dir', await tempDir()], {
       stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {},
     })
     assert.equal(code, 0, out.join('\n'))
     const results = (JSON.parse(out.join('\n')) as { results: Array<{ ok: boolean; url: string }> }).results
     assert.deepEqual(results.map((r) => r.ok), [true, true, true])
-    assert.ok(results.every((r) => r.url.startsWith(`${mirror.url}/`)))
+    assert.ok(results.every((r) => r.url.startsWith(`${protectedLab.current.url}/`)))
     assertNoSecret(out)
   })
 })
