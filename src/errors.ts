@@ -35,14 +35,24 @@ export type AzurePgErrorCode =
 /** Why a certificate failed to verify; set on `TLS_VERIFY_FAILED` errors. */
 export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-valid' | 'other'
 
+/**
+ * Why a connection could not be made or was lost; set on `CONNECTION_FAILED` errors: no answer within
+ * the time limit, refused, reset, closed by the peer, a name that does not resolve, no route, a direct
+ * TLS server without ALPN "postgresql", or something else.
+ */
+export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed' | 'dns' | 'unreachable' | 'no-alpn' | 'other'
+
+/** The `reason` of an {@link AzurePgError}. */
+export type FailureReason = TlsFailureReason | ConnectionFailureReason
+
 /** Options for {@link AzurePgError}. */
 export interface AzurePgErrorOptions {
   /** One line saying what to do about it. */
   hint: string
   /** The error this one explains (a pg, TLS or system error). */
   cause?: unknown
-  /** For `TLS_VERIFY_FAILED`: the verification failure kind. */
-  reason?: TlsFailureReason
+  /** For `TLS_VERIFY_FAILED` and `CONNECTION_FAILED`: what kind of failure. */
+  reason?: FailureReason
   /** When several attempts failed (one per root, say): every one of them, in order. */
   errors?: readonly Error[]
 }
@@ -56,8 +66,8 @@ export class AzurePgError extends Error {
   readonly code: AzurePgErrorCode
   /** What to do about it, in one line. */
   readonly hint: string
-  /** For `TLS_VERIFY_FAILED`: why verification failed. */
-  readonly reason: TlsFailureReason | undefined
+  /** For `TLS_VERIFY_FAILED` and `CONNECTION_FAILED`: what kind of failure (see {@link FailureReason}). */
+  readonly reason: FailureReason | undefined
   /** For a failure made of several (every root unavailable): each of them; empty otherwise. */
   readonly errors: readonly Error[]
 

@@ -1,7 +1,7 @@
 // The error-to-fix table. Each row has an id; connect() maps a raw pg/Node error to a row once
 // (explainConnectError), and the doctor asks for a row's advice by id (adviceFor).
 import { inspect } from 'node:util'
-import { AzurePgError, type AzurePgErrorCode, type TlsFailureReason } from './errors.js'
+import { AzurePgError, type AzurePgErrorCode, type ConnectionFailureReason, type FailureReason } from './errors.js'
 import type { ServerType } from './options.js'
 
 /** What the error mapping knows about the connection attempt, for messages. Holds no secret. */
@@ -29,13 +29,13 @@ interface ErrorFacts {
 export type AdviceId =
   | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
   | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
-  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'network'
+  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'timeout' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
 export interface ErrorRule {
   readonly id: AdviceId
   readonly code: AzurePgErrorCode
-  readonly reason?: TlsFailureReason
+  readonly reason?: FailureReason | ((e: ErrorFacts) => FailureReason)
   readonly matches: (e: ErrorFacts) => boolean
   readonly message: (ctx: ConnectContext, e: ErrorFacts) => string
   readonly hint: (ctx: ConnectContext) => string
@@ -47,6 +47,17 @@ const UNKNOWN_CA_CODES = new Set([
   'CERT_REJECTED', 'INVALID_CA',
 ])
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE'])
+
+function networkReason(code: string | undefined): ConnectionFailureReason {
+  switch (code) {
+    case 'ECONNREFUSED': return 'refused'
+    case 'ENOTFOUND': case 'EAI_AGAIN': return 'dns'
+    case 'ETIMEDOUT': return 'timeout'
+    case 'ECONNRESET': case 'EPIPE': return 'reset'
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'unreachable'
+    default: return 'other'
+  }
+}
 
 const where = (ctx: ConnectContext): string =>
   ctx.connectHost === ctx.host ? `${ctx.host}:${ctx.port}` : `${ctx.host} (${ctx.connectHost}):${ctx.port}`
@@ -128,7 +139,20 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     hint: () => 'Set database (or the connection string\'s dbname) to an existing database; Azure creates "postgres".',
   },
   {
-    id: 'network', code: 'CONNECTION_FAILED',
+    id: 'timeout', code: 'CONNECTION_FAILED', reason: 'timeout',
+    // pg's connectionTimeoutMillis, and pg-pool's checkout time limit.
+    matches: (e) => /^timeout expired$|Connection terminated due to connection timeout|timeout exceeded when trying to connect/.test(e.message),
+    message: (ctx) => `No complete answer from ${where(ctx)} within the connect time limit.`,
+    hint: () => 'Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default 30000) only for a slow link.',
+  },
+  {
+    id: 'closed', code: 'CONNECTION_FAILED', reason: 'closed',
+    matches: (e) => /Connection terminated unexpectedly/.test(e.message),
+    message: (ctx) => `The connection to ${where(ctx)} was closed by the other end before it was ready.`,
+    hint: () => 'Check the host and port point at the Azure server, and that nothing between (a proxy, a firewall) cuts connections.',
+  },
+  {
+    id: 'network', code: 'CONNECTION_FAILED', reason: (e) => networkReason(e.code),
     matches: (e) => e.code !== undefined && NETWORK_CODES.has(e.code),
     message: (ctx, e) => `Cannot reach ${where(ctx)} (${e.code ?? 'network error'}).`,
     hint: () => 'Check the host name, port and network path (firewall rules, private endpoint DNS).',
@@ -146,7 +170,7 @@ function factsOf(err: unknown): ErrorFacts {
 /** The advice of one row, for a failure the caller diagnosed itself (the doctor). */
 export interface Advice {
   readonly code: AzurePgErrorCode
-  readonly reason: TlsFailureReason | undefined
+  readonly reason: FailureReason | undefined
   /** What to do, in one line: the same text `AzurePgError.hint` carries for the same failure. */
   readonly hint: string
 }
@@ -155,7 +179,7 @@ export interface Advice {
 export function adviceFor(id: AdviceId, ctx: ConnectContext): Advice {
   const rule = ERROR_RULES.find((r) => r.id === id)
   if (rule === undefined) throw new Error(`azure-pg-tls: no advice "${id}"`)
-  return { code: rule.code, reason: rule.reason, hint: rule.hint(ctx) }
+  return { code: rule.code, reason: typeof rule.reason === 'function' ? undefined : rule.reason, hint: rule.hint(ctx) }
 }
 
 /** The row that explains a raw error (or an object with its `code` and `message`), if any. */
@@ -207,5 +231,6 @@ export function explainConnectError(err: unknown, ctx: ConnectContext, secrets: 
       hint: 'See the cause for details; check the host, port and credentials.', cause,
     })
   }
-  return new AzurePgError(rule.code, rule.message(ctx, facts), { hint: rule.hint(ctx), cause, reason: rule.reason })
+  const reason = typeof rule.reason === 'function' ? rule.reason(raw) : rule.reason
+  return new AzurePgError(rule.code, rule.message(ctx, facts), { hint: rule.hint(ctx), cause, reason })
 }

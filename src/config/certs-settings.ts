@@ -2,7 +2,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { invalidConfig } from '../errors.js'
 import type { CertSource, CertsOptions, FetchFunction, RootSet } from '../options.js'
-import { envValue, field } from './fields.js'
+import { checkedOption, envValue, field } from './fields.js'
 import { parseMirror, type MirrorCredentials } from './mirror-url.js'
 import { isTruthy } from './setting.js'
 
@@ -35,6 +35,11 @@ export function defaultCacheDir(env: Env): string {
 /** Applies `AZURE_PG_TLS_*` variables and defaults to the `certs` option (options win). Pure. */
 export function resolveCertsSettings(options: CertsOptions | undefined, env: Env): CertsSettings {
   const o = options ?? {}
+  for (const name of ['certs.source', 'certs.offline', 'certs.cacheDir', 'certs.mirror', 'certs.timeoutMs', 'certs.roots']) {
+    const spec = field(name)
+    const v = o[name.slice('certs.'.length) as keyof CertsOptions]
+    if (v !== undefined && v !== null && spec.option !== undefined) checkedOption(spec.option, spec.kind, v)
+  }
   const source = o.source ?? (envValue(field('certs.source'), env)?.value as CertSource | undefined) ?? 'auto'
   if (!SOURCES.includes(source)) {
     throw invalidConfig(`certs.source "${String(source)}" is not one of ${SOURCES.join(', ')}.`, "Use 'auto' (the default), 'download' or 'bundled'.")

@@ -3,6 +3,7 @@
 // option → connection string → environment → default. The resolver reads settings through this
 // table, the connection-string parser learns from it which keys exist (every other key is
 // reported as ignored), and the README's options table is checked against it by a test.
+import { invalidConfig } from '../errors.js'
 import type { AzurePgOptions } from '../options.js'
 
 /** One configurable field. */
@@ -19,36 +20,38 @@ export interface FieldSpec {
   readonly default?: string
   /** One line for the README. */
   readonly doc: string
+  /** What an option value must be: text (a string), a port (string or integer), a count (number ≥ 0), a flag (boolean); checked by the resolver. */
+  readonly kind?: 'text' | 'port' | 'count' | 'flag'
 }
 
 /** Every field, in the order the README lists them. */
 export const FIELDS: readonly FieldSpec[] = [
   { name: 'connectionString', option: 'connectionString', doc: 'URI, `key=value`, ADO.NET or JDBC connection string.' },
-  { name: 'host', option: 'host', stringKeys: ['host'], env: ['PGHOST'], doc: 'Server name; the certificate is checked against it.' },
-  { name: 'hostaddr', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
-  { name: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
-  { name: 'database', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
-  { name: 'user', option: 'user', stringKeys: ['user'], env: ['PGUSER'], default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
+  { name: 'host', kind: 'text', option: 'host', stringKeys: ['host'], env: ['PGHOST'], doc: 'Server name; the certificate is checked against it.' },
+  { name: 'hostaddr', kind: 'text', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
+  { name: 'port', kind: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
+  { name: 'database', kind: 'text', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
+  { name: 'user', kind: 'text', option: 'user', stringKeys: ['user'], env: ['PGUSER'], default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
   { name: 'password', option: 'password', stringKeys: ['password'], env: ['PGPASSWORD'], doc: 'Password, or a function returning one for each new connection.' },
-  { name: 'sslmode', option: 'sslmode', stringKeys: ['sslmode', 'ssl'], env: ['PGSSLMODE'], default: '`verify-full`', doc: '`require` and `verify-ca` are raised to verify-full; weaker modes are refused.' },
-  { name: 'sslrootcert', option: 'sslrootcert', stringKeys: ['sslrootcert'], env: ['PGSSLROOTCERT'], default: 'Azure\'s roots', doc: 'PEM file of roots to trust instead, or `system`.' },
-  { name: 'sslnegotiation', option: 'sslnegotiation', stringKeys: ['sslnegotiation'], env: ['PGSSLNEGOTIATION'], default: '`postgres`', doc: '`direct` uses PostgreSQL 17+ direct TLS.' },
+  { name: 'sslmode', kind: 'text', option: 'sslmode', stringKeys: ['sslmode', 'ssl'], env: ['PGSSLMODE'], default: '`verify-full`', doc: '`require` and `verify-ca` are raised to verify-full; weaker modes are refused.' },
+  { name: 'sslrootcert', kind: 'text', option: 'sslrootcert', stringKeys: ['sslrootcert'], env: ['PGSSLROOTCERT'], default: 'Azure\'s roots', doc: 'PEM file of roots to trust instead, or `system`.' },
+  { name: 'sslnegotiation', kind: 'text', option: 'sslnegotiation', stringKeys: ['sslnegotiation'], env: ['PGSSLNEGOTIATION'], default: '`postgres`', doc: '`direct` uses PostgreSQL 17+ direct TLS.' },
   { name: 'ssl', option: 'ssl', doc: 'Node `tls` options; only settings that keep verification are accepted.' },
-  { name: 'application_name', option: 'application_name', stringKeys: ['application_name'], env: ['PGAPPNAME'], doc: 'Shown in `pg_stat_activity`.' },
-  { name: 'fallback_application_name', option: 'fallback_application_name', stringKeys: ['fallback_application_name'], doc: 'Used when no application name is set.' },
-  { name: 'options', option: 'options', stringKeys: ['options'], env: ['PGOPTIONS'], doc: 'Server options sent at startup (`-c key=value`).' },
-  { name: 'client_encoding', option: 'client_encoding', stringKeys: ['client_encoding'], env: ['PGCLIENTENCODING'], doc: 'Client character set.' },
-  { name: 'connect_timeout', option: 'connectionTimeoutMillis', stringKeys: ['connect_timeout'], env: ['PGCONNECT_TIMEOUT'], doc: 'Connect time limit: milliseconds as an option, seconds in a string or variable.' },
-  { name: 'serverType', option: 'serverType', env: ['AZURE_PG_TLS_SERVER_TYPE'], default: '`auto`', doc: '`single` sends `user@server`; `flexible` and `auto` send the user as given.' },
-  { name: 'serverName', option: 'serverName', env: ['AZURE_PG_TLS_SERVER_NAME'], default: 'from the host', doc: 'Short server name, for hosts outside Azure\'s DNS names.' },
+  { name: 'application_name', kind: 'text', option: 'application_name', stringKeys: ['application_name'], env: ['PGAPPNAME'], doc: 'Shown in `pg_stat_activity`.' },
+  { name: 'fallback_application_name', kind: 'text', option: 'fallback_application_name', stringKeys: ['fallback_application_name'], doc: 'Used when no application name is set.' },
+  { name: 'options', kind: 'text', option: 'options', stringKeys: ['options'], env: ['PGOPTIONS'], doc: 'Server options sent at startup (`-c key=value`).' },
+  { name: 'client_encoding', kind: 'text', option: 'client_encoding', stringKeys: ['client_encoding'], env: ['PGCLIENTENCODING'], doc: 'Client character set.' },
+  { name: 'connect_timeout', kind: 'count', option: 'connectionTimeoutMillis', stringKeys: ['connect_timeout'], env: ['PGCONNECT_TIMEOUT'], default: '30 s (0: none)', doc: 'Connect time limit (TCP, TLS and login): milliseconds as an option, seconds in a string or variable.' },
+  { name: 'serverType', kind: 'text', option: 'serverType', env: ['AZURE_PG_TLS_SERVER_TYPE'], default: '`auto`', doc: '`single` sends `user@server`; `flexible` and `auto` send the user as given.' },
+  { name: 'serverName', kind: 'text', option: 'serverName', env: ['AZURE_PG_TLS_SERVER_NAME'], default: 'from the host', doc: 'Short server name, for hosts outside Azure\'s DNS names.' },
   { name: 'entra', option: 'entra', doc: '`true` or a `TokenCredential`: the Entra ID token is the password.' },
-  { name: 'entraScope', option: 'entraScope', default: 'the host\'s cloud', doc: 'Entra ID token scope.' },
-  { name: 'certs.source', option: 'certs.source', env: ['AZURE_PG_TLS_CERT_SOURCE'], default: '`auto`', doc: '`auto`, `download` (no bundled fallback) or `bundled`.' },
-  { name: 'certs.offline', option: 'certs.offline', env: ['AZURE_PG_TLS_OFFLINE'], default: 'false', doc: 'Never download: cache, then bundled copy.' },
-  { name: 'certs.cacheDir', option: 'certs.cacheDir', env: ['AZURE_PG_TLS_CACHE_DIR'], default: '`$XDG_CACHE_HOME/azure-pg-tls` or `~/.cache/azure-pg-tls`', doc: 'Certificate cache folder.' },
-  { name: 'certs.mirror', option: 'certs.mirror', env: ['AZURE_PG_TLS_CERT_MIRROR'], doc: 'Base URL of an internal mirror of the roots; `user:pass@` in it is sent as Basic authorization to that origin only.' },
-  { name: 'certs.timeoutMs', option: 'certs.timeoutMs', default: '5000', doc: 'Time limit of one root download, in milliseconds.' },
-  { name: 'certs.roots', option: 'certs.roots', env: ['AZURE_PG_TLS_ROOTS'], default: '`default`', doc: '`default`: Azure\'s PostgreSQL roots; `all`: every current Azure root (with `ssl.minVersion: \'TLSv1.3\'`, Microsoft\'s "best" tier).' },
+  { name: 'entraScope', kind: 'text', option: 'entraScope', default: 'the host\'s cloud', doc: 'Entra ID token scope.' },
+  { name: 'certs.source', kind: 'text', option: 'certs.source', env: ['AZURE_PG_TLS_CERT_SOURCE'], default: '`auto`', doc: '`auto`, `download` (no bundled fallback) or `bundled`.' },
+  { name: 'certs.offline', kind: 'flag', option: 'certs.offline', env: ['AZURE_PG_TLS_OFFLINE'], default: 'false', doc: 'Never download: cache, then bundled copy.' },
+  { name: 'certs.cacheDir', kind: 'text', option: 'certs.cacheDir', env: ['AZURE_PG_TLS_CACHE_DIR'], default: '`$XDG_CACHE_HOME/azure-pg-tls` or `~/.cache/azure-pg-tls`', doc: 'Certificate cache folder.' },
+  { name: 'certs.mirror', kind: 'text', option: 'certs.mirror', env: ['AZURE_PG_TLS_CERT_MIRROR'], doc: 'Base URL of an internal mirror of the roots; `user:pass@` in it is sent as Basic authorization to that origin only.' },
+  { name: 'certs.timeoutMs', kind: 'count', option: 'certs.timeoutMs', default: '5000', doc: 'Time limit of one root download, in milliseconds.' },
+  { name: 'certs.roots', kind: 'text', option: 'certs.roots', env: ['AZURE_PG_TLS_ROOTS'], default: '`default`', doc: '`default`: Azure\'s PostgreSQL roots; `all`: every current Azure root (with `ssl.minVersion: \'TLSv1.3\'`, Microsoft\'s "best" tier).' },
   { name: 'certs.fetch', option: 'certs.fetch', default: 'node-fetch', doc: 'The fetch function downloads use.' },
   { name: 'logger', option: 'logger', env: ['DEBUG'], default: 'silent unless `DEBUG=azure-pg-tls`', doc: 'Receives warnings.' },
   { name: 'now', option: 'now', default: 'the system clock', doc: 'Clock for root expiry and token refresh.' },
@@ -111,4 +114,17 @@ export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | 
     if (value !== undefined && value !== '') return { name, value }
   }
   return undefined
+}
+
+const KIND_WORDS = { text: 'a string', port: 'a port number', count: 'a number of milliseconds (0 or more)', flag: 'true or false' } as const
+
+/** An option value of the right type, as text; `INVALID_CONFIG` naming the option (never its value) otherwise. */
+export function checkedOption(option: string, kind: FieldSpec['kind'], v: unknown): string {
+  const ok = kind === undefined ? true
+    : kind === 'text' ? typeof v === 'string'
+      : kind === 'port' ? typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))
+        : kind === 'count' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+          : typeof v === 'boolean'
+  if (!ok) throw invalidConfig(`option "${option}" is not ${KIND_WORDS[kind ?? 'text']}.`, `Pass ${option} as ${KIND_WORDS[kind ?? 'text']}, or leave it unset.`)
+  return String(v)
 }

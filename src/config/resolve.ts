@@ -5,11 +5,15 @@ import type { AzureHostInfo, AzurePgOptions, Logger, PasswordSource, ServerType,
 import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
-import { envValue, field, OPTION_KEYS, optionValue } from './fields.js'
+import { checkedOption, envValue, field, OPTION_KEYS, optionValue } from './fields.js'
 import { isTruthy, type Setting } from './setting.js'
+import { readSslOption } from './ssl-options.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
 
 type Env = Readonly<Record<string, string | undefined>>
+
+/** The connect time limit when none is set: TCP, TLS and login together. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 
 /** Entra ID sign-in, as resolved: which credential (undefined: `DefaultAzureCredential`) and scope. */
 export interface EntraSettings {
@@ -55,7 +59,8 @@ function lookup(options: AzurePgOptions, parsed: ParsedConnectionString | undefi
   const spec = field(name)
   if (spec.option !== undefined) {
     const v = optionValue(options, spec.option)
-    if (v !== undefined && v !== null) return { value: String(v), origin: `option "${spec.option}"`, source: 'option' }
+    // null means unset, as in pg; any other value must have the field's type.
+    if (v !== undefined && v !== null) return { value: checkedOption(spec.option, spec.kind, v), origin: `option "${spec.option}"`, source: 'option' }
   }
   for (const key of spec.stringKeys ?? []) {
     const p = parsed?.params[key]
@@ -103,14 +108,21 @@ function entraCredential(value: unknown): { on: false } | { on: true; credential
  * nothing is read from disk or network. Throws `AzurePgError` (`INVALID_CONFIG`, `INSECURE_TLS`,
  * `USER_SERVER_MISMATCH`).
  */
-export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
+export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
+  // Each option is read once, here; everything below uses this copy (a getter cannot answer twice).
+  const options: AzurePgOptions = { ...given }
   const connectionString = options.connectionString
-  if (connectionString !== undefined && connectionString !== null && typeof connectionString !== 'string') {
+  if (connectionString !== undefined && typeof connectionString !== 'string') {
     throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
   }
-  const parsed = connectionString === undefined || connectionString === null ? undefined : parseConnectionString(connectionString)
+  const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
   const warnings: string[] = []
   for (const key of parsed?.unknownKeys ?? []) warnings.push(`connection string key "${key}" is not used by azure-pg-tls and was ignored.`)
+  const unnamed = parsed?.unnamedUnknownKeys ?? 0
+  if (unnamed > 0) {
+    // Counted, not named: an unknown "key" may be the middle of a mis-quoted password.
+    warnings.push(`${unnamed} connection string ${unnamed === 1 ? 'key' : 'keys'} unknown to azure-pg-tls ${unnamed === 1 ? 'was' : 'were'} ignored (not named, in case one is part of a mis-quoted password).`)
+  }
   const get = (name: string): Setting | undefined => lookup(options, parsed, env, name)
 
   const hostSetting = get('host')
@@ -130,7 +142,7 @@ export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
   const tls = decideTls({
     host,
     sslmode: sslModeSetting(get('sslmode'), parsed),
-    ssl: options.ssl,
+    ssl: readSslOption(options.ssl),
     sslrootcert: get('sslrootcert'),
     trustServerCertificate: get('trustservercertificate'),
     sslfactory: get('sslfactory'),
@@ -146,13 +158,14 @@ export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
     throw invalidConfig('serverType is not \'auto\', \'single\' or \'flexible\'.', "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
   }
   const azure = classifyAzureHost(host)
-  const optionServer = get('serverName')?.value.toLowerCase()
+  const serverNameSetting = get('serverName')
+  const optionServer = serverNameSetting?.value.toLowerCase()
   if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
-    throw invalidConfig(`serverName "${optionServer}" differs from the server "${azure.serverName}" in the host name.`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
+    throw invalidConfig(`serverName (from ${serverNameSetting?.origin ?? 'the configuration'}) differs from the server named in the host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}).`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
   }
   const serverName = optionServer ?? azure?.serverName
   if (serverType === 'single' && azure?.service === 'cosmos') {
-    throw invalidConfig(`The host "${host}" is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
+    throw invalidConfig(`The host (from ${hostSetting?.origin ?? 'the configuration'}) is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
   }
 
   const entra = entraCredential(options.entra)
@@ -186,8 +199,9 @@ export function resolveSettings(options: AzurePgOptions, env: Env): Settings {
     const v = get(name)
     if (v !== undefined) pgExtras[name] = v.value
   }
+  // A connection that never completes must not hang the application: 30 s unless set (0: no limit).
   const timeout = get('connect_timeout')
-  if (timeout !== undefined) pgExtras['connectionTimeoutMillis'] = timeout.source === 'option' ? Number(timeout.value) : parseSeconds(timeout)
+  pgExtras['connectionTimeoutMillis'] = timeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : timeout.source === 'option' ? Number(timeout.value) : parseSeconds(timeout)
 
   const settings: Settings = {
     host,

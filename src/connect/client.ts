@@ -1,24 +1,60 @@
-import type { ConnectionOptions } from 'node:tls'
+import type { TLSSocket } from 'node:tls'
 import pg from 'pg'
 import { resolveOptions } from '../config/resolve.js'
-import { assertVerifyingSsl } from '../config/tls-policy.js'
+import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
+
+/** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
+interface PgInternals {
+  connection: { ssl?: unknown; sslNegotiation?: unknown; stream?: unknown; on(event: string, f: (...args: unknown[]) => void): unknown; once(event: string, f: (...args: unknown[]) => void): unknown; removeListener(event: string, f: (...args: unknown[]) => void): unknown; connect(port: unknown, host: unknown): void; requestSsl(): void; cancel(pid: unknown, key: unknown): void; end(): void }
+  connectionParameters: Record<string, unknown>
+  password: unknown
+  host: unknown
+  port: unknown
+  ssl: unknown
+  _activeQuery?: unknown
+  processID?: unknown
+  secretKey?: unknown
+}
+
+/** Fields pg would read from `process.env` (or `~/.pgpass`) when the configuration leaves them unset. */
+const ENV_BACKED_FIELDS = ['options', 'application_name', 'client_encoding', 'binary', 'replication'] as const
 
 /**
- * A `pg.Client` that re-checks its TLS settings before connecting and explains connection failures
- * as {@link AzurePgError}s.
+ * A `pg.Client` that connects only as it was configured: just before connecting it checks that the
+ * TLS options, negotiation and destination pg will use are exactly the resolved ones, and it refuses
+ * a TLS session that is not verified (or, for direct TLS, did not select ALPN "postgresql") before pg
+ * sends a byte. Connection failures are explained as {@link AzurePgError}s. Nothing is taken from
+ * the process environment behind the SDK's back.
  */
 export class AzurePgClient extends pg.Client {
   readonly #context: ConnectContext
   readonly #secrets: () => readonly string[]
+  readonly #expected: TlsExpectation
 
   /** Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`). */
   constructor(prepared: Prepared, config: AzurePgClientConfig = prepared.config) {
+    // Refuse a configuration that would not verify, before pg sees it: also for direct construction.
+    const expected = expectationOf(config)
     super(config)
     this.#context = prepared.context
     this.#secrets = prepared.secrets
+    this.#expected = expected
+    const self = this as unknown as PgInternals
+    // pg falls back to PG* variables and ~/.pgpass for unset fields; the SDK already decided them.
+    for (const field of ENV_BACKED_FIELDS) self.connectionParameters[field] = (config as unknown as Record<string, unknown>)[field]
+    if (config.password === undefined) {
+      const none = (): never => {
+        throw new AzurePgError('AUTH_FAILED', 'The server asked for a password, and none is configured.', {
+          hint: 'Set password (or PGPASSWORD in the env azure-pg-tls reads, or the connection string\'s password), or sign in with entra.',
+        })
+      }
+      Object.defineProperty(self, 'password', { value: none, writable: true, enumerable: false, configurable: true })
+      Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
+    }
   }
 
   override connect(): Promise<pg.Client>
@@ -30,18 +66,85 @@ export class AzurePgClient extends pg.Client {
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))
   }
 
+  #check(): void {
+    const self = this as unknown as PgInternals
+    checkBeforeConnect({
+      host: self.host, port: self.port, ssl: self.ssl, connectionSsl: self.connection.ssl, connectionNegotiation: self.connection.sslNegotiation,
+    }, this.#expected)
+  }
+
+  /** Checks each TLS session pg starts on this connection at the moment its handshake completes. */
+  #guardSessions(): void {
+    const con = (this as unknown as PgInternals).connection
+    const negotiation = this.#expected.negotiation
+    con.on('sslconnect', () => {
+      const socket = con.stream as TLSSocket
+      socket.once('secureConnect', () => {
+        const problem = verifySession(socket, negotiation)
+        if (problem !== undefined) socket.destroy(problem)
+      })
+    })
+  }
+
   async #guardedConnect(): Promise<pg.Client> {
-    // The settings could have been changed after resolution; never let that open an unverified socket.
-    // pg's Connection holds the ssl options it will use; check those, not just the client's copy.
-    const connectionSsl: unknown = (this as unknown as { connection?: { ssl?: unknown } }).connection?.ssl
-    for (const ssl of [this.ssl as unknown, connectionSsl]) {
-      assertVerifyingSsl(typeof ssl === 'object' && ssl !== null ? (ssl as ConnectionOptions) : false, 'client.ssl')
-    }
+    this.#check()
+    this.#guardSessions()
     try {
       return await super.connect()
     } catch (err) {
       throw explainConnectError(err, this.#context, this.#secrets())
     }
+  }
+
+  /**
+   * pg's cancel sends the cancel key in plaintext on a new socket; this one sends it inside verified
+   * TLS, as PostgreSQL accepts a CancelRequest after SSL negotiation (and libpq 17 does).
+   */
+  cancel(client: pg.Client, query: pg.Query): void {
+    const target = client as unknown as PgInternals
+    if (target._activeQuery !== query) {
+      // Not running yet: pg only takes it off the queue, with no network at all.
+      const base = pg.Client.prototype as unknown as { cancel(this: pg.Client, c: pg.Client, q: pg.Query): void }
+      base.cancel.call(this, client, query)
+      return
+    }
+    this.#check()
+    this.#guardSessions()
+    const self = this as unknown as PgInternals
+    const con = self.connection
+    // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
+    con.on('error', () => {})
+    con.once('connect', () => { if (this.#expected.negotiation !== 'direct') con.requestSsl() })
+    con.once('sslconnect', () => {
+      const socket = con.stream as TLSSocket
+      socket.once('secureConnect', () => {
+        if (verifySession(socket, this.#expected.negotiation) === undefined) {
+          con.cancel(target.processID, target.secretKey)
+          con.end()
+        }
+      })
+    })
+    con.connect(self.port, self.host)
+  }
+}
+
+/** A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login) are {@link AzurePgError}s. */
+class AzurePgPool extends pg.Pool {
+  readonly #context: ConnectContext
+  readonly #secrets: () => readonly string[]
+
+  constructor(config: pg.PoolConfig, prepared: Prepared) {
+    super(config)
+    this.#context = prepared.context
+    this.#secrets = prepared.secrets
+  }
+
+  override connect(): Promise<pg.PoolClient>
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const explain = (err: unknown): AzurePgError => explainConnectError(err, this.#context, this.#secrets())
+    if (callback === undefined) return super.connect().catch((err: unknown) => { throw explain(err) })
+    super.connect((err, client, done) => callback(err === undefined || err === null ? undefined : explain(err), client, done))
   }
 }
 
@@ -72,5 +175,5 @@ export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promi
       super(prepared, c)
     }
   }
-  return new pg.Pool({ ...prepared.config, Client: PoolClient as unknown as typeof pg.Client })
+  return new AzurePgPool({ ...prepared.config, Client: PoolClient as unknown as typeof pg.Client }, prepared)
 }

@@ -1,7 +1,7 @@
 // Settings → what a connection needs: the pg configuration, the context errors are explained with,
 // and the secrets no message may carry. Every entry point (client, pool, doctor, CLI) goes through
 // prepare(), so trust loading, Entra sign-in and naming happen in one place.
-import type { ConnectionOptions } from 'node:tls'
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls'
 import type pg from 'pg'
 import { entraTokenSource, loadDefaultCredential, userFromToken } from '../auth/entra.js'
 import { azureLoginName } from '../config/azure-host.js'
@@ -9,6 +9,7 @@ import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import type { ConnectContext } from '../explain.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
+import { sdkIdentityCheck } from './tls-guard.js'
 
 /** The TLS options every resolved configuration carries. */
 export interface AzurePgSslConfig extends ConnectionOptions {
@@ -36,6 +37,12 @@ function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
   const minVersion = settings.tls.extraSsl.minVersion === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2'
   const ssl: AzurePgSslConfig = { ...settings.tls.extraSsl, ca: anchors.ca, rejectUnauthorized: true, minVersion }
   if (settings.tls.servername !== undefined) ssl.servername = settings.tls.servername
+  else if (settings.connectHost !== settings.host) {
+    // An IP-literal host reached through another address (hostaddr): libpq checks the certificate
+    // against host, while Node would check the address it connected to.
+    const host = settings.host
+    ssl.checkServerIdentity = sdkIdentityCheck((_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert))
+  }
   return ssl
 }
 

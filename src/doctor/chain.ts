@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto'
 import type { DetailedPeerCertificate } from 'node:tls'
-import { commonName, issuerName } from '../trust/pem.js'
+import { commonName, issuerName } from '../util/pem.js'
 
 /** One certificate of the chain a server presented, as the doctor prints it. */
 export interface ChainEntry {

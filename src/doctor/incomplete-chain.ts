@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import { commonName, issuerName } from '../trust/pem.js'
+import { commonName, issuerName } from '../util/pem.js'
 import { issuingRoots, type CandidateRoot } from './chain.js'
 
 /** OpenSSL's verdicts for "the issuer of a certificate in the chain could not be found". */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../options.js'
-import { parseCertificates } from './pem.js'
+import { parseCertificates } from '../util/pem.js'
 import type { AzureRoot } from './roots.js'
 import { readSmallFile, writeFileAtomic } from './safe-file.js'
 

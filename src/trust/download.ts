@@ -6,7 +6,7 @@ import type { MirrorCredentials } from '../config/mirror-url.js'
 import { AzurePgError } from '../errors.js'
 import type { FetchFunction, FetchResponse } from '../options.js'
 import { PromiseMemo } from '../util/memo.js'
-import { commonName, parseCertificates } from './pem.js'
+import { commonName, parseCertificates } from '../util/pem.js'
 import type { AzureRoot } from './roots.js'
 
 /** A root certificate is 1-2 KiB; anything past this is not one, so reading stops there. */

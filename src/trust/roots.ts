@@ -28,7 +28,7 @@ export interface AzureRoot {
 }
 
 /**
- * Azure's PostgreSQL roots. Source: ../shared/AZURE-FACTS.md "Root certificate authorities"
+ * Azure's PostgreSQL roots. Source: docs/azure-facts.md "Root CAs the SDK pins"
  * (Azure docs articles/postgresql/security/security-tls.md, 2025-12; fingerprints checked against
  * Node 20's built-in store and Debian's ca-certificates). Pin roots only: Azure rotates intermediates.
  */

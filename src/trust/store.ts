@@ -1,23 +1,23 @@
 import type { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AzurePgError } from '../errors.js'
 import type { CertsSettings } from '../config/certs-settings.js'
 import type { FetchFunction, Logger } from '../options.js'
 import { PromiseMemo } from '../util/memo.js'
+import { packageRoot } from '../util/package-root.js'
+import { daysLeft, parseCertificates } from '../util/pem.js'
 import { startLater, startNow } from './background.js'
 import { readCachedRoot, warnIfCacheDirShared, writeCachedRoot, type CacheRead } from './cache.js'
 import { downloadRoot } from './download.js'
-import { daysLeft, parseCertificates } from './pem.js'
 import { clearRefreshMarker, refreshPostponed, writeRefreshMarker } from './refresh-marker.js'
 import { rootsOf, type AzureRoot } from './roots.js'
 import { withTimeLimit } from './safe-file.js'
 
 export { settleBackgroundWork } from './background.js'
 
-/** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
-export const BUNDLED_CERTS_DIR = fileURLToPath(new URL('../../certs/', import.meta.url))
+/** The package's `certs/` folder, beside its package.json (from src/, dist/esm/ and dist/cjs/ alike). */
+export const BUNDLED_CERTS_DIR = join(packageRoot(import.meta.url), 'certs')
 
 /** Roots within this many days of their notAfter get a warning. */
 export const EXPIRY_WARNING_DAYS = 90

@@ -5,7 +5,7 @@ import { AzurePgError, invalidConfig } from '../errors.js'
 import type { CertsSettings } from '../config/certs-settings.js'
 import { resolveAzureRoots, type StoreContext } from './store.js'
 import type { TrustSpec } from '../config/tls-policy.js'
-import { commonName, isExpired, parseCertificates } from './pem.js'
+import { commonName, isExpired, parseCertificates } from '../util/pem.js'
 import { rootByFingerprint } from './roots.js'
 
 /** The roots a connection trusts, ready for `ssl.ca`. */

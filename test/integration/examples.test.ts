@@ -16,7 +16,7 @@ function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 async function example(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string }
@@ -78,12 +78,21 @@ describe('examples', () => {
 })
 
 describe('the built package', () => {
-  it('loads from dist through the exports map and finds its bundled roots', async () => {
+  it('loads from dist/esm through the exports map (import) and finds its bundled roots', async () => {
     const script = `
       const m = await import('azure-pg-tls');
       const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } });
       console.log(import.meta.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool);`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: envWith({}) })
-    assert.match(stdout.trim(), /\/dist\/index\.js 3 function function$/)
+    assert.match(stdout.trim(), /\/dist\/esm\/index\.js 3 function function$/)
+  })
+
+  it('loads from dist/cjs through the exports map (require) and finds its bundled roots', async () => {
+    const script = `
+      const m = require('azure-pg-tls');
+      m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } })
+        .then((c) => console.log(require.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool));`
+    const { stdout } = await run(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: root, env: envWith({}) })
+    assert.match(stdout.trim(), /\/dist\/cjs\/index\.js 3 function function$/)
   })
 })

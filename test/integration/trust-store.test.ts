@@ -25,7 +25,7 @@ import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-// Pins and file names copied from ../shared/AZURE-FACTS.md, not from the code under test.
+// Pins and file names copied from docs/azure-facts.md, not from the code under test.
 const PINS = {
   g2: 'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F',
   ms: 'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0',
@@ -398,10 +398,12 @@ describe('azure-pg-tls certs (command line)', () => {
     assert.equal((await cli(['certs', 'bundle', '--source', 'never'])).code, 2)
   })
 
-  it('runs as the installed bin (dist/cli/bin.js)', async () => {
-    const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
+  it('runs as the installed bin (package.json "bin": dist/esm/cli/bin.js)', async () => {
+    const bin = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['azure-pg-tls'] ?? ''
+    assert.equal(bin, './dist/esm/cli/bin.js')
+    const { stdout } = await run(process.execPath, [join(root, bin), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
     assert.equal((JSON.parse(stdout) as { ok: boolean }).ok, true)
-    const head = (await readFile(join(root, 'dist/cli/bin.js'), 'utf8')).split('\n')[0]
+    const head = (await readFile(join(root, bin), 'utf8')).split('\n')[0]
     assert.equal(head, '#!/usr/bin/env node')
   })
 })

@@ -8,7 +8,7 @@ import { credentialFor, FakeCredential, jwt } from '../support/fake-credential.j
 const base: AzurePgOptions = { env: {}, certs: { source: 'bundled' } }
 
 describe('Entra token scope', () => {
-  // Scopes copied from ../shared/AZURE-FACTS.md.
+  // Scopes copied from docs/azure-facts.md.
   const cases: Array<[string, string]> = [
     ['mydemoserver.postgres.database.azure.com', 'https://ossrdbms-aad.database.windows.net/.default'],
     ['mydemoserver.privatelink.postgres.database.azure.com', 'https://ossrdbms-aad.database.windows.net/.default'],

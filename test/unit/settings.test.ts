@@ -2,11 +2,14 @@
 // parameter and nothing read from disk. The public API (resolveAzurePgConfig) is tested in resolve.test.ts.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { rootCertificates } from 'node:tls'
 import { resolveSettings, type Settings } from '../../src/config/resolve.js'
 import type { AzurePgOptions } from '../../src/options.js'
 import { expectAzureErrorSync } from '../support/assert-error.js'
 
 const HOST = 'mydemoserver.postgres.database.azure.com'
+/** A real root certificate, from memory: the pure stage reads no file. */
+const PEM = rootCertificates[0] ?? ''
 
 function settings(options: AzurePgOptions, env: Record<string, string> = {}): Settings {
   const s = resolveSettings(options, env)
@@ -57,9 +60,9 @@ describe('resolveSettings (pure)', () => {
   })
 
   it('refuses ssl.ca beside an sslrootcert option, but lets ssl.ca win over PGSSLROOTCERT', () => {
-    assert.equal(expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', sslrootcert: '/a.pem', ssl: { ca: 'PEM' } }, {})).code, 'INVALID_CONFIG')
-    const s = settings({ host: HOST, user: 'u', ssl: { ca: 'PEM' } }, { PGSSLROOTCERT: '/env.pem' })
-    assert.deepEqual(s.tls.trust, { kind: 'inline', ca: 'PEM' })
+    assert.equal(expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', sslrootcert: '/a.pem', ssl: { ca: PEM } }, {})).code, 'INVALID_CONFIG')
+    const s = settings({ host: HOST, user: 'u', ssl: { ca: PEM } }, { PGSSLROOTCERT: '/env.pem' })
+    assert.deepEqual(s.tls.trust, { kind: 'inline', ca: PEM })
   })
 
   it('applies Azure naming once, at resolution', () => {
@@ -86,5 +89,27 @@ describe('resolveSettings (pure)', () => {
   it('warns about unknown connection-string keys, naming identifier-like keys only', () => {
     const s = settings({ connectionString: `host=${HOST} user=u keepalives=1` })
     assert.deepEqual(s.warnings, ['connection string key "keepalives" is not used by azure-pg-tls and was ignored.'])
+  })
+
+  it('counts unknown keys that are not well known, never naming them', () => {
+    const s = settings({ connectionString: `host=${HOST} user=u password=Sup3r Zk9=1 Qv7=2 channel_binding=require` })
+    assert.deepEqual(s.warnings, [
+      'connection string key "channel_binding" is not used by azure-pg-tls and was ignored.',
+      '2 connection string keys unknown to azure-pg-tls were ignored (not named, in case one is part of a mis-quoted password).',
+    ])
+  })
+
+  it('names the origin, never a string-sourced value, when refusing sslmode, sslnegotiation or serverName', () => {
+    for (const [cs, about] of [
+      [`host=${HOST} user=u sslmode=Sup3rMode`, /sslmode \(from connection string key "sslmode"\) is not a known sslmode/],
+      [`host=${HOST} user=u sslnegotiation=Sup3rNeg`, /sslnegotiation \(from connection string key "sslnegotiation"\)/],
+      [`Server=${HOST};User Id=u;Trust Server Certificate=yes`, /Trust Server Certificate=true \(from connection string key "Trust Server Certificate"\)/],
+    ] as const) {
+      const err = expectAzureErrorSync(() => resolveSettings({ connectionString: cs }, {}))
+      assert.match(err.message, about)
+      assert.doesNotMatch(`${err.message} ${err.hint}`, /Sup3r|yes/)
+    }
+    const err = expectAzureErrorSync(() => resolveSettings({ connectionString: `host=${HOST} user=u`, serverName: 'otherserver' }, {}), 'INVALID_CONFIG')
+    assert.match(err.message, /serverName \(from option "serverName"\) differs from the server named in the host \(from connection string key "host"\)/)
   })
 })

@@ -2,6 +2,7 @@
 // checked directly and synchronously on what it decided; the public API's refusals follow.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { rootCertificates } from 'node:tls'
 import { resolveSettings } from '../../src/config/resolve.js'
 import { decideTls, type TlsInput } from '../../src/config/tls-policy.js'
 import { resolveAzurePgConfig } from '../../src/index.js'
@@ -10,6 +11,7 @@ import { expectAzureError, expectAzureErrorSync } from '../support/assert-error.
 import { insecureSettings } from '../support/insecure-matrix.js'
 
 const HOST = 'mydemoserver.postgres.database.azure.com'
+const PEM = rootCertificates[0] ?? ''
 const none: TlsInput = {
   host: HOST, sslmode: undefined, ssl: undefined, sslrootcert: undefined, trustServerCertificate: undefined,
   sslfactory: undefined, clientCertificate: undefined, sslnegotiation: undefined,
@@ -43,12 +45,12 @@ describe('decideTls (pure)', () => {
 
   it('keeps only the TLS options it was given that do not weaken verification', () => {
     const d = decideTls({ ...none, ssl: { ciphers: 'HIGH', maxVersion: 'TLSv1.3' } })
-    assert.deepEqual(d.extraSsl, { ciphers: 'HIGH', maxVersion: 'TLSv1.3' })
+    assert.deepEqual(d.extraSsl, { ciphers: 'HIGH:!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP', maxVersion: 'TLSv1.3' })
   })
 
   it('takes ssl.ca as the trust set, and a matching servername', () => {
-    const d = decideTls({ ...none, ssl: { ca: 'PEM', servername: HOST.toUpperCase() } })
-    assert.deepEqual(d.trust, { kind: 'inline', ca: 'PEM' })
+    const d = decideTls({ ...none, ssl: { ca: PEM, servername: HOST.toUpperCase() } })
+    assert.deepEqual(d.trust, { kind: 'inline', ca: PEM })
     assert.equal(expectAzureErrorSync(() => decideTls({ ...none, ssl: { servername: 'evil.example' } })).code, 'INVALID_CONFIG')
   })
 
@@ -105,7 +107,7 @@ describe('TLS policy through the public API', () => {
 
   it('puts the decision into the pg configuration: verified, with the servername and minVersion', async () => {
     const c = await resolveAzurePgConfig({ certs: { source: 'bundled' }, host: HOST, user: 'u', env: {}, ssl: { ciphers: 'HIGH', minVersion: 'TLSv1.3' }, sslnegotiation: 'direct' })
-    assert.deepEqual([c.ssl.rejectUnauthorized, c.ssl.servername, c.ssl.minVersion, c.ssl.ciphers], [true, HOST, 'TLSv1.3', 'HIGH'])
+    assert.deepEqual([c.ssl.rejectUnauthorized, c.ssl.servername, c.ssl.minVersion, c.ssl.ciphers], [true, HOST, 'TLSv1.3', 'HIGH:!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP'])
     assert.equal((c as { sslnegotiation?: string }).sslnegotiation, 'direct')
     assert.equal((await resolveAzurePgConfig({ certs: { source: 'bundled' }, host: HOST, user: 'u', env: {} })).ssl.minVersion, 'TLSv1.2')
   })
