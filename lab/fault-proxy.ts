@@ -3,6 +3,7 @@
 // the phases from the clear parts: the 8-byte SSLRequest, the server's one-byte answer, and the TLS
 // record headers (5 bytes each, in the clear), counted per direction.
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { RecordScanner, SSL_REQUEST, TLS_APPLICATION_DATA, TLS_HANDSHAKE } from './tls-records.js'
 
 /** Where in a connection the fault fires. */
 export type FaultPhase =
@@ -72,39 +73,7 @@ export interface FaultProxy {
   close(): Promise<void>
 }
 
-const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
-const TLS_HANDSHAKE = 22
-const TLS_APPLICATION_DATA = 23
 const MAX_EVENTS = 200
-
-/** Finds TLS record starts in a byte stream that arrives in arbitrary chunks. */
-class RecordScanner {
-  private bodyLeft = 0
-  private header: number[] = []
-
-  /** Offsets (within `chunk`) and content types of the records that start in it. */
-  scan(chunk: Buffer): Array<{ offset: number; type: number }> {
-    const starts: Array<{ offset: number; type: number }> = []
-    let i = 0
-    while (i < chunk.length) {
-      if (this.bodyLeft > 0) {
-        const n = Math.min(this.bodyLeft, chunk.length - i)
-        i += n
-        this.bodyLeft -= n
-        continue
-      }
-      const byte = chunk[i] ?? 0
-      if (this.header.length === 0) starts.push({ offset: i, type: byte })
-      this.header.push(byte)
-      i++
-      if (this.header.length === 5) {
-        this.bodyLeft = ((this.header[3] ?? 0) << 8) | (this.header[4] ?? 0)
-        this.header = []
-      }
-    }
-    return starts
-  }
-}
 
 interface Relay {
   record: { id: number; events: string[]; fired: ConnectionRecord['fired']; bytesUp: number; bytesDown: number }

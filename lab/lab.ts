@@ -10,8 +10,15 @@ import { removeTemplate, startPostgres, type RunningPostgres } from './postgres-
 export const AZURE_HOST = 'mydemoserver.postgres.database.azure.com'
 export const SERVER_NAME = 'mydemoserver'
 
-/** Which servers a lab starts. */
-export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff'
+/**
+ * Which servers a lab starts. `p256Only` is a good server that offers only the P-256 key share
+ * (PostgreSQL up to 17's default `ssl_ecdh_curve`), so a client whose first key share is X25519
+ * pays a HelloRetryRequest.
+ */
+export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only'
+
+/** The server settings of a `p256Only` server (PostgreSQL 18's name; `ssl_ecdh_curve` is its alias). */
+export const P256_ONLY_SETTINGS: Readonly<Record<string, string>> = { ssl_groups: 'prime256v1' }
 
 /** Logins created on every TLS server of the lab. */
 export const LOGINS = {
@@ -42,9 +49,12 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   const rootPath = join(dir, 'lab-root.pem')
   await writeFile(rootPath, root.pem)
 
+  const goodCertificate = (): ReturnType<typeof issueServerCertificate> =>
+    issueServerCertificate(intermediate, { dnsNames: [AZURE_HOST, `*.${AZURE_HOST.split('.').slice(1).join('.')}`] })
   const credentialsFor = async (kind: ServerKind): Promise<Parameters<typeof startPostgres>[0]> => {
     switch (kind) {
-      case 'good': return { tls: await issueServerCertificate(intermediate, { dnsNames: [AZURE_HOST, `*.${AZURE_HOST.split('.').slice(1).join('.')}`] }) }
+      case 'good': return { tls: await goodCertificate() }
+      case 'p256Only': return { tls: await goodCertificate(), settings: P256_ONLY_SETTINGS }
       case 'impostor': return { tls: await issueServerCertificate(stranger, { dnsNames: [AZURE_HOST] }) }
       case 'wrongName': return { tls: await issueServerCertificate(intermediate, { dnsNames: ['otherserver.postgres.database.azure.com'] }) }
       case 'expired': return {
@@ -77,7 +87,7 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
     const s = server(kind)
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
-    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good', checkServerIdentity: () => undefined }
+    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only', checkServerIdentity: () => undefined }
     const client = new pg.Client({ host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl })
     await client.connect()
     try {

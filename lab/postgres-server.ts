@@ -25,6 +25,12 @@ export interface StartOptions {
   readonly tls: TlsFiles | false
   /** pg_hba.conf lines; defaults to hostssl-only scram for loopback (plain host when TLS is off). */
   readonly hba?: string
+  /**
+   * Extra server settings, each passed as `-c name=value` after the lab's own (so they win), e.g.
+   * `{ ssl_groups: 'prime256v1' }` for a server that offers only P-256 key shares, as PostgreSQL up
+   * to 17 does by default (PostgreSQL 18 names the setting `ssl_groups`; `ssl_ecdh_curve` is its alias).
+   */
+  readonly settings?: Readonly<Record<string, string>>
 }
 
 export interface RunningPostgres {
@@ -178,7 +184,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   // Servers started in parallel can be handed the same free port; postgres then fails to bind, so retry.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(postgres, dataDir, tlsOn, await freePort())
+      return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {})
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
         await rm(dataDir, { recursive: true, force: true })
@@ -188,7 +194,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   }
 }
 
-async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number): Promise<RunningPostgres> {
+async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>): Promise<RunningPostgres> {
   const tpl = await initTemplate()
   const owner = await ids()
   const flags = [
@@ -198,6 +204,7 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     '-c', `ssl=${tlsOn ? 'on' : 'off'}`,
   ]
   if (tlsOn) flags.push('-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_min_protocol_version=TLSv1.2')
+  for (const [name, value] of Object.entries(settings)) flags.push('-c', `${name}=${value}`)
   const logs: string[] = []
   const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
   try {

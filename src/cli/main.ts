@@ -4,9 +4,9 @@ import { parseArgs } from 'node:util'
 import { AzurePgError } from '../errors.js'
 import { resolveCertsSettings } from '../config/certs-settings.js'
 import type { CertsOptions, FetchFunction, Logger, ServerType } from '../options.js'
-import { runDoctor } from '../doctor/run-doctor.js'
+import { runDoctor, type StepResult } from '../doctor/run-doctor.js'
 import { certsBundle, certsFetch, certsStatus, type CommandIo } from './certs-command.js'
-import { formatReport } from './doctor-command.js'
+import { formatStep, formatVerdict, REPORT_TITLE } from './doctor-command.js'
 import { packageRoot } from '../util/package-root.js'
 
 async function readStdin(): Promise<string> {
@@ -183,6 +183,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         return 2
       }
       const password = values['password-stdin'] === true ? (await (ctx.stdin ?? readStdin)()).replace(/\r?\n$/, '') : undefined
+      const json = values.json === true
+      // The checklist appears step by step, so a slow or hanging network shows where it is.
+      if (!json) ctx.stdout(REPORT_TITLE)
       const report = await runDoctor({
         options: {
           env: ctx.env, now, logger, certs: options,
@@ -192,9 +195,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
           ...(values['server-type'] !== undefined && { serverType: values['server-type'] as ServerType }),
         },
         timeoutMs: timeout ?? 5000,
+        ...(!json && { onStep: (step: StepResult) => ctx.stdout(formatStep(step, ctx.color === true)) }),
       })
-      if (values.json === true) ctx.stdout(JSON.stringify(report, null, 2))
-      else ctx.stdout(formatReport(report, ctx.color === true))
+      ctx.stdout(json ? JSON.stringify(report, null, 2) : formatVerdict(report))
       return report.ok ? 0 : 1
     }
     const settings = resolveCertsSettings(options, ctx.env)

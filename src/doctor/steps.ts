@@ -218,7 +218,9 @@ const authentication: DoctorStep = {
     if (settings.password === undefined && settings.entra === undefined) {
       return { step: 'authentication', status: 'skip', summary: 'no credentials given: pass --password-stdin, set PGPASSWORD, or --entra to test the login', details: [] }
     }
-    const client = new AzurePgClient(prepared)
+    // --timeout bounds the login and the server's queries too, not only the network steps.
+    const limit = state.input.timeoutMs
+    const client = new AzurePgClient(prepared, { ...prepared.config, connectionTimeoutMillis: limit, query_timeout: limit })
     try {
       await client.connect()
     } catch (err) {
