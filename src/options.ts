@@ -62,20 +62,33 @@ export type FetchFunction = (url: string, init: {
 /** Where Azure's roots come from: see the README's "Certificates" section. */
 export type CertSource = 'auto' | 'download' | 'bundled'
 
+/**
+ * Which Azure roots are trusted: `default`, the roots Azure's PostgreSQL servers chain to (Microsoft's "good"
+ * tier); `all`, every current root of Microsoft's "Azure Certificate Authority details" page (with
+ * `ssl.minVersion: 'TLSv1.3'`, Microsoft's "best" tier).
+ */
+export type RootSet = 'default' | 'all'
+
 /** The `certs` option of the factories. Every field has an `AZURE_PG_TLS_*` variable or a default. */
 export interface CertsOptions {
-  /** `auto`: cache, then download, then the bundled copy; `download`: no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
+  /** `auto`: cache, else the bundled copy at once with a background download into the cache; `download`: cache, else a download waited for, no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
   source?: CertSource
   /** Never use the network: cache, then bundled. Env `AZURE_PG_TLS_OFFLINE=1`. */
   offline?: boolean
   /** Cache folder. Env `AZURE_PG_TLS_CACHE_DIR`; default `$XDG_CACHE_HOME/azure-pg-tls`, else `~/.cache/azure-pg-tls`. */
   cacheDir?: string
-  /** Base URL of an internal mirror serving each root under its official file name. Env `AZURE_PG_TLS_CERT_MIRROR`. */
+  /**
+   * Base URL of an internal mirror serving each root under its official file name. Env `AZURE_PG_TLS_CERT_MIRROR`.
+   * Credentials in it (`https://user:pass@pki.internal/azure/`) are sent as HTTP Basic authorization to the
+   * mirror's own origin only, never after a redirect to another origin, and never printed.
+   */
   mirror?: string
   /** Time limit of one download in milliseconds (default 5000). */
   timeoutMs?: number
   /** The fetch to download with (default: node-fetch, loaded only when a download happens). */
   fetch?: FetchFunction
+  /** `default` (Azure's PostgreSQL roots) or `all` (every current Azure root). Env `AZURE_PG_TLS_ROOTS`. */
+  roots?: RootSet
 }
 
 /**

@@ -24,7 +24,7 @@ export interface TrustContext extends StoreContext {
 function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): void {
   if (!isExpired(cert, ctx.now())) return
   const known = rootByFingerprint(cert.fingerprint256)
-  const legacy = known !== undefined && !known.trustedByDefault
+  const legacy = known !== undefined && !known.trustedWithAll
     ? ` ${known.name} is no longer used by Azure; remove sslrootcert to trust Azure's current roots.`
     : ''
   ctx.logger.warn(`${commonName(cert)} in ${where} expired on ${cert.validTo}.${legacy}`)

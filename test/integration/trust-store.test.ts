@@ -17,7 +17,7 @@ import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions, FetchFunction } from '../../src/options.js'
 import { downloadRoot, downloadUrl } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
-import { clearRootMemo, resolveAzureRoots, type ResolvedRoot } from '../../src/trust/store.js'
+import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { expectAzureError } from '../support/assert-error.js'
 import { startMirror, type Mirror, type MirrorBehaviour } from '../../lab/cert-mirror.js'
 import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
@@ -79,6 +79,7 @@ describe('downloading from a good mirror', () => {
     const roots = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
     assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
     assert.ok(roots.every((r) => r.origin === 'download'))
+    await settleBackgroundWork() // the cache is written off the connection path
     assert.deepEqual([...mirror.requests.keys()].sort(), [
       '/DigiCertGlobalRootCA.crt.pem', '/DigiCertGlobalRootG2.crt.pem', '/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt',
     ])
@@ -148,8 +149,10 @@ describe('a broken or hostile source', () => {
       const roots = await resolveWith({ mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }, { warnings })
       assert.ok(roots.every((r) => r.origin === 'bundled'))
       assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+      // auto no longer waits for the download: it runs in the background, after the resolution.
+      await settleBackgroundWork()
       assert.equal(warnings.filter((w) => w.includes('Using the bundled copy')).length, 3)
-      assert.deepEqual(await readdir(emptyCache), [], 'nothing bad is cached')
+      assert.deepEqual(await readdir(emptyCache), ['refresh-failed.json'], 'nothing bad is cached; the failed refresh is remembered')
 
       clearRootMemo()
       const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }), 'CERT_UNAVAILABLE')
@@ -204,6 +207,7 @@ describe('the cache', () => {
     const warnings: string[] = []
     const roots = await resolveWith({ mirror: mirror.url, cacheDir }, { warnings })
     assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+    await settleBackgroundWork() // the replacement is downloaded in the background
     assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root G2 .* is not a certificate \(corrupted\)/.test(w)), warnings.join('\n'))
     assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root CA .* does not match the pinned fingerprint/.test(w)), warnings.join('\n'))
     assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
@@ -214,8 +218,10 @@ describe('the cache', () => {
     const blocker = join(await tempDir(), 'a-file')
     await writeFile(blocker, 'not a folder')
     const warnings: string[] = []
-    const roots = await resolveWith({ mirror: mirror.url, cacheDir: join(blocker, 'cache') }, { warnings })
+    // source 'download', so that the roots in memory are the downloaded ones (auto would use the bundled copies).
+    const roots = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir: join(blocker, 'cache') }, { warnings })
     assert.ok(roots.every((r) => r.origin === 'download'))
+    await settleBackgroundWork() // cache writes run off the connection path
     assert.equal(warnings.length, 1, warnings.join('\n'))
     assert.match(warnings[0] ?? '', /Cannot write the certificate cache .* \(ENOTDIR\); keeping downloaded roots in memory/)
   })
@@ -254,6 +260,7 @@ describe('resolution', () => {
     assert.ok(offline.every((r) => r.origin === 'bundled'))
     clearRootMemo()
     await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    await settleBackgroundWork()
     clearRootMemo()
     mirror.requests.clear()
     const fromEnv = resolveCertsSettings(undefined, { AZURE_PG_TLS_OFFLINE: '1', AZURE_PG_TLS_CERT_MIRROR: mirror.url, AZURE_PG_TLS_CACHE_DIR: cacheDir })
@@ -335,6 +342,11 @@ describe('azure-pg-tls certs (command line)', () => {
       ['digicert-global-root-g2', 'cache', 'ok'],
       ['microsoft-rsa-root-ca-2017', 'cache', 'ok'],
       ['digicert-global-root-ca', 'cache', 'ok'],
+      // The rest of Microsoft's complete set (certs.roots 'all'): listed, bundled, not trusted by default.
+      ['digicert-global-root-g3', 'bundled', 'ok'],
+      ['microsoft-ecc-root-ca-2017', 'bundled', 'ok'],
+      ['digicert-tls-ecc-p384-root-g5', 'bundled', 'ok'],
+      ['digicert-tls-rsa4096-root-g5', 'bundled', 'ok'],
       ['baltimore-cybertrust-root', null, 'unavailable'],
     ])
   })

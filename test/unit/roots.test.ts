@@ -32,11 +32,11 @@ const nodeRoots = new Map(rootCertificates.map((pem) => {
 }))
 
 describe('bundled roots (certs/)', () => {
-  it('holds exactly the default-trusted roots of the manifest', () => {
-    assert.deepEqual(readdirSync(certsDir).sort(), AZURE_ROOTS.filter((r) => r.trustedByDefault).map((r) => `${r.id}.pem`).sort())
+  it('holds exactly the current roots of the manifest (the default set and the rest of certs.roots "all")', () => {
+    assert.deepEqual(readdirSync(certsDir).sort(), AZURE_ROOTS.filter((r) => r.trustedWithAll).map((r) => `${r.id}.pem`).sort())
   })
 
-  for (const root of AZURE_ROOTS.filter((r) => r.trustedByDefault)) {
+  for (const root of AZURE_ROOTS.filter((r) => r.trustedWithAll)) {
     it(`${root.id}.pem is ${root.name}, matching its pin and expiry`, () => {
       const cert = new X509Certificate(readFileSync(`${certsDir}${root.id}.pem`))
       assert.equal(cert.fingerprint256, root.sha256)
@@ -66,11 +66,12 @@ describe('manifest against docs/azure-facts.md', () => {
     }
   })
 
-  it('pins exactly the roots the complete Azure set marks as pinned, with the same fingerprints', () => {
+  it('trusts the complete Azure set with certs.roots "all", and by default the rows marked for the default set', () => {
     const rows = factsTable("Azure's complete root set")
     assert.equal(rows.length, 7, "Microsoft's list names seven roots")
+    assert.deepEqual(rows.map((r) => r[0]).sort(), AZURE_ROOTS.filter((r) => r.trustedWithAll).map((r) => r.name).sort(), 'certs.roots "all" is this set')
     const pinned = rows.filter((r) => r[4] === 'yes')
-    assert.deepEqual(pinned.map((r) => r[0]).sort(), AZURE_ROOTS.filter((r) => r.trustedByDefault).map((r) => r.name).sort())
+    assert.deepEqual(pinned.map((r) => r[0]).sort(), AZURE_ROOTS.filter((r) => r.trustedByDefault).map((r) => r.name).sort(), 'the default set')
     for (const row of pinned) {
       assert.equal(row[2], `\`${AZURE_ROOTS.find((r) => r.name === row[0])?.sha256 ?? ''}\``, row[0])
     }
