@@ -5,6 +5,7 @@ import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { explainQueryFailures, failureExplainer, trackPhase, type PhaseTracker } from './phase.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -34,6 +35,7 @@ export class AzurePgClient extends pg.Client {
   readonly #context: ConnectContext
   readonly #secrets: () => readonly string[]
   readonly #expected: TlsExpectation
+  readonly #phase: PhaseTracker
 
   /** Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`). */
   constructor(prepared: Prepared, config: AzurePgClientConfig = prepared.config) {
@@ -55,6 +57,9 @@ export class AzurePgClient extends pg.Client {
       Object.defineProperty(self, 'password', { value: none, writable: true, enumerable: false, configurable: true })
       Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
     }
+    // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
+    this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], expected.negotiation)
+    explainQueryFailures(this, failureExplainer(this.#phase, prepared.context, prepared.secrets))
   }
 
   override connect(): Promise<pg.Client>
@@ -92,7 +97,7 @@ export class AzurePgClient extends pg.Client {
     try {
       return await super.connect()
     } catch (err) {
-      throw explainConnectError(err, this.#context, this.#secrets())
+      throw explainConnectError(err, this.#context, this.#secrets(), this.#phase.current)
     }
   }
 
