@@ -6,6 +6,7 @@ const TITLES: Readonly<Record<StepName, string>> = {
   tcp: 'tcp',
   'tls-request': 'tls request',
   'tls-handshake': 'tls handshake',
+  'plaintext-probe': 'plaintext probe',
   authentication: 'authentication',
   server: 'server',
 }
@@ -13,7 +14,7 @@ const TITLES: Readonly<Record<StepName, string>> = {
 /** The doctor's report as a terminal checklist; colour only when asked (a TTY without NO_COLOR). */
 export function formatReport(report: DoctorReport, color: boolean): string {
   const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s)
-  const marks = { pass: paint('32', '✓'), fail: paint('31', '✗'), skip: paint('33', '-') }
+  const marks = { pass: paint('32', '✓'), warn: paint('33', '!'), fail: paint('31', '✗'), skip: paint('33', '-') }
   const lines = ['azure-pg-tls doctor']
   for (const s of report.steps) {
     lines.push(`${marks[s.status]} ${TITLES[s.step].padEnd(15)} ${s.summary}`)

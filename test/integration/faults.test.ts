@@ -116,7 +116,8 @@ describe('faults at every phase', () => {
           ]), 'both attempts to fail')
           await fired
           const expected = { ...PHASES[phase], reason: REASONS[fault] }
-          for (const [what, e] of [['client', direct], ['pool', pooled], ...emitted.map((x) => ["an 'error' event", x])] as const) {
+          const seen: Array<[string, unknown]> = [['client', direct], ['pool', pooled], ...emitted.map((x): [string, unknown] => ["an 'error' event", x])]
+          for (const [what, e] of seen) {
             // A reset right at accept can reach the client before its own connect completes (the kernel
             // reports it as the connect's result): then the client was still opening the TCP connection.
             const early = phase === 'accept' && fault === 'rst' && e instanceof AzurePgError && e.phase === 'tcp'
