@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { AzurePgError, createAzurePgPool } from '../src/index.js'
-import { startFaultProxy, type FaultKind, type FaultPhase } from '../lab/fault-proxy.js'
+import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../lab/fault-proxy.js'
 import { AZURE_HOST, LOGINS, startLab } from '../lab/lab.js'
 
 const { values, positionals } = parseArgs({
@@ -49,12 +49,15 @@ const percentile = (sorted: Float64Array, q: number): number => Math.round((sort
 console.log(`soak: ${minutes} min, ${WORKERS} workers, seed ${seed}`)
 const lab = await startLab(['good'])
 const server = lab.server('good')
-const proxy = await startFaultProxy({ upstreamPort: server.port })
+// The proxy keeps a record of every connection (lab code, in this process): it is dropped before the
+// heap is measured at the end, so the end figure is the SDK's and pg's.
+let proxy: FaultProxy | undefined = await startFaultProxy({ upstreamPort: server.port })
+const proxyPort = proxy.port
 const start = { heapMb: heapMb(), handles: handleCounts() }
 
 // maxUses makes the pool open new connections all the time, so connect-phase faults keep meeting them.
 const pool = await createAzurePgPool({
-  host: AZURE_HOST, hostaddr: '127.0.0.1', port: proxy.port, database: 'postgres', user: LOGINS.flexible.user,
+  host: AZURE_HOST, hostaddr: '127.0.0.1', port: proxyPort, database: 'postgres', user: LOGINS.flexible.user,
   password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, max: WORKERS, maxUses: 200,
   connectionTimeoutMillis: LIMIT_MS, query_timeout: LIMIT_MS,
 })
@@ -111,9 +114,9 @@ async function chaos(): Promise<void> {
       const ms = Math.round(500 + random() * 2500)
       events.push(`${Math.round((Date.now() - deadline) / 1000 + minutes * 60)}s ${fault} at ${phase} for ${ms} ms`)
       faults++
-      proxy.inject({ phase, fault, afterBytes: 500, queryRecord: 3 })
+      proxy?.inject({ phase, fault, afterBytes: 500, queryRecord: 3 })
       await sleep(ms)
-      proxy.heal()
+      proxy?.heal()
     }
   }
 }
@@ -124,14 +127,17 @@ const progress = setInterval(() => {
 }, 30_000)
 await Promise.all([chaos(), ...Array.from({ length: WORKERS }, (_, i) => worker(i))])
 clearInterval(progress)
-proxy.heal()
+proxy?.heal()
 await pool.end()
 // Let closing sockets finish closing before counting what is left.
 await sleep(1000)
+const endHandles = handleCounts()
+const connections = proxy?.connections().length
+await proxy?.close()
+proxy = undefined
 const global = globalThis as { gc?: () => void }
 global.gc?.()
-const end = { heapMb: heapMb(), handles: handleCounts() }
-await proxy.close()
+const end = { heapMb: heapMb(), handles: endHandles }
 await lab.stop()
 
 const sorted = latencies.slice(0, done).sort()
@@ -141,7 +147,7 @@ const results = {
   errors: Object.values(errorsByCode).reduce((a, b) => a + b, 0),
   errorsByCode, errorsByKind,
   latencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: percentile(sorted, 1) },
-  faults, restarts, heap: { startMb: start.heapMb, endMb: end.heapMb }, handles: { start: start.handles, end: end.handles },
+  connections, faults, restarts, heap: { startMb: start.heapMb, endMb: end.heapMb }, handles: { start: start.handles, end: end.handles },
   events,
 }
 console.log(JSON.stringify({ ...results, events: `${events.length} (in the file)` }, null, 2))
