@@ -33,7 +33,7 @@ export interface DoctorReport {
 
 /** What to check and how. */
 export interface DoctorInput {
-  /** What to connect with; a login (steps 6 and 7) is tried when it holds a password or `entra`. */
+  /** What to connect with; a login (the authentication and server steps) is tried when it holds a password or `entra`. */
   readonly options: AzurePgOptions
   readonly timeoutMs: number
   /** How host names are resolved; the system resolver by default (the seam for DNS tests). */
