@@ -125,6 +125,8 @@ export async function startFaultProxy(options: { upstreamPort: number; upstreamH
 
     if (wants('accept')) {
       fire('accept')
+      // Read (and drop) what the client sends, so that its close is seen and this socket closes too.
+      client.resume()
       return
     }
     const upstream = connect({ host: upstreamHost, port: options.upstreamPort })

@@ -41,6 +41,11 @@ export interface RunningPostgres {
   readonly dataDir: string
   /** Recent server log output, for failure messages. */
   log(): string
+  /**
+   * Stops the server with a fast shutdown (sessions end with 57P01, as in an Azure restart or failover)
+   * and starts it again on the same port and data, after `downMs` milliseconds (default 0).
+   */
+  restart(downMs?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -205,32 +210,49 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
   ]
   if (tlsOn) flags.push('-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_min_protocol_version=TLSv1.2')
   for (const [name, value] of Object.entries(settings)) flags.push('-c', `${name}=${value}`)
-  const logs: string[] = []
-  const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
-  try {
-    await waitReady(child, logs)
-  } catch (err) {
-    child.kill('SIGKILL')
-    throw err
+  let logs: string[] = []
+  const spawnReady = async (): Promise<ChildProcess> => {
+    logs = []
+    const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
+    try {
+      await waitReady(child, logs)
+    } catch (err) {
+      child.kill('SIGKILL')
+      throw err
+    }
+    live.add(child)
+    child.once('exit', () => live.delete(child))
+    return child
   }
+  let child = await spawnReady()
   let stopped = false
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
+  /** Ends the current postmaster: `SIGTERM` (smart) first, or `SIGINT` (fast) at once; fast after 3 s in any case. */
+  const halt = async (signal: 'SIGTERM' | 'SIGINT'): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
-    // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
-    // sockets close); a straggler gets fast shutdown after a moment.
-    child.kill('SIGTERM')
+    child.kill(signal)
     const fast = setTimeout(() => child.kill('SIGINT'), 3000)
     await exited
     clearTimeout(fast)
+  }
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
+    // sockets close); a straggler gets fast shutdown after a moment.
+    await halt('SIGTERM')
     await rm(dataDir, { recursive: true, force: true })
   }
-  live.add(child)
-  child.once('exit', () => live.delete(child))
+  const restart = async (downMs = 0): Promise<void> => {
+    if (stopped) throw new Error('the server is stopped')
+    await halt('SIGINT')
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs))
+    child = await spawnReady()
+  }
   return {
     host: '127.0.0.1', port, superuser: 'postgres', superuserPassword: tpl.password, dataDir,
     log: () => logs.join('').slice(-4000),
+    restart,
     stop,
   }
 }

@@ -45,6 +45,24 @@ export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed'
 /** The `reason` of an {@link AzurePgError}. */
 export type FailureReason = TlsFailureReason | ConnectionFailureReason
 
+/**
+ * Where in the life of a connection a failure happened, as the client saw it: opening the TCP
+ * connection, waiting for the answer to the TLS request (SSLRequest), the TLS handshake, the startup
+ * message until the server asks for credentials, the login until the server is ready, or a query
+ * on a ready connection.
+ */
+export type ConnectionPhase = 'tcp' | 'tls-request' | 'tls-handshake' | 'startup' | 'authentication' | 'query'
+
+/** Each {@link ConnectionPhase} in words, as messages say it. */
+export const PHASE_WORDS: Readonly<Record<ConnectionPhase, string>> = {
+  tcp: 'while opening the TCP connection',
+  'tls-request': 'while waiting for the answer to the TLS request',
+  'tls-handshake': 'during the TLS handshake',
+  startup: 'after the startup message, before the server asked for credentials',
+  authentication: 'during authentication',
+  query: 'after login, during or between queries',
+}
+
 /** Options for {@link AzurePgError}. */
 export interface AzurePgErrorOptions {
   /** One line saying what to do about it. */
@@ -55,6 +73,8 @@ export interface AzurePgErrorOptions {
   reason?: FailureReason
   /** When several attempts failed (one per root, say): every one of them, in order. */
   errors?: readonly Error[]
+  /** For failures of a connection or a query on it: the phase it failed in. */
+  phase?: ConnectionPhase
 }
 
 /**
@@ -70,6 +90,11 @@ export class AzurePgError extends Error {
   readonly reason: FailureReason | undefined
   /** For a failure made of several (every root unavailable): each of them; empty otherwise. */
   readonly errors: readonly Error[]
+  /**
+   * For failures of a connection (connect, or a query on it): the phase it failed in (see
+   * {@link ConnectionPhase}); undefined for failures before any socket (configuration, certificates).
+   */
+  readonly phase: ConnectionPhase | undefined
 
   constructor(code: AzurePgErrorCode, message: string, init: AzurePgErrorOptions) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause })
@@ -78,6 +103,7 @@ export class AzurePgError extends Error {
     this.hint = init.hint
     this.reason = init.reason
     this.errors = init.errors ?? []
+    this.phase = init.phase
   }
 
   /** `code: message Hint: …` on one line, the form a log line or a CLI wants. */

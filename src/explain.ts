@@ -1,7 +1,7 @@
 // The error-to-fix table. Each row has an id; connect() maps a raw pg/Node error to a row once
 // (explainConnectError), and the doctor asks for a row's advice by id (adviceFor).
 import { inspect } from 'node:util'
-import { AzurePgError, type AzurePgErrorCode, type ConnectionFailureReason, type FailureReason } from './errors.js'
+import { AzurePgError, PHASE_WORDS, type AzurePgErrorCode, type ConnectionFailureReason, type ConnectionPhase, type FailureReason } from './errors.js'
 import type { ServerType } from './options.js'
 
 /** What the error mapping knows about the connection attempt, for messages. Holds no secret. */
@@ -29,7 +29,7 @@ interface ErrorFacts {
 export type AdviceId =
   | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
   | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
-  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'timeout' | 'closed' | 'network'
+  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
 export interface ErrorRule {
@@ -139,6 +139,13 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     hint: () => 'Set database (or the connection string\'s dbname) to an existing database; Azure creates "postgres".',
   },
   {
+    // 57P01 admin shutdown, 57P02 crash shutdown, 57P03 "the database system is starting up / shutting down".
+    id: 'server-restarting', code: 'CONNECTION_FAILED', reason: (e) => (e.code === '57P03' ? 'refused' : 'closed'),
+    matches: (e) => e.code !== undefined && /^57P0[123]$/.test(e.code),
+    message: (ctx, e) => `The server at ${where(ctx)} is shutting down or starting up: ${e.message}`,
+    hint: () => 'Retry in a moment: the server is restarting (maintenance, failover, scaling); a pool replaces the connections it lost.',
+  },
+  {
     id: 'timeout', code: 'CONNECTION_FAILED', reason: 'timeout',
     // pg's connectionTimeoutMillis, and pg-pool's checkout time limit.
     matches: (e) => /^timeout expired$|Connection terminated due to connection timeout|timeout exceeded when trying to connect/.test(e.message),
@@ -147,7 +154,8 @@ export const ERROR_RULES: readonly ErrorRule[] = [
   },
   {
     id: 'closed', code: 'CONNECTION_FAILED', reason: 'closed',
-    matches: (e) => /Connection terminated unexpectedly/.test(e.message),
+    // Node says the second when the peer closes (FIN) in the middle of the TLS handshake, with code ECONNRESET.
+    matches: (e) => /Connection terminated unexpectedly|disconnected before secure TLS connection was established/.test(e.message),
     message: (ctx) => `The connection to ${where(ctx)} was closed by the other end before it was ready.`,
     hint: () => 'Check the host and port point at the Azure server, and that nothing between (a proxy, a firewall) cuts connections.',
   },
@@ -213,24 +221,68 @@ export function safeCause(err: unknown, secrets: readonly string[]): unknown {
   return Object.assign(new Error('The original error is withheld: it contained a secret.'), typeof code === 'string' ? { code } : {})
 }
 
+/** The error with its phase added (to `phase` and, in words, to the message), unless it has one already. */
+function withPhase(e: AzurePgError, phase: ConnectionPhase | undefined): AzurePgError {
+  if (phase === undefined || e.phase !== undefined) return e
+  return new AzurePgError(e.code, `${e.message} It failed ${PHASE_WORDS[phase]}.`, { hint: e.hint, cause: e.cause, reason: e.reason, errors: e.errors, phase })
+}
+
+/** The phase an error wrapped around one of ours carries (pg-pool wraps a timed-out connect in its own error). */
+function phaseOfCause(err: unknown): ConnectionPhase | undefined {
+  const cause = (err as { cause?: unknown } | null)?.cause
+  return cause instanceof AzurePgError ? cause.phase : undefined
+}
+
 /**
- * Explains an error from `connect()` as an `AzurePgError` with a code, a one-line fix, and the
- * original as `cause`. No secret (the password, a token) reaches the message or the cause chain:
- * a foreign text or a cause that holds one is replaced whole.
+ * Explains an error from `connect()` as an `AzurePgError` with a code, a one-line fix, the phase the
+ * connection was in (when known), and the original as `cause`. No secret (the password, a token)
+ * reaches the message or the cause chain: a foreign text or a cause that holds one is replaced whole.
  */
-export function explainConnectError(err: unknown, ctx: ConnectContext, secrets: readonly string[] = []): AzurePgError {
+export function explainConnectError(err: unknown, ctx: ConnectContext, secrets: readonly string[] = [], phase?: ConnectionPhase): AzurePgError {
+  return withPhase(explainWithoutPhase(err, ctx, secrets), phase ?? phaseOfCause(err))
+}
+
+function explainWithoutPhase(err: unknown, ctx: ConnectContext, secrets: readonly string[]): AzurePgError {
   if (err instanceof AzurePgError && !holdsSecret(err, secrets)) return err
   const raw = factsOf(err)
   const facts: ErrorFacts = { code: raw.code, message: foreignText(raw.message, secrets) }
   const cause = safeCause(err, secrets)
-  if (err instanceof AzurePgError) return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause, reason: err.reason })
+  if (err instanceof AzurePgError) return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause, reason: err.reason, phase: err.phase })
   const id = classifyConnectError(err)
   const rule = ERROR_RULES.find((r) => r.id === id)
   if (rule === undefined) {
     return new AzurePgError('CONNECTION_FAILED', `Connecting to ${where(ctx)} failed: ${facts.message}`, {
-      hint: 'See the cause for details; check the host, port and credentials.', cause,
+      hint: 'See the cause for details; check the host, port and credentials.', cause, reason: 'other',
     })
   }
   const reason = typeof rule.reason === 'function' ? rule.reason(raw) : rule.reason
   return new AzurePgError(rule.code, rule.message(ctx, facts), { hint: rule.hint(ctx), cause, reason })
+}
+
+/** pg's texts for a query on a client whose connection is gone (an earlier failure, or end()). */
+const NOT_QUERYABLE = /is not queryable|Connection terminated$/
+
+/**
+ * Explains a failure of a query on a ready connection (phase `query`) when it is a failure of the
+ * connection: lost (reset, closed, the server shutting down), or no answer within `query_timeout`.
+ * SQL errors (a syntax error, a constraint violation) are the caller's own business and come back
+ * `undefined`, to be passed on unchanged.
+ */
+export function explainQueryError(err: unknown, ctx: ConnectContext, secrets: readonly string[] = []): AzurePgError | undefined {
+  if (err instanceof AzurePgError) return explainConnectError(err, ctx, secrets, 'query')
+  const raw = factsOf(err)
+  const text = foreignText(raw.message, secrets)
+  const retry = 'The query\'s outcome is unknown: run it again on a new connection if it is safe to repeat (a pool drops the broken client); if it recurs, check the network path.'
+  const make = (reason: ConnectionFailureReason, message: string, hint = retry): AzurePgError =>
+    new AzurePgError('CONNECTION_FAILED', `${message} It failed ${PHASE_WORDS.query}.`, { hint, cause: safeCause(err, secrets), reason, phase: 'query' })
+  if (raw.message === 'Query read timeout') {
+    return make('timeout', `No answer from ${where(ctx)} within query_timeout; the connection is closed, as its state is unknown.`,
+      'Check the network path (a firewall or proxy that drops idle flows silently); raise query_timeout for queries that run longer.')
+  }
+  if (NOT_QUERYABLE.test(raw.message)) return make('closed', `The connection to ${where(ctx)} is closed already: ${text}`, 'Use a new client (a pool does this by itself).')
+  const id = classifyConnectError(err)
+  if (id === 'closed') return make('closed', `The connection to ${where(ctx)} was closed by the other end.`)
+  if (id === 'server-restarting') return make('closed', `The server at ${where(ctx)} ended the connection: ${text}`)
+  if (id === 'network') return make(networkReason(raw.code), `The connection to ${where(ctx)} was lost (${raw.code ?? 'network error'}).`)
+  return undefined
 }

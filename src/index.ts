@@ -14,7 +14,7 @@ export type {
   FetchFunction, FetchResponse, Logger, PasswordSource, ServerType, TokenCredential,
 } from './options.js'
 export { AzurePgError } from './errors.js'
-export type { AzurePgErrorCode, TlsFailureReason } from './errors.js'
+export type { AzurePgErrorCode, ConnectionFailureReason, ConnectionPhase, FailureReason, TlsFailureReason } from './errors.js'
 export { parseConnectionString } from './config/connection-string.js'
 export type { ParsedConnectionString, ConnectionStringForm, StringParam } from './config/connection-string.js'
 export { classifyAzureHost, azureLoginName, entraScopeFor } from './config/azure-host.js'

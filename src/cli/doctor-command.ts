@@ -6,6 +6,7 @@ const TITLES: Readonly<Record<StepName, string>> = {
   tcp: 'tcp',
   'tls-request': 'tls request',
   'tls-handshake': 'tls handshake',
+  'plaintext-probe': 'plaintext probe',
   authentication: 'authentication',
   server: 'server',
 }
@@ -17,7 +18,7 @@ const paint = (color: boolean, code: string, s: string): string => (color ? `\u0
 
 /** One step as checklist lines, printed as soon as the step finishes; colour only when asked (a TTY without NO_COLOR). */
 export function formatStep(s: StepResult, color: boolean): string {
-  const marks = { pass: paint(color, '32', '✓'), fail: paint(color, '31', '✗'), skip: paint(color, '33', '-') }
+  const marks = { pass: paint(color, '32', '✓'), warn: paint(color, '33', '!'), fail: paint(color, '31', '✗'), skip: paint(color, '33', '-') }
   const lines = [`${marks[s.status]} ${TITLES[s.step].padEnd(15)} ${s.summary}`]
   for (const d of s.details) lines.push(`    ${d}`)
   if (s.reason !== undefined) lines.push(`    reason: ${s.reason}`)

@@ -48,6 +48,7 @@ Options:
   --password-stdin  doctor: read the password from standard input and test the login
   --entra           doctor: log in with a Microsoft Entra ID token (needs @azure/identity)
   --server-type T   doctor: auto | single | flexible (AZURE_PG_TLS_SERVER_TYPE)
+  --no-plaintext-probe  doctor: skip the check whether the server accepts plaintext logins
   -h, --help        this help; \`doctor --help\` and \`certs --help\` for each command
   -v, --version     the version of azure-pg-tls
 
@@ -58,8 +59,10 @@ const DOCTOR_HELP = `azure-pg-tls doctor: why a connection to Azure Database for
 Usage:
   azure-pg-tls doctor [CONNECTION STRING] [options]
 
-Runs configuration, dns, tcp, tls request, tls handshake, authentication (only with credentials) and server
-checks in order, and stops at the first failure with the fix. The connection string may be a URI, libpq
+Runs configuration, dns, tcp, tls request, tls handshake, plaintext probe, authentication (only with
+credentials) and server checks in order, and stops at the first failure with the fix. The plaintext probe
+asks, on a separate connection and for a random user name (never yours, never a password), whether the
+server accepts logins without TLS; it warns with the command that turns enforcement on if it does. The connection string may be a URI, libpq
 key=value, ADO.NET or JDBC; PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGHOSTADDR and
 AZURE_PG_TLS_* are read as the library reads them. Passwords and tokens are never printed.
 
@@ -67,6 +70,7 @@ Options:
   --password-stdin  read the password from standard input and test the login (or PGPASSWORD)
   --entra           log in with a Microsoft Entra ID token (needs @azure/identity)
   --server-type T   auto | single | flexible (AZURE_PG_TLS_SERVER_TYPE); single sends user@server
+  --no-plaintext-probe  skip the check whether the server accepts plaintext logins
   --json            the report as JSON, for scripts
   --timeout MS      time limit of each network step (default 5000)
   --cache-dir DIR   where Azure's roots are cached (AZURE_PG_TLS_CACHE_DIR)
@@ -136,6 +140,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
         'password-stdin': { type: 'boolean' },
         entra: { type: 'boolean' },
         'server-type': { type: 'string' },
+        'no-plaintext-probe': { type: 'boolean' },
       },
     })
   } catch (err) {
@@ -195,6 +200,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
           ...(values['server-type'] !== undefined && { serverType: values['server-type'] as ServerType }),
         },
         timeoutMs: timeout ?? 5000,
+        plaintextProbe: values['no-plaintext-probe'] !== true,
         ...(!json && { onStep: (step: StepResult) => ctx.stdout(formatStep(step, ctx.color === true)) }),
       })
       ctx.stdout(json ? JSON.stringify(report, null, 2) : formatVerdict(report))

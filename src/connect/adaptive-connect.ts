@@ -131,6 +131,8 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
   raw.once('connect', () => {
     raw.removeAllListeners('error')
     raw.removeAllListeners('close')
+    // As pg's own direct path: 'connect' when TCP is up (the client sends nothing for direct TLS).
+    con.emit('connect')
     startTls()
   })
   const startTls = (): void => {
@@ -170,7 +172,6 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
       if (con._keepAlive === true) raw.setKeepAlive(true, con._keepAliveInitialDelayMillis)
       con.stream = socket
       alreadySecure.add(socket)
-      con.emit('connect')
       con.attachListeners(socket)
       con.emit('sslconnect')
     })

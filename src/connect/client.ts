@@ -7,6 +7,7 @@ import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
+import { explainQueryFailures, failureExplainer, trackPhase, type PhaseTracker } from './phase.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -37,6 +38,7 @@ export class AzurePgClient extends pg.Client {
   #context: ConnectContext | undefined
   #secrets: () => readonly string[] = () => []
   #expected: TlsExpectation | undefined
+  #phase: PhaseTracker | undefined
 
   /**
    * Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`),
@@ -80,6 +82,9 @@ export class AzurePgClient extends pg.Client {
       Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
     }
     installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
+    // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
+    this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
+    explainQueryFailures(this, failureExplainer(this.#phase, prepared.context, prepared.secrets))
   }
 
   override connect(): Promise<pg.Client>
@@ -117,7 +122,7 @@ export class AzurePgClient extends pg.Client {
 
   #explain(err: unknown): AzurePgError {
     const ctx = this.#context
-    if (ctx !== undefined) return explainConnectError(err, ctx, this.#secrets())
+    if (ctx !== undefined) return explainConnectError(err, ctx, this.#secrets(), this.#phase?.current)
     return err instanceof AzurePgError ? err : new AzurePgError('CONNECTION_FAILED', 'Connecting failed before the client was prepared.', { hint: 'See the cause.', cause: err })
   }
 

@@ -14,6 +14,18 @@ export function serverKind(settings: Settings): string {
   return `Azure Database for PostgreSQL, ${cloud}, server "${azure.serverName ?? '?'}"${azure.privateLink ? ' via a private DNS zone' : ''} (${kind})`
 }
 
+/** Ports a PgBouncer listens on in Azure: Flexible Server's built-in one, and elastic clusters'. */
+const POOLER_PORTS: Readonly<Record<number, string>> = {
+  6432: "PgBouncer's port on Azure Flexible Server (the built-in PgBouncer): transaction pooling, so session state (SET, prepared statements by name, advisory locks) does not last between transactions",
+  8432: "PgBouncer's port on Azure elastic clusters (connections spread over the nodes): transaction pooling, so session state does not last between transactions",
+}
+
+/** A note when the port is one Azure's PgBouncer listens on. */
+export function poolerNote(settings: Settings): string[] {
+  const note = POOLER_PORTS[settings.port]
+  return note === undefined ? [] : [`port ${settings.port}: ${note}`]
+}
+
 /** Private, loopback and link-local ranges (RFC 1918, RFC 4193, RFC 3927). */
 export function isPrivateAddress(a: string): boolean {
   return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|fc|fd|::1$)/i.test(a)

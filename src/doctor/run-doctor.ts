@@ -4,8 +4,8 @@ import { DOCTOR_STEPS, type DoctorState } from './steps.js'
 export type { DoctorInput, DoctorReport, StepName, StepResult } from './report.js'
 
 /**
- * Runs the checks in order (configuration, DNS, TCP, TLS request, TLS handshake, authentication,
- * server) and stops at the first failure. Never includes a password or token in its report.
+ * Runs the checks in order (configuration, DNS, TCP, TLS request, TLS handshake, plaintext probe,
+ * authentication, server) and stops at the first failure. Never includes a password or token in its report.
  */
 export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
   const steps: StepResult[] = []
@@ -22,5 +22,5 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorReport> {
     state.socket?.destroy()
     await state.client?.end()
   }
-  return { ok: steps.every((s) => s.status !== 'fail'), steps }
+  return { ok: steps.every((s) => s.status !== 'fail'), steps, ...(state.plaintext !== undefined && { plaintext: state.plaintext }) }
 }

@@ -13,7 +13,8 @@ import { commonName, parseCertificates } from '../util/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
 import { incompleteChainVerdict } from './incomplete-chain.js'
-import { dnsNotes, serverKind } from './notes.js'
+import { dnsNotes, poolerNote, serverKind } from './notes.js'
+import { probePlaintext, probeUserName, type PlaintextVerdict } from './plaintext-probe.js'
 import { askForTls, inspectTls, openTcp, resolveAddresses, type HandshakeResult } from './probe.js'
 import type { DoctorInput, StepName, StepResult } from './report.js'
 
@@ -28,6 +29,8 @@ export interface DoctorState {
   socket?: Socket
   /** The logged-in client, used by the server step. */
   client?: pg.Client
+  /** The plaintext probe's verdict, for the report. */
+  plaintext?: PlaintextVerdict
 }
 
 /** One check: its name, and how to run it. `undefined` means the step does not apply. */
@@ -119,6 +122,7 @@ const configuration: DoctorStep = {
     const { host, port } = settings
     return pass('configuration', `${host}:${port} as ${prepared.context.user || '(from the Entra ID token)'}`, [
       serverKind(settings),
+      ...poolerNote(settings),
       ...settings.warnings.map((w) => `note: ${w}`),
       `sslmode ${settings.tls.requestedMode}${settings.tls.strengthened ? ' (raised to verify-full)' : ''}, trust: ${prepared.context.trust}`,
       ...(settings.connectHost !== host ? [`hostaddr ${settings.connectHost}: connecting there, verifying the certificate for ${host}`] : []),
@@ -209,6 +213,29 @@ const tlsHandshake: DoctorStep = {
   },
 }
 
+/** How to make the server refuse plaintext, on both Azure services. */
+const ENFORCE_TLS = 'Turn TLS enforcement on: Flexible Server: az postgres flexible-server parameter set --resource-group <group> --server-name <server> --name require_secure_transport --value on; Single Server: az postgres server update --resource-group <group> --name <server> --ssl-enforcement Enabled.'
+
+const plaintextProbe: DoctorStep = {
+  name: 'plaintext-probe',
+  async run(state) {
+    const settings = need(state.settings, 'the configuration')
+    if (state.input.plaintextProbe === false) return { step: 'plaintext-probe', status: 'skip', summary: 'skipped (--no-plaintext-probe)', details: [] }
+    const serverName = settings.serverType === 'single' ? settings.serverName ?? settings.azure?.serverName : undefined
+    const user = probeUserName(settings.user, serverName)
+    const r = await probePlaintext(need(state.address, 'the address'), settings.port, user, state.input.timeoutMs)
+    state.plaintext = r.verdict
+    const details = [`sent a plaintext StartupMessage for the random user ${r.probeUser} (not yours; no password), read the first answer, closed`, `server: ${r.answer}`]
+    if (r.verdict === 'enforced') return pass('plaintext-probe', 'TLS enforced: the server refuses logins without TLS', details)
+    if (r.verdict === 'unknown') return { step: 'plaintext-probe', status: 'skip', summary: 'could not tell whether the server enforces TLS', details }
+    return {
+      step: 'plaintext-probe', status: 'warn', summary: 'TLS not enforced: the server accepts logins without TLS', details,
+      reason: 'this client always uses verified TLS, but other clients of this server may send passwords and data in plaintext',
+      fix: ENFORCE_TLS,
+    }
+  },
+}
+
 const authentication: DoctorStep = {
   name: 'authentication',
   async run(state) {
@@ -253,4 +280,4 @@ const server: DoctorStep = {
 }
 
 /** The steps, in the order they run. */
-export const DOCTOR_STEPS: readonly DoctorStep[] = [configuration, dns, tcp, tlsRequest, tlsHandshake, authentication, server]
+export const DOCTOR_STEPS: readonly DoctorStep[] = [configuration, dns, tcp, tlsRequest, tlsHandshake, plaintextProbe, authentication, server]

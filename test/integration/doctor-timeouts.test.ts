@@ -32,7 +32,7 @@ describe('doctor time limits', () => {
       onStep: (s) => seen.push(s),
     })
     assert.deepEqual(report.steps.map((s) => [s.step, s.status]), [
-      ['configuration', 'pass'], ['dns', 'pass'], ['tcp', 'pass'], ['tls-request', 'pass'], ['tls-handshake', 'pass'], ['authentication', 'fail'],
+      ['configuration', 'pass'], ['dns', 'pass'], ['tcp', 'pass'], ['tls-request', 'pass'], ['tls-handshake', 'pass'], ['plaintext-probe', 'skip'], ['authentication', 'fail'],
     ])
     assert.equal(report.steps.at(-1)?.code, 'CONNECTION_FAILED')
     assert.deepEqual(seen, report.steps, 'each step was reported as it finished, in order')

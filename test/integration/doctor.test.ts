@@ -67,19 +67,20 @@ async function connectHint(kind: ServerKind): Promise<string> {
 }
 
 describe('azure-pg-tls doctor', () => {
-  it('healthy server with a password: all seven steps pass, exit 0', async () => {
+  it('healthy server with a password: all eight steps pass, exit 0', async () => {
     const { code, report: r, out } = await report([conninfo(lab.server('good').port), '--password-stdin'], { password: LOGINS.flexible.password })
     assert.equal(code, 0)
     assert.equal(r.ok, true)
     assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
       ['configuration', 'pass'], ['dns', 'pass'], ['tcp', 'pass'], ['tls-request', 'pass'],
-      ['tls-handshake', 'pass'], ['authentication', 'pass'], ['server', 'pass'],
+      ['tls-handshake', 'pass'], ['plaintext-probe', 'pass'], ['authentication', 'pass'], ['server', 'pass'],
     ])
     const hs = r.steps[4]!
     assert.match(hs.summary, /^TLSv1\.[23], verified: chains to Lab Global Root G2, which the trust set holds$/)
     assert.ok(hs.details.some((d) => /^chain\[0\] mydemoserver\.postgres\.database\.azure\.com \(issuer Lab TLS RSA CA 2026, until .*DNS:mydemoserver/.test(d)))
-    assert.match(r.steps[5]!.summary, /logged in as myadmin$/)
-    assert.match(r.steps[6]!.summary, /^PostgreSQL 18\.\d+, ssl true, TLSv1\.[23]$/)
+    assert.equal(r.plaintext, 'enforced', 'the lab server is hostssl only')
+    assert.match(r.steps[6]!.summary, /logged in as myadmin$/)
+    assert.match(r.steps[7]!.summary, /^PostgreSQL 18\.\d+, ssl true, TLSv1\.[23]$/)
     assert.doesNotMatch(out, new RegExp(LOGINS.flexible.password))
   })
 

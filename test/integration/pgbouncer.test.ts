@@ -5,7 +5,9 @@ import assert from 'node:assert/strict'
 import type { TLSSocket } from 'node:tls'
 import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
+import { forgetLearnedFacts } from '../../src/connect/learned-facts.js'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
+import { startDelayProxy } from '../../lab/delay-proxy.js'
 import { expectAzureError } from '../support/assert-error.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { startPgBouncer, type RunningPgBouncer } from '../../lab/pgbouncer.js'
@@ -122,6 +124,27 @@ describe('through PgBouncer (client TLS required, transaction pooling, SCRAM)', 
       assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, LOGINS.single.user)
     } finally {
       await client.end()
+    }
+  })
+
+  it("sslnegotiation 'auto' tries direct TLS once (PgBouncer reports its server's 18), falls back invisibly, and remembers", async () => {
+    forgetLearnedFacts()
+    const proxy = await startDelayProxy({ upstreamPort: bouncer.port, delayMs: 0 })
+    try {
+      for (let i = 0; i < 4; i++) {
+        const client = await createAzurePgClient({ ...to(bouncer), port: proxy.port, learn: 'memory', connectionTimeoutMillis: 10_000 })
+        await client.connect()
+        try {
+          assert.equal((await client.query('SELECT 1 AS one')).rows[0].one, 1)
+        } finally {
+          await client.end()
+        }
+      }
+      const direct = proxy.connections().map((c) => c.directTls)
+      assert.equal(direct.filter(Boolean).length, 1, `one direct attempt in all: ${JSON.stringify(direct)}`)
+      assert.deepEqual(direct, [false, true, false, false, false], 'the refused attempt is retried with the SSLRequest at once')
+    } finally {
+      await proxy.close()
     }
   })
 })

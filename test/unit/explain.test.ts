@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
 import { inspect } from 'node:util'
-import { adviceFor, classifyConnectError, explainConnectError, type AdviceId, type ConnectContext } from '../../src/explain.js'
+import { adviceFor, classifyConnectError, explainConnectError, explainQueryError, type AdviceId, type ConnectContext } from '../../src/explain.js'
 import { AzurePgError } from '../../src/index.js'
 
 const ctx: ConnectContext = {
@@ -106,5 +106,63 @@ describe('explainConnectError', () => {
       // A reason that depends on the raw error (the network row) is only known from the error.
       if (advice.reason !== undefined) assert.equal(advice.reason, mapped.reason, id)
     }
+  })
+})
+
+describe('phases', () => {
+  it('a connect failure names its phase, in the field and in words', () => {
+    const e = explainConnectError(sysError('read ECONNRESET', 'ECONNRESET'), ctx, [], 'tls-handshake')
+    assert.equal(e.phase, 'tls-handshake')
+    assert.equal(e.reason, 'reset')
+    assert.match(e.message, /\(ECONNRESET\)\. It failed during the TLS handshake\.$/)
+    assert.equal(explainConnectError(e, ctx, [], 'query'), e, 'an error that has its phase keeps it')
+    assert.equal(explainConnectError(sysError('x', 'ECONNREFUSED'), ctx).phase, undefined, 'no phase given, none made up')
+  })
+
+  it("pg-pool's connect-timeout wrapper takes the phase of the error it wraps", () => {
+    const inner = explainConnectError(new Error('Connection terminated unexpectedly'), ctx, [], 'startup')
+    const e = explainConnectError(new Error('Connection terminated due to connection timeout', { cause: inner }), ctx)
+    assert.deepEqual([e.code, e.reason, e.phase], ['CONNECTION_FAILED', 'timeout', 'startup'])
+  })
+
+  it('a FIN in the middle of the TLS handshake is a close, not a reset', () => {
+    const e = explainConnectError(sysError('Client network socket disconnected before secure TLS connection was established', 'ECONNRESET'), ctx, [], 'tls-handshake')
+    assert.equal(e.reason, 'closed')
+  })
+
+  it('a server restarting: 57P03 at connect is refused, 57P01 closed', () => {
+    assert.deepEqual([explainConnectError(serverError('the database system is starting up', '57P03'), ctx).reason], ['refused'])
+    assert.deepEqual([explainConnectError(serverError('terminating connection due to administrator command', '57P01'), ctx).reason], ['closed'])
+  })
+})
+
+describe('explainQueryError', () => {
+  it('connection failures during a query are CONNECTION_FAILED of phase query', () => {
+    const cases: Array<[Error, string, RegExp]> = [
+      [new Error('Query read timeout'), 'timeout', /within query_timeout; the connection is closed/],
+      [new Error('Connection terminated unexpectedly'), 'closed', /closed by the other end/],
+      [sysError('read ECONNRESET', 'ECONNRESET'), 'reset', /was lost \(ECONNRESET\)/],
+      [serverError('terminating connection due to administrator command', '57P01'), 'closed', /ended the connection: terminating/],
+      [new Error('Client has encountered a connection error and is not queryable'), 'closed', /closed already/],
+    ]
+    for (const [err, reason, words] of cases) {
+      const e = explainQueryError(err, ctx)
+      assert.ok(e !== undefined, err.message)
+      assert.deepEqual([e.code, e.reason, e.phase], ['CONNECTION_FAILED', reason, 'query'], err.message)
+      assert.match(e.message, words)
+      assert.match(e.message, /It failed after login, during or between queries\.$/)
+      assert.equal(e.cause, err)
+    }
+  })
+
+  it('SQL errors are not explained: they stay the caller\'s pg errors', () => {
+    assert.equal(explainQueryError(serverError('syntax error at or near "SELEKT"', '42601'), ctx), undefined)
+    assert.equal(explainQueryError(serverError('duplicate key value violates unique constraint "t_pkey"', '23505'), ctx), undefined)
+  })
+
+  it('a secret in the text is withheld from message and cause', () => {
+    const e = explainQueryError(new Error('Client was closed and is not queryable: s3cret-pw'), ctx, ['s3cret-pw'])
+    assert.ok(e !== undefined)
+    assert.doesNotMatch(inspect(e, { depth: 8 }), /s3cret-pw/)
   })
 })
