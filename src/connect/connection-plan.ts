@@ -4,6 +4,7 @@ import { DEFAULT_GROUPS } from './learned-facts.js'
 import { chooseNegotiation, groupsFor, type AdaptivePlan } from './adaptive-connect.js'
 import type { AzurePgClientConfig, Prepared } from './prepare.js'
 import { secureContextFor } from './tls-context.js'
+import { assertSameSsl } from './tls-guard.js'
 
 /** A connection's final configuration and adaptive plan. */
 export interface ConnectionPlan {
@@ -14,10 +15,14 @@ export interface ConnectionPlan {
 /** Plans one connection from a prepared configuration (or a pool's copy of it). Pure apart from the shared context cache. */
 export function planConnection(prepared: Prepared, config: AzurePgClientConfig): ConnectionPlan {
   const { settings, facts } = prepared
+  // A pool hands each new client its own copy of the configuration, whose ssl object anyone holding the
+  // pool can change: it must still be exactly what was resolved.
+  assertSameSsl(config.ssl, prepared.ssl)
   // The trust set is part of a server's identity: the same name and port under other roots is another server.
   const key = `${prepared.trustKey.slice(0, 16)}|${settings.host}/${settings.connectHost}:${settings.port}`
   const negotiation = chooseNegotiation(settings.tls.sslnegotiation, facts, key)
-  const ssl = config.ssl
+  // Built from the private copy, never from the object just checked (it could answer twice).
+  const ssl = prepared.ssl as unknown as AzurePgClientConfig['ssl']
   const userGroups = ssl.ecdhCurve
   const learned = userGroups === undefined ? groupsFor(facts, key) : undefined
   const groups = userGroups ?? learned

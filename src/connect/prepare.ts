@@ -11,7 +11,7 @@ import type { ConnectContext } from '../explain.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
 import { learnedFacts, type LearnedFacts } from './learned-facts.js'
 import { trustKey } from './tls-context.js'
-import { sdkIdentityCheck } from './tls-guard.js'
+import { copyOf, sdkIdentityCheck } from './tls-guard.js'
 
 /** The TLS options every resolved configuration carries. */
 export interface AzurePgSslConfig extends ConnectionOptions {
@@ -37,6 +37,8 @@ export interface Prepared {
   readonly trustKey: string
   /** What was learned about servers (sslnegotiation auto, key share); undefined with learn: 'off'. */
   readonly facts: LearnedFacts | undefined
+  /** A private, frozen copy of `config.ssl`: what every connection is checked against, whoever holds `config`. */
+  readonly ssl: Readonly<Record<string, unknown>>
 }
 
 function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
@@ -122,7 +124,7 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     const token = entra?.lastToken()
     return token === undefined ? fixed : [...fixed, token]
   }
-  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts }
+  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts, ssl: Object.freeze(copyOf(config.ssl as unknown as Record<string, unknown>)) }
 }
 
 /** A copy of a pg configuration whose password is not enumerable, so logging the object never prints it (as pg-pool does). */

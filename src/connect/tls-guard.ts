@@ -31,8 +31,15 @@ function refused(what: string): AzurePgError {
 }
 
 /** A private copy of an `ssl` object: arrays copied, so later changes to the original are seen as changes. */
-function copyOf(ssl: Record<string, unknown>): Record<string, unknown> {
+export function copyOf(ssl: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(ssl).map(([k, v]) => [k, Array.isArray(v) ? [...(v as unknown[])] : v]))
+}
+
+/** Refuses (`INSECURE_TLS`) TLS options that differ from the SDK's private copy of the resolved ones. */
+export function assertSameSsl(actual: unknown, resolved: Readonly<Record<string, unknown>>): void {
+  if (typeof actual !== 'object' || actual === null || !isDeepStrictEqual(copyOf(actual as Record<string, unknown>), resolved)) {
+    throw refused('The client\'s TLS options were changed after it was created')
+  }
 }
 
 /**
@@ -70,11 +77,7 @@ export interface PgConnectState {
 
 /** Refuses (`INSECURE_TLS`) unless pg is about to use exactly the expected TLS options, negotiation and destination. */
 export function checkBeforeConnect(actual: PgConnectState, expected: TlsExpectation): void {
-  for (const ssl of [actual.ssl, actual.connectionSsl]) {
-    if (typeof ssl !== 'object' || ssl === null || !isDeepStrictEqual(copyOf(ssl as Record<string, unknown>), expected.ssl)) {
-      throw refused('The client\'s TLS options were changed after it was created')
-    }
-  }
+  for (const ssl of [actual.ssl, actual.connectionSsl]) assertSameSsl(ssl, expected.ssl)
   if (actual.connectionNegotiation !== expected.negotiation) throw refused('The client\'s TLS negotiation was changed after it was created')
   if (actual.host !== expected.host || Number(actual.port) !== expected.port) throw refused('The client\'s host or port was changed after it was created')
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { createServer, connect as netConnect, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import pg from 'pg'
 import { resolveSettings } from '../../src/config/resolve.js'
 import { prepare } from '../../src/connect/prepare.js'
@@ -12,7 +13,7 @@ import { startCountingListener, type CountingListener } from '../../lab/counting
 import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
-import { expectAzureError } from '../support/assert-error.js'
+import { errorText, expectAzureError } from '../support/assert-error.js'
 
 let lab: Lab
 let listener: CountingListener
@@ -235,3 +236,43 @@ describe('the process environment', () => {
     })
   })
 })
+
+describe('secrets against a hostile server', () => {
+  it('never shows the password a server echoes back, in the error, its hint or its cause chain', async () => {
+    const secret = 'Echo-Me-4f9Q2z!'
+    const server = await startFakeTlsServer('echo-password', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { password: secret, learn: 'off' }))).connect(), 'AUTH_FAILED')
+      assert.ok(server.record.secret[0]?.includes(Buffer.from(secret)), 'the server did receive the password (inside TLS), so it could echo it')
+      assert.doesNotMatch(errorText(err) + inspect(err, { depth: 10 }), /Echo-Me-4f9Q2z/)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('pool clients', () => {
+  it('are AzurePgClients: checked before connecting and explained on failure', async () => {
+    const pool = await createAzurePgPool(to('good', { max: 2 }))
+    try {
+      const client = await pool.connect()
+      assert.ok(client instanceof AzurePgClient)
+      client.release()
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('refuse a pool whose shared TLS options were changed after creation, before any socket opens', async () => {
+    const before = listener.connections()
+    const pool = await createAzurePgPool(to(listener.port, { max: 2 }))
+    ;(pool as unknown as { options: { ssl: Record<string, unknown> } }).options.ssl['servername'] = 'otherserver.postgres.database.azure.com'
+    try {
+      await expectAzureError(() => pool.query('SELECT 1'), 'INSECURE_TLS')
+      assert.equal(listener.connections(), before)
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
