@@ -81,16 +81,28 @@ function version(key: 'minVersion' | 'maxVersion', v: unknown): 'TLSv1.2' | 'TLS
   return v
 }
 
+/** PEM texts already found to hold certificates: a factory called per request must not parse them each time. */
+const knownGood = new Set<string>()
+const MAX_KNOWN = 256
+
+function holdsCertificates(item: unknown): boolean {
+  if (typeof item === 'string' && knownGood.has(item)) return true
+  if (typeof item !== 'string' && !Buffer.isBuffer(item)) return false
+  try {
+    if (parseCertificates(item).length === 0) return false
+  } catch {
+    return false
+  }
+  if (typeof item === 'string') {
+    if (knownGood.size >= MAX_KNOWN) knownGood.clear()
+    knownGood.add(item)
+  }
+  return true
+}
+
 function caValue(v: unknown): NonNullable<ConnectionOptions['ca']> {
   const items = Array.isArray(v) ? v : [v]
-  const usable = items.length > 0 && items.every((item) => {
-    if (typeof item !== 'string' && !Buffer.isBuffer(item)) return false
-    try {
-      return parseCertificates(item).length > 0
-    } catch {
-      return false
-    }
-  })
+  const usable = items.length > 0 && items.every(holdsCertificates)
   if (!usable) {
     // An empty or unparsable ca would make Node fall back to its whole store (and NODE_EXTRA_CA_CERTS).
     throw invalidConfig('ssl.ca does not hold PEM certificates (it is empty, or a part of it is not a certificate).',
