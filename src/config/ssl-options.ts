@@ -67,7 +67,7 @@ export function readSslOption(value: unknown): boolean | Record<string, unknown>
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalidConfig('The ssl option is neither true nor an object of TLS settings.', 'Leave ssl unset (TLS is always on), or pass an object such as { ca }.')
   }
-  const copy: Record<string, unknown> = {}
+  const copy = Object.create(null) as Record<string, unknown>
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key]
     copy[key] = Array.isArray(v) ? [...(v as unknown[])] : v
@@ -141,9 +141,10 @@ function groupsValue(v: unknown): string {
  * key; returns the accepted settings. `host` is what `servername` must equal.
  */
 export function acceptSsl(ssl: boolean | Record<string, unknown> | undefined, host: string, origin: string): AcceptedSsl {
-  if (ssl === undefined || ssl === true) return {}
+  if (ssl === undefined || ssl === true) return Object.create(null) as AcceptedSsl
   if (ssl === false) throw insecure(`ssl: false (${origin})`, 'Remove it: TLS is always on with azure-pg-tls.')
-  const out: { -readonly [K in keyof AcceptedSsl]: AcceptedSsl[K] } = {}
+  // No prototype: what is not set here must not be found on a polluted Object.prototype by a destructuring reader.
+  const out = Object.create(null) as { -readonly [K in keyof AcceptedSsl]: AcceptedSsl[K] }
   for (const [key, v] of Object.entries(ssl)) {
     if (v === undefined) continue
     if (key in INSECURE_KEYS) throw insecure(`${keyForMessage(key)} (${origin})`, INSECURE_KEYS[key] ?? '')

@@ -1,10 +1,14 @@
 // Per new connection: the pg configuration it is made with (the shared TLS context of its trust set,
 // the negotiation and key-share order learned for its server) and the plan for adaptive connect.
+import { checkServerIdentity } from 'node:tls'
 import { DEFAULT_GROUPS } from './learned-facts.js'
 import { chooseNegotiation, groupsFor, type AdaptivePlan } from './adaptive-connect.js'
 import type { AzurePgClientConfig, Prepared } from './prepare.js'
 import { secureContextFor } from './tls-context.js'
-import { assertSameSsl } from './tls-guard.js'
+import { assertSameSsl, sdkIdentityCheck } from './tls-guard.js'
+
+/** Node's own host-name check, set explicitly so that no inherited one can take its place. */
+const NODE_IDENTITY_CHECK = sdkIdentityCheck(checkServerIdentity)
 
 /** A connection's final configuration and adaptive plan. */
 export interface ConnectionPlan {
@@ -32,11 +36,22 @@ export function planConnection(prepared: Prepared, config: AzurePgClientConfig):
     ...(ssl.ciphers !== undefined && { ciphers: ssl.ciphers }),
     ...(groups !== undefined && { ecdhCurve: groups }),
   })
+  // Every TLS option Node could otherwise find on a polluted Object.prototype is an own property here
+  // (a resumed `session` skips the identity check, a `pskCallback` the certificate), and the object is frozen.
+  const connectionSsl = Object.freeze({
+    ...ssl,
+    ca: Array.isArray(ssl.ca) ? Object.freeze([...ssl.ca]) : ssl.ca,
+    ...(learned !== undefined && { ecdhCurve: learned }),
+    secureContext,
+    servername: ssl.servername,
+    checkServerIdentity: ssl.checkServerIdentity ?? NODE_IDENTITY_CHECK,
+    session: undefined,
+    pskCallback: undefined,
+    enableTrace: false,
+  })
   return {
     // The password is read explicitly: a pool's copy of the configuration holds it non-enumerable, which a spread drops.
-    config: {
-      ...config, password: config.password, ssl: { ...ssl, ...(learned !== undefined && { ecdhCurve: learned }), secureContext }, sslnegotiation: negotiation,
-    } as AzurePgClientConfig,
+    config: { ...config, password: config.password, ssl: connectionSsl, sslnegotiation: negotiation } as AzurePgClientConfig,
     plan: {
       negotiation,
       fallback: settings.tls.sslnegotiation === 'auto',

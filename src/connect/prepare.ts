@@ -97,7 +97,17 @@ export async function prepare(settings: Settings): Promise<Prepared> {
   const entra = await entraLogin(settings)
   // resolveSettings leaves the user unset only when Entra will supply it.
   const user = entra?.user ?? settings.user ?? ''
-  const password = entra?.password ?? settings.password
+  // A password function's answers are secrets too: remember the latest, so no error can carry it.
+  let lastAnswer: string | undefined
+  const given = settings.password
+  const passwordSource = typeof given === 'function'
+    ? async (): Promise<string> => {
+      const answer = await given()
+      if (typeof answer === 'string') lastAnswer = answer
+      return answer
+    }
+    : given
+  const password = entra?.password ?? passwordSource
   const config: AzurePgClientConfig = {
     ...settings.pgExtras,
     host: settings.connectHost,
@@ -119,10 +129,10 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     trust: anchors.description,
     entra: entra !== undefined,
   }
-  const fixed = typeof settings.password === 'string' ? [settings.password] : []
+  const fixed = typeof given === 'string' ? [given] : []
   const secrets = (): readonly string[] => {
-    const token = entra?.lastToken()
-    return token === undefined ? fixed : [...fixed, token]
+    const more = [entra?.lastToken(), lastAnswer].filter((s): s is string => s !== undefined)
+    return more.length === 0 ? fixed : [...fixed, ...more]
   }
   return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts, ssl: Object.freeze(copyOf(config.ssl as unknown as Record<string, unknown>)) }
 }

@@ -1,7 +1,6 @@
 // The last line of defence, just before pg opens a socket: the TLS options, negotiation and
 // destination pg is about to use must be exactly those the SDK resolved; and once TLS is up, the
 // session must be verified (and, for direct TLS, speak ALPN "postgresql") before pg sends a byte.
-import { isDeepStrictEqual } from 'node:util'
 import type { TLSSocket } from 'node:tls'
 import { AzurePgError } from '../errors.js'
 import { isSdkContext } from './tls-context.js'
@@ -32,14 +31,31 @@ function refused(what: string): AzurePgError {
 
 /** A private copy of an `ssl` object: arrays copied, so later changes to the original are seen as changes. */
 export function copyOf(ssl: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(ssl).map(([k, v]) => [k, Array.isArray(v) ? [...(v as unknown[])] : v]))
+  // No prototype: reading a key the copy does not have must not find a polluted Object.prototype's.
+  const copy = Object.create(null) as Record<string, unknown>
+  for (const [k, v] of Object.entries(ssl)) copy[k] = Array.isArray(v) ? [...(v as unknown[])] : v
+  return copy
+}
+
+/**
+ * One TLS option value the same as the resolved one: arrays element by element, Buffers by bytes, strings
+ * and numbers by value, and everything else (a SecureContext, a function) by identity. Deep equality would
+ * call any two SecureContexts equal: their native handles have nothing it can compare.
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]))
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
+  return a === b
 }
 
 /** Refuses (`INSECURE_TLS`) TLS options that differ from the SDK's private copy of the resolved ones. */
 export function assertSameSsl(actual: unknown, resolved: Readonly<Record<string, unknown>>): void {
-  if (typeof actual !== 'object' || actual === null || !isDeepStrictEqual(copyOf(actual as Record<string, unknown>), resolved)) {
-    throw refused('The client\'s TLS options were changed after it was created')
-  }
+  const ok = typeof actual === 'object' && actual !== null && (() => {
+    const a = copyOf(actual as Record<string, unknown>)
+    const keys = new Set([...Object.keys(a), ...Object.keys(resolved)])
+    return [...keys].every((k) => Object.hasOwn(a, k) === Object.hasOwn(resolved, k) && sameValue(a[k], resolved[k]))
+  })()
+  if (!ok) throw refused('The client\'s TLS options were changed after it was created')
 }
 
 /**

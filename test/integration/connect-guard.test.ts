@@ -67,8 +67,15 @@ describe('changes after creation are refused before any socket opens', () => {
     it(name, async () => {
       const before = listener.connections()
       const client = await createAzurePgClient(to(listener.port))
-      tamper(client as unknown as Internals)
-      await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, () => expectAzureError(() => client.connect(), 'INSECURE_TLS'))
+      // The TLS options are frozen and cannot be replaced: most changes fail where they are made.
+      let blocked = false
+      try {
+        tamper(client as unknown as Internals)
+      } catch (err) {
+        blocked = err instanceof TypeError
+        assert.ok(blocked, String(err))
+      }
+      if (!blocked) await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, () => expectAzureError(() => client.connect(), 'INSECURE_TLS'))
       assert.equal(listener.connections(), before, 'no socket was opened')
     })
   }
@@ -273,6 +280,87 @@ describe('pool clients', () => {
     } finally {
       await pool.end()
     }
+  })
+})
+
+describe('what an adversarial review found, each closed', () => {
+  async function echoServer(): Promise<FakeTlsServer> {
+    // A server with a certificate from a root the client does not trust, that would echo the password back.
+    const { createRootCa } = await import('../../lab/pki.js')
+    return startFakeTlsServer('echo-password', await issueServerCertificate(await createRootCa('Untrusted Root'), { dnsNames: [AZURE_HOST] }))
+  }
+
+  it('a SecureContext swapped in after creation is refused (it cannot even be set)', async () => {
+    const server = await echoServer()
+    try {
+      const client = await createAzurePgClient(to(server.port, { learn: 'off' })) as unknown as Internals & pg.Client
+      const { createSecureContext } = await import('node:tls')
+      const evil = createSecureContext({ minVersion: 'TLSv1.2' })
+      assert.throws(() => { client.connection.ssl['secureContext'] = evil }, TypeError)
+      assert.throws(() => { client.connection.ssl = { ...client.connection.ssl, secureContext: evil } }, TypeError)
+      await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0, 'nothing was sent to the untrusted server')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('the TLS options cannot be replaced between connect() and the moment pg reads them', async () => {
+    const server = await echoServer()
+    try {
+      const client = await createAzurePgClient(to(server.port, { learn: 'off' })) as unknown as Internals & pg.Client
+      const attempt = client.connect()
+      assert.throws(() => { client.connection.ssl = { rejectUnauthorized: true } }, TypeError)
+      await expectAzureError(() => attempt, 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('a polluted Object.prototype supplies no option, string key, variable or TLS setting', async () => {
+    const server = await echoServer()
+    const proto = Object.prototype as Record<string, unknown>
+    const evilPem = (await import('node:fs')).readFileSync(lab.rootPath, 'utf8').replace(/^/, '') // a real PEM, but of the lab: the point is it must not be used
+    const pollution: Record<string, unknown> = {
+      ca: evilPem, sslrootcert: '/nonexistent/evil.pem', PGSSLROOTCERT: '/nonexistent/evil.pem', ssl: { ca: evilPem }, env: { PGHOST: 'evil' },
+      session: Buffer.alloc(16), pskCallback: () => undefined, checkServerIdentity: () => undefined, servername: 'evil.example',
+    }
+    try {
+      for (const [k, v] of Object.entries(pollution)) proto[k] = v
+      const { sslrootcert: _trusted, ...noRoots } = to(server.port, { learn: 'off', certs: { source: 'bundled' } })
+      // Azure's roots only: the untrusted server must fail verification, whatever the prototype says.
+      await expectAzureError(async () => (await createAzurePgClient(noRoots)).connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0)
+    } finally {
+      for (const k of Object.keys(pollution)) delete proto[k]
+      await server.close()
+    }
+  })
+
+  it('a password given as a function is kept out of errors, like a string one', async () => {
+    const secret = 'Fn-Secret-7Qz!x'
+    const server = await startFakeTlsServer('echo-password', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { password: async () => secret, learn: 'off' }))).connect(), 'AUTH_FAILED')
+      assert.doesNotMatch(errorText(err) + inspect(err, { depth: 10 }), /Fn-Secret-7Qz/)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('connect() called twice: both calls settle, the second with an AzurePgError', async () => {
+    const client = await createAzurePgClient(to('good'))
+    const first = client.connect()
+    await expectAzureError(() => client.connect(), 'INVALID_CONFIG')
+    await first
+    await client.end()
+  })
+
+  it('bad input is an AzurePgError: null options, a cipher list OpenSSL cannot use', async () => {
+    await expectAzureError(() => createAzurePgClient(null as unknown as undefined), 'INVALID_CONFIG')
+    await expectAzureError(() => createAzurePgPool(null as unknown as undefined), 'INVALID_CONFIG')
+    await expectAzureError(() => createAzurePgClient(to('good', { ssl: { ciphers: 'nonsense' } })), 'INVALID_CONFIG')
   })
 })
 
