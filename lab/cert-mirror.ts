@@ -9,7 +9,10 @@ import { AZURE_ROOTS } from '../src/index.js'
 /** How the mirror answers. */
 export type MirrorBehaviour =
   | 'good' | '404' | '500' | 'slow' | 'huge' | 'truncated' | 'truncatedPem' | 'html' | 'empty'
-  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'wrongCert' | 'notCa'
+  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'wrongCert' | 'notCa' | 'endless'
+
+/** What `endless` sends at most before it stalls (without ending): far more than any client should read. */
+export const ENDLESS_STALL_BYTES = 32 * 1024 * 1024
 
 export interface Mirror {
   readonly url: string
@@ -19,8 +22,15 @@ export interface Mirror {
   /** Requests received, by path. */
   readonly requests: Map<string, number>
   total(): number
-  /** Responses whose body the client stopped reading before the end. */
+  /** Responses whose body the client stopped reading before the end, since the last reset. */
   abandoned(): number
+  /**
+   * Resolves when the client hangs up on a response to `path` before its end, with the body bytes
+   * written to that response by then; rejects after `timeoutMs`.
+   */
+  whenAbandoned(path: string, timeoutMs?: number): Promise<{ bytesWritten: number }>
+  /** Back to `good`, with no requests and no abandoned responses counted (call between tests). */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -48,13 +58,24 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
   const files = officialFiles()
   const requests = new Map<string, number>()
   let abandoned = 0
+  const abandonedPaths = new Map<string, number>()
+  const waiters = new Map<string, Array<(bytesWritten: number) => void>>()
   const state = { behaviour: options.behaviour ?? 'good', httpTarget: '' }
 
   const handler: http.RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     requests.set(path, (requests.get(path) ?? 0) + 1)
     const file = files.get(path.replace(/^\/hop\d/, ''))
-    res.on('close', () => { if (!res.writableFinished) abandoned++ })
+    let bodyBytes = 0
+    const write = res.write.bind(res) as (chunk: Buffer) => boolean
+    const count = (chunk: Buffer): boolean => { bodyBytes += chunk.length; return write(chunk) }
+    res.on('close', () => {
+      if (res.writableFinished) return
+      abandoned++
+      abandonedPaths.set(path, bodyBytes)
+      for (const wake of waiters.get(path) ?? []) wake(bodyBytes)
+      waiters.delete(path)
+    })
     switch (state.behaviour) {
       case 'good':
         if (file === undefined) { res.writeHead(404).end('not found'); return }
@@ -74,9 +95,22 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         const pump = (): void => {
           while (sent < 160 && !res.destroyed) {
             sent++
-            if (!res.write(chunk)) { res.once('drain', pump); return }
+            if (!count(chunk)) { res.once('drain', pump); return }
           }
           if (!res.destroyed) res.end()
+        }
+        pump()
+        return
+      }
+      case 'endless': {
+        // A body with no length that goes on for as long as the client reads (chunked); past
+        // ENDLESS_STALL_BYTES it stops sending but never ends, so a client that waits for the end hangs.
+        const chunk = Buffer.alloc(64 * 1024, 0x41)
+        res.writeHead(200, { 'content-type': 'application/octet-stream' })
+        const pump = (): void => {
+          while (!res.destroyed && bodyBytes < ENDLESS_STALL_BYTES) {
+            if (!count(chunk)) { res.once('drain', pump); return }
+          }
         }
         pump()
         return
@@ -118,6 +152,20 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     requests,
     total: () => [...requests.values()].reduce((a, b) => a + b, 0),
     abandoned: () => abandoned,
+    whenAbandoned: (path, timeoutMs = 10_000) => {
+      const done = abandonedPaths.get(path)
+      if (done !== undefined) return Promise.resolve({ bytesWritten: done })
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the client did not hang up on ${path} within ${timeoutMs} ms`)), timeoutMs)
+        waiters.set(path, [...(waiters.get(path) ?? []), (bytesWritten) => { clearTimeout(timer); resolve({ bytesWritten }) }])
+      })
+    },
+    reset: () => {
+      state.behaviour = 'good'
+      requests.clear()
+      abandoned = 0
+      abandonedPaths.clear()
+    },
     close: () => new Promise((resolve) => {
       server.closeAllConnections()
       server.close(() => resolve())

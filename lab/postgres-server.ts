@@ -3,11 +3,12 @@
 // since postgres refuses root.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { access, chmod, chown, constants, cp, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { access, chmod, chown, constants, cp, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { makeTempDir, removeTempDir } from './temp-dir.js'
 
 const run = promisify(execFile)
 const SERVICE_USER = 'azurepgtls'
@@ -91,7 +92,10 @@ async function copyIfUnreachable(): Promise<Binaries> {
   return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') }
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Only for what cannot listen on port 0 itself:
+ * postgres (which must be told its port; startPostgres retries when another process took it first).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
@@ -104,7 +108,7 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** Servers still running; killed if the process exits without stopping them. */
+/** Servers still running; killed if the process exits without stopping them (their folders go too: temp-dir.ts). */
 const live = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of live) child.kill('SIGKILL') })
 
@@ -115,7 +119,7 @@ function initTemplate(): Promise<{ dir: string; password: string }> {
   template ??= (async () => {
     const { initdb } = await reachableBinaries()
     const owner = await ids()
-    const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-template-'))
+    const dir = await makeTempDir('template')
     const password = randomBytes(18).toString('base64url')
     const pwfile = join(dir, '..', `${dir.split('/').pop() ?? 'x'}.pw`)
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 })
@@ -155,7 +159,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   const { postgres } = await reachableBinaries()
   const tpl = await initTemplate()
   const owner = await ids()
-  const dataDir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-data-'))
+  const dataDir = await makeTempDir('data')
   await run('cp', ['-a', `${tpl.dir}/.`, dataDir])
   const tlsOn = options.tls !== false
   if (options.tls !== false) {
@@ -176,7 +180,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
       return await launch(postgres, dataDir, tlsOn, await freePort())
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
-        await rm(dataDir, { recursive: true, force: true })
+        await removeTempDir(dataDir)
         throw err
       }
     }
@@ -212,7 +216,7 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     const fast = setTimeout(() => child.kill('SIGINT'), 3000)
     await exited
     clearTimeout(fast)
-    await rm(dataDir, { recursive: true, force: true })
+    await removeTempDir(dataDir)
   }
   live.add(child)
   child.once('exit', () => live.delete(child))
@@ -228,5 +232,5 @@ export async function removeTemplate(): Promise<void> {
   if (template === undefined) return
   const { dir } = await template
   template = undefined
-  await rm(dir, { recursive: true, force: true })
+  await removeTempDir(dir)
 }
