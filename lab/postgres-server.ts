@@ -10,7 +10,10 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
 
-const run = promisify(execFile)
+const runFile = promisify(execFile)
+/** Every helper program gets a time limit, so a stuck one fails the lab's start instead of hanging it. */
+const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<{ stdout: string; stderr: string }> =>
+  runFile(file, args, { timeout: 120_000, encoding: 'utf8', ...options })
 const SERVICE_USER = 'azurepgtls'
 
 interface Binaries { initdb: string; postgres: string }

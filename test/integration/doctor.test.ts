@@ -13,6 +13,7 @@ import { startDnsServer } from '../../lab/dns-server.js'
 import { createIntermediate, createRootCa } from '../../lab/pki.js'
 import { freePort } from '../../lab/postgres-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 
 let lab: Lab
 let garbage: Server
@@ -130,6 +131,7 @@ describe('azure-pg-tls doctor', () => {
   })
 
   it('nothing listening: DNS resolves localhost, TCP fails with a fix', async () => {
+    // Nothing can listen on a port and refuse connections at once: a port free a moment ago is the best there is.
     const port = await freePort()
     const { code, report: r } = await report([`host=localhost port=${port} user=myadmin sslrootcert=${lab.rootPath}`])
     assert.equal(code, 1)
@@ -179,6 +181,7 @@ describe('azure-pg-tls doctor', () => {
   })
 
   it('--entra without @azure/identity: fails at authentication naming the package', async () => {
+    assertAzureIdentityAbsent()
     const { report: r } = await report([conninfo(lab.server('good').port), '--entra'])
     const f = failing(r)!
     assert.equal(f.step, 'authentication')
