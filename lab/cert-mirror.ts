@@ -9,7 +9,8 @@ import { AZURE_ROOTS } from '../src/index.js'
 /** How the mirror answers. */
 export type MirrorBehaviour =
   | 'good' | '404' | '500' | 'slow' | 'huge' | 'truncated' | 'truncatedPem' | 'html' | 'empty'
-  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'wrongCert' | 'notCa' | 'endless'
+  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'redirectNoLocation' | 'redirectToFtp' | 'wrongCert' | 'notCa'
+  | 'twoCerts' | 'endless'
 
 /** What `endless` sends at most before it stalls (without ending): far more than any client should read. */
 export const ENDLESS_STALL_BYTES = 32 * 1024 * 1024
@@ -135,6 +136,14 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         return
       }
       case 'redirectToHttp': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
+      case 'redirectNoLocation': res.writeHead(302).end(); return
+      case 'redirectToFtp': res.writeHead(301, { location: `ftp://127.0.0.1${path}` }).end(); return
+      case 'twoCerts': {
+        // The right root followed by another one: a body is one certificate, or it is refused.
+        const g2 = readFileSync(new URL('digicert-global-root-g2.pem', certsDir))
+        res.writeHead(200).end(Buffer.concat([g2, baltimore]))
+        return
+      }
       case 'wrongCert': res.writeHead(200).end(baltimore); return
       case 'notCa': res.writeHead(200).end(readFileSync(new URL('../test/fixtures/leaf-not-ca.pem', import.meta.url))); return
     }

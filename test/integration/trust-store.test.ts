@@ -139,6 +139,9 @@ describe('a broken or hostile source', () => {
     ['html', 'CERT_UNAVAILABLE', /HTML/],
     ['empty', 'CERT_UNAVAILABLE', /empty/],
     ['redirectLoop', 'CERT_UNAVAILABLE', /more than 3 redirects/],
+    ['redirectNoLocation', 'CERT_UNAVAILABLE', /HTTP 302 without a Location/],
+    ['redirectToFtp', 'CERT_UNAVAILABLE', /a redirect to a ftp: URL/],
+    ['twoCerts', 'CERT_UNAVAILABLE', /expected one certificate, found 2/],
     ['wrongCert', 'CERT_PIN_MISMATCH', /Baltimore CyberTrust Root with SHA-256 16:AF/],
     ['notCa', 'CERT_UNAVAILABLE', /not a CA certificate/],
   ]
