@@ -23,7 +23,7 @@ describe('TLS policy edges', () => {
     const c = await resolveAzurePgConfig({ ...base, ssl: { servername: HOST.toUpperCase() } })
     assert.equal(c.ssl.servername, HOST)
     for (const sslnegotiation of ['postgres', 'Postgres', 'DIRECT']) {
-      const r = await resolveAzurePgConfig({ ...base, sslnegotiation })
+      const r = await resolveAzurePgConfig({ ...base, sslnegotiation: sslnegotiation as 'postgres' })
       assert.equal((r as { sslnegotiation?: string }).sslnegotiation, sslnegotiation.toLowerCase())
     }
   })
