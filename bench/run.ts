@@ -1,66 +1,273 @@
-// npm run bench: what the SDK costs. Pure parts in a loop, then connections against an embedded
-// PostgreSQL 18 with TLS, compared with plain pg given the same resolved configuration.
+// npm run bench: the SDK against plain node-postgres, side by side in one run, on the same PostgreSQL 18
+// servers with the same trust set (Azure's three roots from certs/ plus the lab root). Writes
+// bench/results.json, bench/results.md (also printed) and bench/timeline.svg.
 // Figures are for reading, not asserting: timing belongs here, never in tests.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import { join } from 'node:path'
 import pg from 'pg'
-import { createAzurePgClient, createAzurePgPool, parseConnectionString, resolveAzurePgConfig, type AzurePgOptions } from '../src/index.js'
-import { AZURE_HOST, LOGINS, startLab } from '../lab/lab.js'
+import { createAzurePgClient, createAzurePgPool, type AzurePgOptions } from '../src/index.js'
+import { clearRootMemo } from '../src/trust/store.js'
+import { startMirror, type Mirror } from '../lab/cert-mirror.js'
+import { startCountingListener } from '../lab/counting-listener.js'
+import { startDelayProxy } from '../lab/delay-proxy.js'
+import { AZURE_HOST, startLab, type Lab } from '../lab/lab.js'
+import { startNoDirectTlsServer } from '../lab/no-direct-tls-server.js'
+import { describeRoundTrips, countRoundTrips } from '../lab/round-trips.js'
+import { credentialFor } from '../test/support/fake-credential.js'
+import { newConnection, proxiedConnection, rawConfig, sdkOptions, type Contender, type ProxiedRun, type Target } from './connections.js'
+import { countSecureContexts } from '../lab/context-counter.js'
+import { markdownReport, type Results, type RoundTripCase, type RoundTripRow } from './report.js'
+import { median, since, summarise } from './stats.js'
+import { timelineSvg } from './svg-timeline.js'
 
-function stats(samples: number[]): string {
-  const s = [...samples].sort((a, b) => a - b)
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
-  const mean = s.reduce((a, b) => a + b, 0) / s.length
-  return `mean ${mean.toFixed(3)} ms, p50 ${at(0.5).toFixed(3)}, p95 ${at(0.95).toFixed(3)}, n=${s.length}`
+const PAIRS = 40
+const WARM_UP = 5
+const DELAY_MS = 10 // one way: 20 ms round trips
+const LATER = 5
+const POOL_ROUNDS = 8
+const POOL_QUERIES = 2000
+const BURST = 1000
+const silent = { warn: (): void => undefined }
+
+const benchStart = performance.now()
+const contexts = countSecureContexts()
+const workDir = await mkdtemp(join(os.tmpdir(), 'azure-pg-tls-bench-'))
+const certsDir = new URL('../certs/', import.meta.url)
+const azureRoots = await Promise.all((await readdir(certsDir)).filter((f) => f.endsWith('.pem')).sort().map((f) => readFile(new URL(f, certsDir), 'utf8')))
+let dirs = 0
+const freshDir = (): string => join(workDir, `cache-${++dirs}`)
+
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+
+async function latency(target: Target): Promise<Results['latency']> {
+  for (let i = 0; i < WARM_UP; i++) {
+    await newConnection('pg', target)
+    await newConnection('sdk', target)
+  }
+  const ms: Record<Contender, number[]> = { pg: [], sdk: [] }
+  const built: Record<Contender, number> = { pg: 0, sdk: 0 }
+  const ratios: number[] = []
+  for (let i = 0; i < PAIRS; i++) {
+    // Alternate who goes first, so neither always inherits the other's warm caches.
+    const order: Contender[] = i % 2 === 0 ? ['pg', 'sdk'] : ['sdk', 'pg']
+    const pair: Partial<Record<Contender, number>> = {}
+    for (const who of order) {
+      const before = contexts()
+      const run = await newConnection(who, target)
+      built[who] += contexts() - before
+      pair[who] = run.ended - run.start
+      ms[who].push(run.ended - run.start)
+    }
+    ratios.push((pair.sdk ?? Number.NaN) / (pair.pg ?? Number.NaN))
+  }
+  return {
+    pairs: PAIRS,
+    pgMs: summarise(ms.pg),
+    sdkMs: summarise(ms.sdk),
+    ratio: Number((median(ms.sdk) / median(ms.pg)).toFixed(3)),
+    pairRatios: summarise(ratios),
+    contextsPerConnection: { pg: built.pg / PAIRS, sdk: built.sdk / PAIRS },
+  }
 }
 
-async function time(n: number, fn: () => Promise<unknown> | unknown): Promise<number[]> {
-  const out: number[] = []
-  for (let i = 0; i < n; i++) {
-    const t = process.hrtime.bigint()
-    await fn()
-    out.push(Number(process.hrtime.bigint() - t) / 1e6)
+function row(runs: readonly ProxiedRun[]): RoundTripRow {
+  const first = runs[0]
+  return {
+    roundTrips: median(runs.map((r) => r.roundTrips)),
+    rttEquivalents: Number(median(runs.map((r) => r.rttEquivalents)).toFixed(2)),
+    phases: first === undefined ? '' : first.timelines.map((t) => describeRoundTrips(countRoundTrips(t))).join(' | then | '),
+    connections: runs.reduce((n, r) => n + r.connections, 0),
+    directTls: runs.some((r) => r.directTls),
+    n: runs.length,
+  }
+}
+
+interface Chart { pg?: ProxiedRun; sdkFirst?: ProxiedRun; sdkLater?: ProxiedRun }
+
+async function roundTrips(lab: Lab, chart: Chart): Promise<RoundTripCase[]> {
+  const standIn = await startNoDirectTlsServer({ upstreamPort: lab.server('good').port })
+  const cases = [
+    { id: 'pg18', name: 'PostgreSQL 18, default settings', upstream: lab.server('good').port },
+    { id: 'p256', name: "P-256 only (ssl_groups = 'prime256v1')", upstream: lab.server('p256Only').port },
+    { id: 'pre17', name: 'no direct TLS (pre-17 stand-in in front of 18)', upstream: standIn.port },
+  ] as const
+  const out: RoundTripCase[] = []
+  try {
+    for (const c of cases) {
+      // A proxy (so a host:port) per contender: the SDK's first connection to it is a real first.
+      const pgProxy = await startDelayProxy({ upstreamPort: c.upstream, delayMs: DELAY_MS })
+      const sdkProxy = await startDelayProxy({ upstreamPort: c.upstream, delayMs: DELAY_MS })
+      const before = standIn.directAttempts()
+      try {
+        const pgRuns: ProxiedRun[] = []
+        for (let i = 0; i < LATER; i++) pgRuns.push(await proxiedConnection('pg', { port: pgProxy.port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }, pgProxy))
+        const sdkTarget: Target = { port: sdkProxy.port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }
+        const first = await proxiedConnection('sdk', sdkTarget, sdkProxy)
+        const later: ProxiedRun[] = []
+        for (let i = 0; i < LATER; i++) later.push(await proxiedConnection('sdk', sdkTarget, sdkProxy))
+        out.push({
+          id: c.id, name: c.name, pg: row(pgRuns), sdkFirst: row([first]), sdkLater: row(later),
+          ...(c.id === 'pre17' && { refusedDirectAttempts: standIn.directAttempts() - before }),
+        })
+        if (c.id === 'pg18') {
+          chart.pg = [...pgRuns].sort((a, b) => a.rttEquivalents - b.rttEquivalents)[Math.floor(pgRuns.length / 2)]
+          chart.sdkFirst = first
+          chart.sdkLater = [...later].sort((a, b) => a.rttEquivalents - b.rttEquivalents)[Math.floor(later.length / 2)]
+        }
+      } finally {
+        await pgProxy.close()
+        await sdkProxy.close()
+      }
+      log(`  round trips: ${c.name} done`)
+    }
+  } finally {
+    await standIn.close()
   }
   return out
 }
 
-const strings = [
-  `postgresql://myadmin%40mydemoserver:pw@${AZURE_HOST}:5432/postgres?sslmode=require`,
-  `host=${AZURE_HOST} port=5432 dbname=postgres user=myadmin@mydemoserver password='p w' sslmode=verify-full`,
-  `Server=${AZURE_HOST};Database=postgres;Port=5432;User Id=myadmin@mydemoserver;Password=pw;Ssl Mode=Require;`,
-  `jdbc:postgresql://${AZURE_HOST}:5432/postgres?user=myadmin@mydemoserver&password=pw&sslmode=require`,
-]
-const N = 20_000
-let t = process.hrtime.bigint()
-for (let i = 0; i < N; i++) parseConnectionString(strings[i % 4] ?? '')
-console.log(`parseConnectionString (4 forms): ${(Number(process.hrtime.bigint() - t) / 1e3 / N).toFixed(2)} µs per string`)
+async function pooled(target: Target): Promise<Results['pool']> {
+  const raw = new pg.Pool({ ...rawConfig(target), max: 10 })
+  const sdk = await createAzurePgPool({ ...sdkOptions(target), max: 10 })
+  const pools: Record<Contender, pg.Pool> = { pg: raw, sdk }
+  const qps: Record<Contender, number[]> = { pg: [], sdk: [] }
+  try {
+    for (const p of Object.values(pools)) await Promise.all(Array.from({ length: 30 }, () => p.query('SELECT 1')))
+    for (let r = 0; r < POOL_ROUNDS; r++) {
+      for (const who of (r % 2 === 0 ? ['pg', 'sdk'] : ['sdk', 'pg']) as Contender[]) {
+        const start = performance.now()
+        await Promise.all(Array.from({ length: POOL_QUERIES }, () => pools[who].query('SELECT 1')))
+        qps[who].push(POOL_QUERIES / (since(start) / 1000))
+      }
+    }
+  } finally {
+    await raw.end()
+    await sdk.end()
+  }
+  return {
+    poolSize: 10, queriesPerRound: POOL_QUERIES, rounds: POOL_ROUNDS,
+    pgQps: summarise(qps.pg, 0), sdkQps: summarise(qps.sdk, 0),
+    ratio: Number((median(qps.sdk) / median(qps.pg)).toFixed(3)),
+  }
+}
 
-const pure: AzurePgOptions = { host: AZURE_HOST, user: 'myadmin', serverType: 'single', env: {}, certs: { source: 'bundled' } }
-await resolveAzurePgConfig(pure) // first call reads and pin-checks the bundled roots
-t = process.hrtime.bigint()
-for (let i = 0; i < 2000; i++) await resolveAzurePgConfig(pure)
-console.log(`resolveAzurePgConfig, roots memoised: ${(Number(process.hrtime.bigint() - t) / 1e3 / 2000).toFixed(1)} µs per call`)
+/** The factory with Azure's default roots (no ssl.ca): what trust resolution costs it. */
+const trustOptions = (mirror: string, cacheDir: string): AzurePgOptions => ({
+  host: AZURE_HOST, user: 'myadmin', env: {}, logger: silent, certs: { mirror, cacheDir },
+})
 
-const lab = await startLab(['good'])
+async function timeFactory(options: AzurePgOptions): Promise<number> {
+  const start = performance.now()
+  await createAzurePgClient(options)
+  return since(start)
+}
+
+async function trust(mirror: Mirror): Promise<Results['trust']> {
+  const cold: number[] = []
+  const coldHits: number[] = []
+  let warmDir = ''
+  for (let i = 0; i < 8; i++) {
+    clearRootMemo()
+    warmDir = freshDir()
+    const hits = mirror.total()
+    cold.push(await timeFactory(trustOptions(mirror.url, warmDir)))
+    coldHits.push(mirror.total() - hits)
+  }
+  const warm: number[] = []
+  for (let i = 0; i < 20; i++) {
+    clearRootMemo()
+    warm.push(await timeFactory(trustOptions(mirror.url, warmDir)))
+  }
+  const hot: number[] = []
+  for (let i = 0; i < 200; i++) hot.push(await timeFactory(trustOptions(mirror.url, warmDir)))
+
+  // A download host that accepts TCP and never answers, as a firewall that drops traffic looks to a client.
+  const hole = await startCountingListener()
+  try {
+    const blackDir = freshDir()
+    const url = `http://127.0.0.1:${hole.port}`
+    clearRootMemo()
+    const firstMs = await timeFactory(trustOptions(url, blackDir))
+    // The next process: nothing in memory, the same cache folder.
+    clearRootMemo()
+    const nextMs = await timeFactory(trustOptions(url, blackDir))
+    clearRootMemo()
+    return {
+      coldMs: summarise(cold), coldDownloads: median(coldHits), warmMs: summarise(warm), hotMs: summarise(hot),
+      blackholed: { firstProcessMs: Number(firstMs.toFixed(1)), nextProcessMs: Number(nextMs.toFixed(1)), connectionsToHost: hole.connections() },
+    }
+  } finally {
+    await hole.close()
+  }
+}
+
+async function burst(mirror: Mirror): Promise<Results['burst']> {
+  clearRootMemo()
+  const dir = freshDir()
+  const credential = credentialFor({ upn: 'alice@contoso.com' }, () => new Date())
+  const hits = mirror.total()
+  const built = contexts()
+  const start = performance.now()
+  await Promise.all(Array.from({ length: BURST }, () => createAzurePgClient({
+    host: AZURE_HOST, entra: credential, env: {}, logger: silent, certs: { mirror: mirror.url, cacheDir: dir },
+  })))
+  const ms = since(start)
+  const onPath = mirror.total() - hits
+  // Anything the SDK refreshes in the background, off the callers' path, shows up a moment later.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  clearRootMemo()
+  return {
+    calls: BURST, ms: Number(ms.toFixed(1)), downloads: onPath, downloadsIncludingBackground: mirror.total() - hits,
+    tokenRequests: credential.calls, contextsBuilt: contexts() - built,
+  }
+}
+
+const lab = await startLab(['good', 'p256Only'])
+const mirror = await startMirror()
 try {
-  const options: AzurePgOptions = {
-    host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server('good').port, database: 'postgres',
-    user: 'myadmin', password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {},
+  const target: Target = { port: lab.server('good').port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }
+  log(`bench: ${os.cpus().length} cores, node ${process.version}; servers up in ${(since(benchStart) / 1000).toFixed(1)} s`)
+  const latencyResult = await latency(target)
+  log('  loopback latency done')
+  const chart: Chart = {}
+  const roundTripResult = await roundTrips(lab, chart)
+  const poolResult = await pooled(target)
+  log('  pool done')
+  const trustResult = await trust(mirror)
+  log('  trust resolution done')
+  const burstResult = await burst(mirror)
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: { loadAverage: Number(os.loadavg()[0]?.toFixed(1)), cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, postgres: String((await lab.admin('good', 'SHOW server_version')).rows[0]?.server_version) },
+    trustSet: 'Azure roots from certs/ (3) + lab root',
+    latency: latencyResult,
+    roundTrips: { rttMs: 2 * DELAY_MS, cases: roundTripResult },
+    pool: poolResult,
+    trust: trustResult,
+    burst: burstResult,
+    durationSeconds: 0,
   }
-  const config = await resolveAzurePgConfig(options)
-  const roundTrip = async (client: pg.Client): Promise<void> => {
-    await client.connect()
-    await client.query('SELECT 1')
-    await client.end()
-  }
-  await time(5, () => roundTrip(new pg.Client(config))) // warm up
-  console.log(`connect + SELECT 1 + end, plain pg with the resolved config: ${stats(await time(50, () => roundTrip(new pg.Client(config))))}`)
-  console.log(`connect + SELECT 1 + end, createAzurePgClient each time:     ${stats(await time(50, async () => roundTrip(await createAzurePgClient(options))))}`)
-
-  const pool = await createAzurePgPool({ ...options, max: 10 })
-  const start = process.hrtime.bigint()
-  await Promise.all(Array.from({ length: 2000 }, () => pool.query('SELECT 1')))
-  const ms = Number(process.hrtime.bigint() - start) / 1e6
-  console.log(`pool of 10, 2000 queries: ${ms.toFixed(0)} ms (${(2000 / (ms / 1000)).toFixed(0)} queries/s)`)
-  await pool.end()
+  results.durationSeconds = Number((since(benchStart) / 1000).toFixed(1))
+  const outDir = new URL('./', import.meta.url)
+  const report = markdownReport(results)
+  await writeFile(new URL('results.json', outDir), `${JSON.stringify(results, null, 2)}\n`)
+  await writeFile(new URL('results.md', outDir), report)
+  const rows = [
+    { label: 'raw pg', run: chart.pg },
+    { label: 'SDK, first', run: chart.sdkFirst },
+    { label: 'SDK, later', run: chart.sdkLater },
+  ].flatMap(({ label, run }) => run === undefined ? [] : [{
+    label, segments: run.segments,
+    note: `${run.roundTrips} round trips, ${(run.rttEquivalents * 2 * DELAY_MS).toFixed(0)} ms`,
+  }])
+  await writeFile(new URL('timeline.svg', outDir), timelineSvg(rows, {
+    title: 'One new connection (connect + SELECT 1) through a 20 ms round-trip proxy, PostgreSQL 18 defaults',
+    subtitle: `npm run bench, ${results.date.slice(0, 10)}, ${results.machine.cpus} cores, node ${results.machine.node}; TCP's own handshake is not delayed`,
+  }))
+  process.stdout.write(report)
 } finally {
+  await mirror.close()
   await lab.stop()
+  await rm(workDir, { recursive: true, force: true })
 }

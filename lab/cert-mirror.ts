@@ -9,7 +9,7 @@ import { AZURE_ROOTS } from '../src/index.js'
 /** How the mirror answers. */
 export type MirrorBehaviour =
   | 'good' | '404' | '500' | 'slow' | 'huge' | 'truncated' | 'truncatedPem' | 'html' | 'empty'
-  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'redirectNoLocation' | 'redirectToFtp' | 'wrongCert' | 'notCa'
+  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'redirectAway' | 'redirectNoLocation' | 'redirectToFtp' | 'wrongCert' | 'notCa'
   | 'twoCerts' | 'endless'
 
 /** What `endless` sends at most before it stalls (without ending): far more than any client should read. */
@@ -18,10 +18,18 @@ export const ENDLESS_STALL_BYTES = 32 * 1024 * 1024
 export interface Mirror {
   readonly url: string
   behaviour: MirrorBehaviour
-  /** Where `redirectToHttp` sends clients. */
+  /** Where `redirectToHttp` and `redirectAway` (another origin) send clients. */
   httpTarget: string
   /** Requests received, by path. */
   readonly requests: Map<string, number>
+  /** The Authorization header of every request received, in order (undefined when absent). */
+  readonly authorizations: Array<string | undefined>
+  /** Resolves once {@link total} reaches `n` (bounded by the caller's test timeout). */
+  waitForRequests(n: number): Promise<void>
+  /** Requests `slow` is holding without an answer. */
+  stalled(): number
+  /** Ends every held request by destroying its connection, as a dropped network would. */
+  releaseStalled(): void
   total(): number
   /** Responses whose body the client stopped reading before the end, since the last reset. */
   abandoned(): number
@@ -41,7 +49,8 @@ const baltimore = readFileSync(new URL('../test/fixtures/BaltimoreCyberTrustRoot
 /** The official file of each default root, keyed by the last path segment of its URL, in its official format. */
 export function officialFiles(): Map<string, Buffer> {
   const files = new Map<string, Buffer>()
-  for (const root of AZURE_ROOTS.filter((r) => r.trustedByDefault)) {
+  // Every root the package bundles (certs.roots 'all' included), in its official format.
+  for (const root of AZURE_ROOTS.filter((r) => r.trustedWithAll)) {
     const pem = readFileSync(new URL(`${root.id}.pem`, certsDir))
     const body = root.format === 'DER' ? new X509Certificate(pem).raw : pem
     files.set(root.url.slice(root.url.lastIndexOf('/')), body)
@@ -53,30 +62,45 @@ export interface MirrorOptions {
   readonly behaviour?: MirrorBehaviour
   /** Serve over TLS with this certificate (for the https-to-http redirect case). */
   readonly tls?: { cert: string; key: string }
+  /** Require HTTP Basic authorization with these credentials: 401 without them, as a protected mirror does. */
+  readonly auth?: { readonly user: string; readonly password: string }
 }
 
 export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> {
   const files = officialFiles()
   const requests = new Map<string, number>()
+  const authorizations: Array<string | undefined> = []
+  const held = new Set<http.ServerResponse>()
+  const waiters: Array<{ n: number; resolve: () => void }> = []
   let abandoned = 0
   const abandonedPaths = new Map<string, number>()
-  const waiters = new Map<string, Array<(bytesWritten: number) => void>>()
+  const abandonWaiters = new Map<string, Array<(bytesWritten: number) => void>>()
+  const total = (): number => [...requests.values()].reduce((a, b) => a + b, 0)
   const state = { behaviour: options.behaviour ?? 'good', httpTarget: '' }
+  const expectedAuth = options.auth === undefined ? undefined
+    : `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}`
 
   const handler: http.RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     requests.set(path, (requests.get(path) ?? 0) + 1)
+    authorizations.push(req.headers.authorization)
+    for (const w of waiters.filter((x) => total() >= x.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
     const file = files.get(path.replace(/^\/hop\d/, ''))
     let bodyBytes = 0
     const write = res.write.bind(res) as (chunk: Buffer) => boolean
     const count = (chunk: Buffer): boolean => { bodyBytes += chunk.length; return write(chunk) }
     res.on('close', () => {
+      held.delete(res)
       if (res.writableFinished) return
       abandoned++
       abandonedPaths.set(path, bodyBytes)
-      for (const wake of waiters.get(path) ?? []) wake(bodyBytes)
-      waiters.delete(path)
+      for (const wake of abandonWaiters.get(path) ?? []) wake(bodyBytes)
+      abandonWaiters.delete(path)
     })
+    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="pki"', 'content-type': 'text/plain' }).end('Unauthorized')
+      return
+    }
     switch (state.behaviour) {
       case 'good':
         if (file === undefined) { res.writeHead(404).end('not found'); return }
@@ -84,7 +108,7 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         return
       case '404': res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'); return
       case '500': res.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error'); return
-      case 'slow': return // never answers
+      case 'slow': held.add(res); return // never answers
       case 'empty': res.writeHead(200, { 'content-length': 0 }).end(); return
       case 'html':
         res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>')
@@ -135,7 +159,8 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         res.writeHead(301, { location: `/hop${n + 1}${path.replace(/^\/hop\d/, '')}` }).end()
         return
       }
-      case 'redirectToHttp': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
+      case 'redirectToHttp':
+      case 'redirectAway': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
       case 'redirectNoLocation': res.writeHead(302).end(); return
       case 'redirectToFtp': res.writeHead(301, { location: `ftp://127.0.0.1${path}` }).end(); return
       case 'twoCerts': {
@@ -159,19 +184,24 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     get httpTarget() { return state.httpTarget },
     set httpTarget(t: string) { state.httpTarget = t },
     requests,
-    total: () => [...requests.values()].reduce((a, b) => a + b, 0),
+    authorizations,
+    waitForRequests: (n) => new Promise<void>((resolve) => { if (total() >= n) resolve(); else waiters.push({ n, resolve }) }),
+    stalled: () => held.size,
+    releaseStalled: () => { for (const res of held) res.socket?.destroy() },
+    total,
     abandoned: () => abandoned,
     whenAbandoned: (path, timeoutMs = 10_000) => {
       const done = abandonedPaths.get(path)
       if (done !== undefined) return Promise.resolve({ bytesWritten: done })
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`the client did not hang up on ${path} within ${timeoutMs} ms`)), timeoutMs)
-        waiters.set(path, [...(waiters.get(path) ?? []), (bytesWritten) => { clearTimeout(timer); resolve({ bytesWritten }) }])
+        abandonWaiters.set(path, [...(abandonWaiters.get(path) ?? []), (bytesWritten) => { clearTimeout(timer); resolve({ bytesWritten }) }])
       })
     },
     reset: () => {
       state.behaviour = 'good'
       requests.clear()
+      authorizations.length = 0
       abandoned = 0
       abandonedPaths.clear()
     },

@@ -13,8 +13,15 @@ export const SERVER_NAME = 'mydemoserver'
 /** Time limit of every lab connection (connect; each admin query), so a stuck server fails a test instead of hanging it. */
 export const LAB_CONNECT_TIMEOUT_MS = 10_000
 
-/** Which servers a lab starts. */
-export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff'
+/**
+ * Which servers a lab starts. `p256Only` is a good server that offers only the P-256 key share
+ * (PostgreSQL up to 17's default `ssl_ecdh_curve`), so a client whose first key share is X25519
+ * pays a HelloRetryRequest.
+ */
+export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only'
+
+/** The server settings of a `p256Only` server (PostgreSQL 18's name; `ssl_ecdh_curve` is its alias). */
+export const P256_ONLY_SETTINGS: Readonly<Record<string, string>> = { ssl_groups: 'prime256v1' }
 
 /** Logins created on every TLS server of the lab. */
 export const LOGINS = {
@@ -27,6 +34,8 @@ export interface Lab {
   readonly root: Authority
   /** Path of a PEM file holding the lab root, for `sslrootcert`. */
   readonly rootPath: string
+  /** The intermediate CA that issues the good servers' certificates (for more servers of the same lab). */
+  readonly issuer: Authority
   readonly servers: Partial<Record<ServerKind, RunningPostgres>>
   server(kind: ServerKind): RunningPostgres
   /** Runs SQL as the superuser on a lab server (bypassing the SDK, which is what is under test). */
@@ -43,9 +52,12 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   const rootPath = join(dir, 'lab-root.pem')
   await writeFile(rootPath, root.pem)
 
+  const goodCertificate = (): ReturnType<typeof issueServerCertificate> =>
+    issueServerCertificate(intermediate, { dnsNames: [AZURE_HOST, `*.${AZURE_HOST.split('.').slice(1).join('.')}`] })
   const credentialsFor = async (kind: ServerKind): Promise<Parameters<typeof startPostgres>[0]> => {
     switch (kind) {
-      case 'good': return { tls: await issueServerCertificate(intermediate, { dnsNames: [AZURE_HOST, `*.${AZURE_HOST.split('.').slice(1).join('.')}`] }) }
+      case 'good': return { tls: await goodCertificate() }
+      case 'p256Only': return { tls: await goodCertificate(), settings: P256_ONLY_SETTINGS }
       case 'impostor': return { tls: await issueServerCertificate(stranger, { dnsNames: [AZURE_HOST] }) }
       case 'wrongName': return { tls: await issueServerCertificate(intermediate, { dnsNames: ['otherserver.postgres.database.azure.com'] }) }
       case 'expired': return {
@@ -79,7 +91,7 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
     const s = server(kind)
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
-    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good', checkServerIdentity: () => undefined }
+    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only', checkServerIdentity: () => undefined }
     const client = new pg.Client({
       host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl,
       connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
@@ -101,5 +113,30 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     await stop()
     throw err
   }
-  return { root, rootPath, servers, server, admin, stop }
+  return { root, rootPath, issuer: intermediate, servers, server, admin, stop }
+}
+
+/**
+ * Runs SQL as the superuser on any TLS server started with `startPostgres`. The harness does not check
+ * the server's chain: it sets the stage, and the SDK's verification is what the tests examine.
+ */
+export async function adminQuery(server: RunningPostgres, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({
+    host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres',
+    ssl: { rejectUnauthorized: false },
+    connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
+  })
+  await client.connect()
+  try {
+    return await client.query(sql, params)
+  } finally {
+    await client.end()
+  }
+}
+
+/** Creates the {@link LOGINS} roles on a server started outside a lab (with `startPostgres`). */
+export async function createLogins(server: RunningPostgres): Promise<void> {
+  for (const { user, password } of Object.values(LOGINS)) {
+    await adminQuery(server, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+  }
 }

@@ -119,3 +119,65 @@ export async function issueServerCertificate(issuer: Authority, options: LeafOpt
 }
 
 export const DAY_MS = DAY
+
+/**
+ * A cross-certificate: `subject`'s name and key, vouched for by `issuer`. This is how a new root
+ * (Microsoft TLS RSA Root G2) chains to an old, widely trusted one (DigiCert Global Root G2) while it
+ * is not yet in everybody's trust store.
+ */
+export async function crossSign(subject: Authority, issuer: Authority): Promise<Authority> {
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: subject.cert.subject,
+    issuer: issuer.cert.subject,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 1825 * DAY),
+    signingKey: issuer.keys.privateKey,
+    publicKey: subject.keys.publicKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(subject.keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
+    ],
+  })
+  // Same name and keys as `subject`, so anything `subject` signed also chains through this certificate.
+  return { name: subject.name, cert, keys: subject.keys, pem: cert.toString('pem') + '\n' }
+}
+
+/**
+ * The shape of Azure's 2026 server chains, with lab names:
+ * leaf ← issuing CA ← "new root" (cross-signed by the old root) ← old root.
+ */
+export interface RotatedChain {
+  /** The old, trusted root (DigiCert Global Root G2 in production). */
+  readonly oldRoot: Authority
+  /** The new root, self-signed (Microsoft TLS RSA Root G2 in production); not trusted by default. */
+  readonly newRoot: Authority
+  /** The new root's name and key, signed by the old root. */
+  readonly cross: Authority
+  /** The issuing CA, signed by the new root's key (Microsoft TLS G2 RSA CA OCSP nn in production). */
+  readonly issuing: Authority
+  /** The server's leaf and key; `leaf.certChainPem` is leaf + issuing CA only. */
+  readonly leaf: ServerCredentials
+  /** What a server sends, leaf first: complete (leaf, issuing, cross), cross omitted, and with the new root appended too. */
+  readonly chains: { readonly full: string; readonly withoutCross: string; readonly withNewRoot: string }
+}
+
+/** Builds {@link RotatedChain} for a server certificate valid for `dnsNames`. */
+export async function createRotatedChain(dnsNames: readonly string[]): Promise<RotatedChain> {
+  const oldRoot = await createRootCa('Lab DigiCert Global Root G2')
+  const newRoot = await createRootCa('Lab Microsoft TLS RSA Root G2')
+  const cross = await crossSign(newRoot, oldRoot)
+  const issuing = await createIntermediate(newRoot, 'Lab Microsoft TLS G2 RSA CA OCSP 02')
+  const leaf = await issueServerCertificate(issuing, { dnsNames })
+  return {
+    oldRoot, newRoot, cross, issuing, leaf,
+    chains: {
+      full: leaf.leafPem + issuing.pem + cross.pem,
+      withoutCross: leaf.leafPem + issuing.pem,
+      withNewRoot: leaf.leafPem + issuing.pem + cross.pem + newRoot.pem,
+    },
+  }
+}

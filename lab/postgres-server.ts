@@ -29,6 +29,12 @@ export interface StartOptions {
   readonly tls: TlsFiles | false
   /** pg_hba.conf lines; defaults to hostssl-only scram for loopback (plain host when TLS is off). */
   readonly hba?: string
+  /**
+   * Extra server settings, each passed as `-c name=value` after the lab's own (so they win), e.g.
+   * `{ ssl_groups: 'prime256v1' }` for a server that offers only P-256 key shares, as PostgreSQL up
+   * to 17 does by default (PostgreSQL 18 names the setting `ssl_groups`; `ssl_ecdh_curve` is its alias).
+   */
+  readonly settings?: Readonly<Record<string, string>>
 }
 
 export interface RunningPostgres {
@@ -39,6 +45,11 @@ export interface RunningPostgres {
   readonly dataDir: string
   /** Recent server log output, for failure messages. */
   log(): string
+  /**
+   * Stops the server with a fast shutdown (sessions end with 57P01, as in an Azure restart or failover)
+   * and starts it again on the same port and data, after `downMs` milliseconds (default 0).
+   */
+  restart(downMs?: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -49,6 +60,11 @@ async function binaries(): Promise<Binaries> {
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0
+
+/** The unprivileged service user (created on first use) when we are root; undefined otherwise. */
+export async function serviceUser(): Promise<{ uid: number; gid: number } | undefined> {
+  return ids()
+}
 
 async function ids(): Promise<{ uid: number; gid: number } | undefined> {
   if (!isRoot()) return undefined
@@ -180,7 +196,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   // Servers started in parallel can be handed the same free port; postgres then fails to bind, so retry.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(postgres, dataDir, tlsOn, await freePort())
+      return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {})
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
         await removeTempDir(dataDir)
@@ -190,7 +206,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   }
 }
 
-async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number): Promise<RunningPostgres> {
+async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>): Promise<RunningPostgres> {
   const tpl = await initTemplate()
   const owner = await ids()
   const flags = [
@@ -200,32 +216,50 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     '-c', `ssl=${tlsOn ? 'on' : 'off'}`,
   ]
   if (tlsOn) flags.push('-c', 'ssl_cert_file=server.crt', '-c', 'ssl_key_file=server.key', '-c', 'ssl_min_protocol_version=TLSv1.2')
-  const logs: string[] = []
-  const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
-  try {
-    await waitReady(child, logs)
-  } catch (err) {
-    child.kill('SIGKILL')
-    throw err
+  for (const [name, value] of Object.entries(settings)) flags.push('-c', `${name}=${value}`)
+  let logs: string[] = []
+  const spawnReady = async (): Promise<ChildProcess> => {
+    logs = []
+    const child = spawn(postgres, flags, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
+    try {
+      await waitReady(child, logs)
+    } catch (err) {
+      child.kill('SIGKILL')
+      throw err
+    }
+    live.add(child)
+    child.once('exit', () => live.delete(child))
+    return child
   }
+  let child = await spawnReady()
   let stopped = false
-  const stop = async (): Promise<void> => {
-    if (stopped) return
-    stopped = true
+  /** Ends the current postmaster: `SIGTERM` (smart) first, or `SIGINT` (fast) at once; fast after 3 s in any case. */
+  const halt = async (signal: 'SIGTERM' | 'SIGINT'): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
-    // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
-    // sockets close); a straggler gets fast shutdown after a moment.
-    child.kill('SIGTERM')
+    child.kill(signal)
     const fast = setTimeout(() => child.kill('SIGINT'), 3000)
     await exited
     clearTimeout(fast)
+  }
+  const stop = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
+    // sockets close); a straggler gets fast shutdown after a moment.
+    await halt('SIGTERM')
     await removeTempDir(dataDir)
   }
-  live.add(child)
-  child.once('exit', () => live.delete(child))
+  const restart = async (downMs = 0): Promise<void> => {
+    if (stopped) throw new Error('the server is stopped')
+    await halt('SIGINT')
+    if (downMs > 0) await new Promise((r) => setTimeout(r, downMs))
+    child = await spawnReady()
+  }
   return {
     host: '127.0.0.1', port, superuser: 'postgres', superuserPassword: tpl.password, dataDir,
     log: () => logs.join('').slice(-4000),
+    restart,
     stop,
   }
 }

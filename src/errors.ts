@@ -35,14 +35,46 @@ export type AzurePgErrorCode =
 /** Why a certificate failed to verify; set on `TLS_VERIFY_FAILED` errors. */
 export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-valid' | 'other'
 
+/**
+ * Why a connection could not be made or was lost; set on `CONNECTION_FAILED` errors: no answer within
+ * the time limit, refused, reset, closed by the peer, a name that does not resolve, no route, a direct
+ * TLS server without ALPN "postgresql", or something else.
+ */
+export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed' | 'dns' | 'unreachable' | 'no-alpn' | 'other'
+
+/** The `reason` of an {@link AzurePgError}. */
+export type FailureReason = TlsFailureReason | ConnectionFailureReason
+
+/**
+ * Where in the life of a connection a failure happened, as the client saw it: opening the TCP
+ * connection, waiting for the answer to the TLS request (SSLRequest), the TLS handshake, the startup
+ * message until the server asks for credentials, the login until the server is ready, or a query
+ * on a ready connection.
+ */
+export type ConnectionPhase = 'tcp' | 'tls-request' | 'tls-handshake' | 'startup' | 'authentication' | 'query'
+
+/** Each {@link ConnectionPhase} in words, as messages say it. */
+export const PHASE_WORDS: Readonly<Record<ConnectionPhase, string>> = {
+  tcp: 'while opening the TCP connection',
+  'tls-request': 'while waiting for the answer to the TLS request',
+  'tls-handshake': 'during the TLS handshake',
+  startup: 'after the startup message, before the server asked for credentials',
+  authentication: 'during authentication',
+  query: 'after login, during or between queries',
+}
+
 /** Options for {@link AzurePgError}. */
 export interface AzurePgErrorOptions {
   /** One line saying what to do about it. */
   hint: string
   /** The error this one explains (a pg, TLS or system error). */
   cause?: unknown
-  /** For `TLS_VERIFY_FAILED`: the verification failure kind. */
-  reason?: TlsFailureReason
+  /** For `TLS_VERIFY_FAILED` and `CONNECTION_FAILED`: what kind of failure. */
+  reason?: FailureReason
+  /** When several attempts failed (one per root, say): every one of them, in order. */
+  errors?: readonly Error[]
+  /** For failures of a connection or a query on it: the phase it failed in. */
+  phase?: ConnectionPhase
 }
 
 /**
@@ -54,15 +86,24 @@ export class AzurePgError extends Error {
   readonly code: AzurePgErrorCode
   /** What to do about it, in one line. */
   readonly hint: string
-  /** For `TLS_VERIFY_FAILED`: why verification failed. */
-  readonly reason: TlsFailureReason | undefined
+  /** For `TLS_VERIFY_FAILED` and `CONNECTION_FAILED`: what kind of failure (see {@link FailureReason}). */
+  readonly reason: FailureReason | undefined
+  /** For a failure made of several (every root unavailable): each of them; empty otherwise. */
+  readonly errors: readonly Error[]
+  /**
+   * For failures of a connection (connect, or a query on it): the phase it failed in (see
+   * {@link ConnectionPhase}); undefined for failures before any socket (configuration, certificates).
+   */
+  readonly phase: ConnectionPhase | undefined
 
-  constructor(code: AzurePgErrorCode, message: string, options: AzurePgErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+  constructor(code: AzurePgErrorCode, message: string, init: AzurePgErrorOptions) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause })
     this.name = 'AzurePgError'
     this.code = code
-    this.hint = options.hint
-    this.reason = options.reason
+    this.hint = init.hint
+    this.reason = init.reason
+    this.errors = init.errors ?? []
+    this.phase = init.phase
   }
 
   /** `code: message Hint: …` on one line, the form a log line or a CLI wants. */
@@ -72,6 +113,6 @@ export class AzurePgError extends Error {
 }
 
 /** Shorthand for the most common failure: a configuration that cannot be used as given. */
-export function invalidConfig(message: string, hint: string): AzurePgError {
-  return new AzurePgError('INVALID_CONFIG', message, { hint })
+export function invalidConfig(message: string, hint: string, init: { cause?: unknown } = {}): AzurePgError {
+  return new AzurePgError('INVALID_CONFIG', message, { hint, cause: init.cause })
 }

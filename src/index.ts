@@ -1,19 +1,23 @@
 /**
  * azure-pg-tls: node-postgres for Azure Database for PostgreSQL, with TLS verified every time.
+ *
+ * The flow, one way: options, connection string and environment are resolved into settings
+ * (`config/`), the settings are prepared into a pg configuration with Azure's trusted roots
+ * (`connect/prepare.ts`, `trust/`, `auth/`), and a `pg.Client` or `pg.Pool` is built from it
+ * (`connect/client.ts`). Failures are `AzurePgError`s explained by one table (`explain.ts`).
  * @packageDocumentation
  */
-export { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, AzurePgClient } from './client.js'
-export type { AzurePgClientConfig, AzurePgSslConfig } from './client.js'
-export type { AzurePgOptions, AzurePgPoolOptions, PasswordSource } from './options.js'
+export { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, AzurePgClient } from './connect/client.js'
+export type { AzurePgClientConfig, AzurePgSslConfig } from './connect/prepare.js'
+export type {
+  AccessToken, AzureCloud, AzureHostInfo, AzurePgOptions, AzurePgPoolOptions, AzureService, CertSource, CertsOptions, LearnMode,
+  FetchFunction, FetchResponse, Logger, PasswordSource, ServerType, TokenCredential,
+} from './options.js'
 export { AzurePgError } from './errors.js'
-export type { AzurePgErrorCode, TlsFailureReason } from './errors.js'
-export type { Logger } from './log.js'
+export type { AzurePgErrorCode, ConnectionFailureReason, ConnectionPhase, FailureReason, TlsFailureReason } from './errors.js'
 export { parseConnectionString } from './config/connection-string.js'
 export type { ParsedConnectionString, ConnectionStringForm, StringParam } from './config/connection-string.js'
-export { classifyAzureHost, azureLoginName } from './config/azure-host.js'
-export type { AzureHostInfo, AzureCloud, AzureService, ServerType } from './config/azure-host.js'
+export { classifyAzureHost, azureLoginName, entraScopeFor } from './config/azure-host.js'
 export { AZURE_ROOTS } from './trust/roots.js'
 export type { AzureRoot } from './trust/roots.js'
-export { entraScopeFor, userFromToken } from './auth/entra.js'
-export type { TokenCredential, AccessToken } from './auth/entra.js'
-export type { CertsOptions, CertSource, FetchFunction, FetchResponse } from './trust/certs-options.js'
+export { userFromToken } from './auth/entra.js'

@@ -1,7 +1,4 @@
-/** Where azure-pg-tls sends warnings (an expired root, an ignored connection-string key). */
-export interface Logger {
-  warn(message: string): void
-}
+import type { Logger } from './options.js'
 
 /** A logger that drops everything: the library is silent unless asked. */
 export const silentLogger: Logger = { warn() {} }

@@ -1,18 +1,101 @@
+// The public vocabulary: every option and every type a caller names. This module imports nothing
+// internal, so every other layer can depend on it without a cycle.
 import type { ConnectionOptions } from 'node:tls'
 import type pg from 'pg'
-import type { ServerType } from './config/azure-host.js'
-import type { Logger } from './log.js'
-import type { CertsOptions } from './trust/certs-options.js'
-import type { TokenCredential } from './auth/entra.js'
 
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
 
+/** Where per-server facts the SDK learns are kept: a day in the cache folder, the process only, or nowhere. */
+export type LearnMode = 'disk' | 'memory' | 'off'
+
+/** Which Azure Database for PostgreSQL deployment to name users for. */
+export type ServerType = 'auto' | 'single' | 'flexible'
+
+/** The Azure cloud a host name belongs to. */
+export type AzureCloud = 'public' | 'usgov' | 'china'
+
+/** The Azure PostgreSQL service behind a host name. */
+export type AzureService = 'postgres' | 'cosmos'
+
+/** What a host name tells about the Azure server behind it. */
+export interface AzureHostInfo {
+  readonly cloud: AzureCloud
+  readonly service: AzureService
+  /** The name goes through a private DNS zone (`privatelink.` or VNet `private.`). */
+  readonly privateLink: boolean
+  /** The short server name (first DNS label, lower-cased); undefined for Cosmos DB clusters. */
+  readonly serverName: string | undefined
+}
+
+/** Where azure-pg-tls sends warnings (an expired root, an ignored connection-string key). */
+export interface Logger {
+  warn(message: string): void
+}
+
+/** An access token as `@azure/identity` returns it. */
+export interface AccessToken {
+  readonly token: string
+  /** Expiry, in milliseconds since the epoch. */
+  readonly expiresOnTimestamp: number
+}
+
+/** The `TokenCredential` shape of `@azure/identity`: any of its credentials fits. */
+export interface TokenCredential {
+  getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
+}
+
+/** The parts of a fetch response the downloader reads; node-fetch's and Node's own both fit. */
+export interface FetchResponse {
+  readonly status: number
+  readonly headers: { get(name: string): string | null }
+  readonly body: AsyncIterable<Uint8Array | string> | null
+}
+
+/** A fetch implementation: node-fetch by default; pass another for proxies or tests. */
+export type FetchFunction = (url: string, init: {
+  signal: AbortSignal
+  redirect: 'manual'
+  headers: Record<string, string>
+}) => Promise<FetchResponse>
+
+/** Where Azure's roots come from: see the README's "Certificates" section. */
+export type CertSource = 'auto' | 'download' | 'bundled'
+
 /**
- * Options of {@link createAzurePgClient}: every `pg.ClientConfig` field, plus libpq-style TLS settings
- * and Azure naming. Explicit options beat the connection string, which beats the `PG*` environment.
+ * Which Azure roots are trusted: `default`, the roots Azure's PostgreSQL servers chain to (Microsoft's "good"
+ * tier); `all`, every current root of Microsoft's "Azure Certificate Authority details" page (with
+ * `ssl.minVersion: 'TLSv1.3'`, Microsoft's "best" tier).
  */
-export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password'> {
+export type RootSet = 'default' | 'all'
+
+/** The `certs` option of the factories. Every field has an `AZURE_PG_TLS_*` variable or a default. */
+export interface CertsOptions {
+  /** `auto`: cache, else the bundled copy at once with a background download into the cache; `download`: cache, else a download waited for, no bundled fallback; `bundled`: only `certs/`. Env `AZURE_PG_TLS_CERT_SOURCE`. */
+  source?: CertSource
+  /** Never use the network: cache, then bundled. Env `AZURE_PG_TLS_OFFLINE=1`. */
+  offline?: boolean
+  /** Cache folder. Env `AZURE_PG_TLS_CACHE_DIR`; default `$XDG_CACHE_HOME/azure-pg-tls`, else `~/.cache/azure-pg-tls`. */
+  cacheDir?: string
+  /**
+   * Base URL of an internal mirror serving each root under its official file name. Env `AZURE_PG_TLS_CERT_MIRROR`.
+   * Credentials in it (`https://user:pass@pki.internal/azure/`) are sent as HTTP Basic authorization to the
+   * mirror's own origin only, never after a redirect to another origin, and never printed.
+   */
+  mirror?: string
+  /** Time limit of one download in milliseconds (default 5000). */
+  timeoutMs?: number
+  /** The fetch to download with (default: node-fetch, loaded only when a download happens). */
+  fetch?: FetchFunction
+  /** `default` (Azure's PostgreSQL roots) or `all` (every current Azure root). Env `AZURE_PG_TLS_ROOTS`. */
+  roots?: RootSet
+}
+
+/**
+ * Options of `createAzurePgClient`: every `pg.ClientConfig` field, plus libpq-style TLS settings
+ * and Azure naming. Explicit options beat the connection string, which beats the environment.
+ */
+export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password' | 'sslnegotiation'> {
   /** A connection string in URI, `key=value`, ADO.NET (Npgsql) or JDBC form, as the Azure portal shows it. */
   connectionString?: string
   password?: PasswordSource
@@ -25,15 +108,20 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   sslmode?: string
   /** Path of a PEM (or DER) file of roots to trust instead of Azure's, or `system` for Node's built-in roots. */
   sslrootcert?: string
-  /** `postgres` (SSLRequest first, the default) or `direct` (PostgreSQL 17+ direct TLS with ALPN). */
-  sslnegotiation?: 'postgres' | 'direct'
+  /**
+   * `auto` (the default): SSLRequest first, then direct TLS (PostgreSQL 17+, ALPN `postgresql`) for a server
+   * that reported 17 or newer, falling back once if it refuses. `postgres` and `direct` keep libpq's meaning.
+   */
+  sslnegotiation?: 'auto' | 'postgres' | 'direct'
+  /** What is learned per server (direct TLS works, preferred key-share group): `disk` (default), `memory`, `off`. Env `AZURE_PG_TLS_LEARN`. */
+  learn?: LearnMode
   /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */
   hostaddr?: string
   /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. Env: `AZURE_PG_TLS_SERVER_TYPE`. */
   serverType?: ServerType
   /** The short server name, for hosts outside Azure's DNS suffixes (a custom CNAME). Env: `AZURE_PG_TLS_SERVER_NAME`. */
   serverName?: string
-  /** Environment to read `PG*` and `AZURE_PG_TLS_*` variables from; defaults to `process.env`. */
+  /** Environment to read `PG*`, `AZURE_POSTGRESQL_*`, `DATABASE_URL` and `AZURE_PG_TLS_*` variables from; defaults to `process.env`. */
   env?: Readonly<Record<string, string | undefined>>
   /** Receives warnings; defaults to silence unless `DEBUG=azure-pg-tls`. */
   logger?: Logger
@@ -48,7 +136,12 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   entra?: true | TokenCredential
   /** Token scope; defaults to the scope of the host's Azure cloud (or Cosmos DB for PostgreSQL). */
   entraScope?: string
+  /**
+   * With `entra: true`: the client ID of the user-assigned managed identity `DefaultAzureCredential`
+   * signs in as. Env: `AZURE_POSTGRESQL_CLIENTID` (set by Azure Service Connector).
+   */
+  managedIdentityClientId?: string
 }
 
-/** Options of {@link createAzurePgPool}: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */
+/** Options of `createAzurePgPool`: {@link AzurePgOptions} plus `pg.PoolConfig`'s pool settings. */
 export interface AzurePgPoolOptions extends AzurePgOptions, Omit<pg.PoolConfig, keyof pg.ClientConfig | 'Client'> {}

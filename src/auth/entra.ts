@@ -1,37 +1,9 @@
 import { AzurePgError } from '../errors.js'
-import type { AzureHostInfo } from '../config/azure-host.js'
-
-/** An access token as `@azure/identity` returns it. */
-export interface AccessToken {
-  readonly token: string
-  /** Expiry, in milliseconds since the epoch. */
-  readonly expiresOnTimestamp: number
-}
-
-/** The `TokenCredential` shape of `@azure/identity`: any of its credentials fits. */
-export interface TokenCredential {
-  getToken(scopes: string | string[], options?: Record<string, unknown>): Promise<AccessToken | null>
-}
-
-// Source: ../shared/AZURE-FACTS.md "Microsoft Entra ID (passwordless) tokens".
-const SCOPES = {
-  public: 'https://ossrdbms-aad.database.windows.net/.default',
-  usgov: 'https://ossrdbms-aad.database.usgovcloudapi.net/.default',
-  china: 'https://ossrdbms-aad.database.chinacloudapi.cn/.default',
-  cosmos: 'https://postgres.cosmos.azure.com/.default',
-} as const
+import type { AccessToken, TokenCredential } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
 
 /** Tokens are renewed this long before they expire, so a connection never starts with a dying one. */
 export const REFRESH_MARGIN_MS = 5 * 60_000
-
-/**
- * The token scope for a host: each Azure cloud's `ossrdbms-aad` scope, Cosmos DB for PostgreSQL's
- * own, the public cloud's for hosts outside Azure's names (custom DNS). Pure.
- */
-export function entraScopeFor(azure: AzureHostInfo | undefined): string {
-  if (azure === undefined) return SCOPES.public
-  return azure.service === 'cosmos' ? SCOPES.cosmos : SCOPES[azure.cloud]
-}
 
 /** The claims a user name is taken from, in order: users, then service principals and managed identities. */
 const USER_CLAIMS = ['upn', 'preferred_username', 'unique_name', 'appid'] as const
@@ -100,16 +72,17 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
   }
 }
 
-let defaultCredential: Promise<TokenCredential> | undefined
+const defaultCredential = new PromiseMemo<string, TokenCredential>()
 
 /**
  * `DefaultAzureCredential` from `@azure/identity` (managed identity, workload identity, `az login`, ...),
- * imported only when asked for, once per process.
+ * imported only when asked for, once per process and managed identity. `managedIdentityClientId` selects a
+ * user-assigned managed identity (Service Connector's `AZURE_POSTGRESQL_CLIENTID`).
  */
-export function loadDefaultCredential(): Promise<TokenCredential> {
-  defaultCredential ??= (async () => {
+export function loadDefaultCredential(managedIdentityClientId?: string): Promise<TokenCredential> {
+  return defaultCredential.get(managedIdentityClientId ?? '', async () => {
     const name = '@azure/identity'
-    let mod: { DefaultAzureCredential: new () => TokenCredential }
+    let mod: { DefaultAzureCredential: new (options?: { managedIdentityClientId?: string }) => TokenCredential }
     try {
       mod = (await import(name)) as typeof mod
     } catch (cause) {
@@ -117,8 +90,6 @@ export function loadDefaultCredential(): Promise<TokenCredential> {
         hint: 'Run `npm install @azure/identity`, or pass your own TokenCredential as entra.', cause,
       })
     }
-    return new mod.DefaultAzureCredential()
-  })()
-  defaultCredential.catch(() => { defaultCredential = undefined })
-  return defaultCredential
+    return managedIdentityClientId === undefined ? new mod.DefaultAzureCredential() : new mod.DefaultAzureCredential({ managedIdentityClientId })
+  })
 }

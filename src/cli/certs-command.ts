@@ -1,10 +1,14 @@
 import { writeFile } from 'node:fs/promises'
 import { AzurePgError } from '../errors.js'
-import { readCachedRoot, writeCachedRoot, cacheFile } from '../trust/cache.js'
-import type { CertsSettings } from '../trust/certs-options.js'
+import type { CertsSettings } from '../config/certs-settings.js'
+import { silentLogger } from '../log.js'
+import { cacheFile, writeCachedRoot } from '../trust/cache.js'
 import { downloadRoot, downloadUrl, displayUrl } from '../trust/download.js'
-import { AZURE_ROOTS, type AzureRoot } from '../trust/roots.js'
-import { daysLeft, DEFAULT_ROOTS, readBundledRoot, resolveAzureRoots, type StoreContext } from '../trust/store.js'
+import { daysLeft, daysUntil } from '../util/pem.js'
+import { clearRefreshMarker } from '../trust/refresh-marker.js'
+import { AZURE_ROOTS, rootsOf, type AzureRoot } from '../trust/roots.js'
+import { resolveAzureRoots, resolveRoot, type StoreContext } from '../trust/store.js'
+import { describeTier, trustTier } from '../trust/trust-tier.js'
 
 /** Where the command writes, and the seams it runs with. */
 export interface CommandIo {
@@ -18,6 +22,8 @@ export interface RootStatus {
   readonly id: string
   readonly name: string
   readonly trustedByDefault: boolean
+  /** Trusted by this configuration (`certs.roots`). */
+  readonly trusted: boolean
   /** Where a connection would take it from now (cache, else bundled); null when neither is usable. */
   readonly source: 'cache' | 'bundled' | null
   readonly cache: 'hit' | 'miss' | 'bad'
@@ -31,25 +37,22 @@ async function statusOf(root: AzureRoot, settings: CertsSettings, now: Date): Pr
   let cache: RootStatus['cache'] = 'miss'
   let source: RootStatus['source'] = null
   let fingerprint: RootStatus['fingerprint'] = 'unavailable'
-  if (root.trustedByDefault) {
-    const cached = await readCachedRoot(settings.cacheDir, root)
-    cache = cached.kind
-    if (cached.kind === 'hit') {
-      source = 'cache'
+  const trusted = rootsOf(settings.roots).includes(root)
+  if (root.trustedWithAll) {
+    // The order a connection uses, without the network: cache, then the bundled copy.
+    const outcome = await resolveRoot(root, { ...settings, source: 'auto', offline: true }, { logger: silentLogger, now: () => now })
+    cache = outcome.cache
+    if ('ok' in outcome) {
+      source = outcome.ok.origin === 'cache' ? 'cache' : 'bundled'
       fingerprint = 'ok'
     } else {
-      try {
-        await readBundledRoot(root)
-        source = 'bundled'
-        fingerprint = 'ok'
-      } catch (err) {
-        fingerprint = err instanceof AzurePgError && err.code === 'CERT_PIN_MISMATCH' ? 'mismatch' : 'unavailable'
-      }
+      const err = outcome.bundledError
+      fingerprint = err instanceof AzurePgError && err.code === 'CERT_PIN_MISMATCH' ? 'mismatch' : 'unavailable'
     }
   }
-  const days = Math.floor((Date.parse(`${root.notAfter}T23:59:59Z`) - now.getTime()) / 86_400_000)
+  const days = daysUntil(Date.parse(`${root.notAfter}T23:59:59Z`), now)
   return {
-    id: root.id, name: root.name, trustedByDefault: root.trustedByDefault, source, cache,
+    id: root.id, name: root.name, trustedByDefault: root.trustedByDefault, trusted, source, cache,
     fingerprint, sha256: root.sha256, notAfter: root.notAfter, daysLeft: days,
   }
 }
@@ -63,30 +66,34 @@ function table(rows: readonly (readonly string[])[]): string {
 export async function certsStatus(settings: CertsSettings, io: CommandIo, json: boolean): Promise<number> {
   const now = io.now()
   const rows = await Promise.all(AZURE_ROOTS.map((r) => statusOf(r, settings, now)))
-  const usable = rows.filter((r) => r.trustedByDefault && r.source !== null && r.daysLeft >= 0)
+  const usable = rows.filter((r) => r.trusted && r.source !== null && r.daysLeft >= 0)
   const ok = usable.length > 0
+  // The command sees only the certs settings: the tier of Azure's roots, with TLS settings left to the app.
+  const tierOf = { tls: { trust: { kind: 'azure' as const }, extraSsl: {} }, certs: settings }
   if (json) {
-    io.out(JSON.stringify({ cacheDir: settings.cacheDir, ok, roots: rows }, null, 2))
+    io.out(JSON.stringify({ cacheDir: settings.cacheDir, ok, rootSet: settings.roots, tier: trustTier(tierOf), roots: rows }, null, 2))
   } else {
+    const legacy = (r: RootStatus): boolean => AZURE_ROOTS.some((a) => a.id === r.id && !a.trustedWithAll)
     io.out(table([
       ['ROOT', 'TRUSTED', 'SOURCE', 'FINGERPRINT', 'EXPIRES'],
       ...rows.map((r) => [
         r.name,
-        r.trustedByDefault ? 'yes' : 'no (legacy)',
-        r.source ?? (r.trustedByDefault ? 'MISSING' : '-'),
-        r.source === null && !r.trustedByDefault ? '-' : r.fingerprint === 'ok' ? 'ok (pinned SHA-256)' : r.fingerprint.toUpperCase(),
+        r.trusted ? 'yes' : legacy(r) ? 'no (legacy)' : 'no (roots: all)',
+        r.source ?? (r.trusted ? 'MISSING' : '-'),
+        r.source === null && !r.trusted ? '-' : r.fingerprint === 'ok' ? 'ok (pinned SHA-256)' : r.fingerprint.toUpperCase(),
         `${r.notAfter} (${r.daysLeft < 0 ? 'EXPIRED' : `${r.daysLeft} days`})`,
       ]),
     ]))
     io.out(`cache: ${settings.cacheDir}`)
-    io.out(ok ? `${usable.length} of ${DEFAULT_ROOTS.length} Azure roots available.` : 'No valid Azure root is available: run `azure-pg-tls certs fetch`, or reinstall azure-pg-tls.')
+    io.out(describeTier(tierOf))
+    io.out(ok ? `${usable.length} of ${rootsOf(settings.roots).length} Azure roots available.` : 'No valid Azure root is available: run `azure-pg-tls certs fetch`, or reinstall azure-pg-tls.')
   }
   return ok ? 0 : 1
 }
 
-/** `certs fetch`: download every default root (mirror, timeout, offline honoured), verify, cache. Exit 1 on any failure. */
+/** `certs fetch`: download every root of the set (mirror, timeout, offline honoured), verify, cache. Exit 1 on any failure. */
 export async function certsFetch(settings: CertsSettings, io: CommandIo, json: boolean): Promise<number> {
-  const results = await Promise.all(DEFAULT_ROOTS.map(async (root) => {
+  const results = await Promise.all(rootsOf(settings.roots).map(async (root) => {
     const url = displayUrl(downloadUrl(root, settings.mirror))
     if (settings.offline) return { id: root.id, name: root.name, url, ok: false, code: 'CERT_UNAVAILABLE', message: 'offline: not downloaded' }
     try {
@@ -104,7 +111,10 @@ export async function certsFetch(settings: CertsSettings, io: CommandIo, json: b
       io.out(r.ok ? `✓ ${r.name}: downloaded from ${r.url}, pin verified, cached at ${r.cached ?? ''}` : `✗ ${r.name}: ${r.code ?? ''} ${r.message ?? ''}`)
     }
   }
-  return results.every((r) => r.ok) ? 0 : 1
+  const allOk = results.every((r) => r.ok)
+  // A refresh that worked lifts the day's pause a failed background refresh left behind.
+  if (allOk) await clearRefreshMarker(settings.cacheDir)
+  return allOk ? 0 : 1
 }
 
 /** `certs bundle`: the combined PEM of the roots a connection would trust, for psql, JDBC and other tools. */

@@ -1,4 +1,4 @@
-import type { DoctorReport, StepName } from '../doctor/run-doctor.js'
+import type { DoctorReport, StepName, StepResult } from '../doctor/run-doctor.js'
 
 const TITLES: Readonly<Record<StepName, string>> = {
   configuration: 'configuration',
@@ -6,21 +6,27 @@ const TITLES: Readonly<Record<StepName, string>> = {
   tcp: 'tcp',
   'tls-request': 'tls request',
   'tls-handshake': 'tls handshake',
+  'plaintext-probe': 'plaintext probe',
   authentication: 'authentication',
   server: 'server',
 }
 
-/** The doctor's report as a terminal checklist; colour only when asked (a TTY without NO_COLOR). */
-export function formatReport(report: DoctorReport, color: boolean): string {
-  const paint = (code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s)
-  const marks = { pass: paint('32', '✓'), fail: paint('31', '✗'), skip: paint('33', '-') }
-  const lines = ['azure-pg-tls doctor']
-  for (const s of report.steps) {
-    lines.push(`${marks[s.status]} ${TITLES[s.step].padEnd(15)} ${s.summary}`)
-    for (const d of s.details) lines.push(`    ${d}`)
-    if (s.reason !== undefined) lines.push(`    reason: ${s.reason}`)
-    if (s.fix !== undefined) lines.push(`    ${paint('1', 'fix:')} ${s.fix}`)
-  }
-  lines.push(report.ok ? 'All checks passed.' : `Stopped at the first failure (${report.steps.find((s) => s.status === 'fail')?.step ?? '?'}).`)
+/** The checklist's first line. */
+export const REPORT_TITLE = 'azure-pg-tls doctor'
+
+const paint = (color: boolean, code: string, s: string): string => (color ? `\u001b[${code}m${s}\u001b[0m` : s)
+
+/** One step as checklist lines, printed as soon as the step finishes; colour only when asked (a TTY without NO_COLOR). */
+export function formatStep(s: StepResult, color: boolean): string {
+  const marks = { pass: paint(color, '32', '✓'), warn: paint(color, '33', '!'), fail: paint(color, '31', '✗'), skip: paint(color, '33', '-') }
+  const lines = [`${marks[s.status]} ${TITLES[s.step].padEnd(15)} ${s.summary}`]
+  for (const d of s.details) lines.push(`    ${d}`)
+  if (s.reason !== undefined) lines.push(`    reason: ${s.reason}`)
+  if (s.fix !== undefined) lines.push(`    ${paint(color, '1', 'fix:')} ${s.fix}`)
   return lines.join('\n')
+}
+
+/** The checklist's last line. */
+export function formatVerdict(report: DoctorReport): string {
+  return report.ok ? 'All checks passed.' : `Stopped at the first failure (${report.steps.find((s) => s.status === 'fail')?.step ?? '?'}).`
 }

@@ -1,25 +1,7 @@
 import { AzurePgError, invalidConfig } from '../errors.js'
+import type { AzureCloud, AzureHostInfo, AzureService, ServerType } from '../options.js'
 
-/** The Azure cloud a host name belongs to. */
-export type AzureCloud = 'public' | 'usgov' | 'china'
-
-/** The Azure PostgreSQL service behind a host name. */
-export type AzureService = 'postgres' | 'cosmos'
-
-/** Which Azure Database for PostgreSQL deployment to name users for. */
-export type ServerType = 'auto' | 'single' | 'flexible'
-
-/** What a host name tells about the Azure server behind it. */
-export interface AzureHostInfo {
-  readonly cloud: AzureCloud
-  readonly service: AzureService
-  /** The name goes through a private DNS zone (`privatelink.` or VNet `private.`). */
-  readonly privateLink: boolean
-  /** The short server name (first DNS label, lower-cased); undefined for Cosmos DB clusters. */
-  readonly serverName: string | undefined
-}
-
-// Source: ../shared/AZURE-FACTS.md "Host names" (Azure docs, 2026-11).
+// Source: docs/azure-facts.md "Host names" (Azure docs, 2026-11).
 const SUFFIXES: ReadonlyArray<{ suffix: string; cloud: AzureCloud; service: AzureService }> = [
   { suffix: '.postgres.database.azure.com', cloud: 'public', service: 'postgres' },
   { suffix: '.postgres.database.usgovcloudapi.net', cloud: 'usgov', service: 'postgres' },
@@ -78,4 +60,21 @@ export function azureLoginName({ user, serverName, serverType, host }: LoginName
       "Pass serverName: '<server>' (the first label of <server>.postgres.database.azure.com), or use serverType 'flexible'.")
   }
   return namesServer ? user : `${user}@${serverName}`
+}
+
+// Source: docs/azure-facts.md "Microsoft Entra ID tokens".
+const ENTRA_SCOPES = {
+  public: 'https://ossrdbms-aad.database.windows.net/.default',
+  usgov: 'https://ossrdbms-aad.database.usgovcloudapi.net/.default',
+  china: 'https://ossrdbms-aad.database.chinacloudapi.cn/.default',
+  cosmos: 'https://postgres.cosmos.azure.com/.default',
+} as const
+
+/**
+ * The Entra ID token scope for a host: each Azure cloud's `ossrdbms-aad` scope, Cosmos DB for
+ * PostgreSQL's own, the public cloud's for hosts outside Azure's names (custom DNS). Pure.
+ */
+export function entraScopeFor(azure: AzureHostInfo | undefined): string {
+  if (azure === undefined) return ENTRA_SCOPES.public
+  return azure.service === 'cosmos' ? ENTRA_SCOPES.cosmos : ENTRA_SCOPES[azure.cloud]
 }

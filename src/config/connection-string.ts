@@ -1,9 +1,17 @@
+// The connection-string parser: finds which form a string is in by trying the grammars, and reduces
+// it to libpq-named parameters. The grammars live in connection-string/, one per form.
+import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
+import { parseAdoNet } from './connection-string/adonet.js'
+import { GrammarError, reject, type RawPair } from './connection-string/grammar.js'
+import { JDBC_PREFIX, parseJdbc } from './connection-string/jdbc.js'
+import { parseKeyValue } from './connection-string/keyvalue.js'
+import { parseUri, URI_PREFIXES } from './connection-string/uri.js'
+import { isKeywordShaped, keyLabel, meaningOf, wellKnownName, type ConnectionStringForm } from './connection-string/vocabulary.js'
 
-/** The four shapes a pasted connection string comes in. */
-export type ConnectionStringForm = 'uri' | 'keyvalue' | 'adonet' | 'jdbc'
+export type { ConnectionStringForm } from './connection-string/vocabulary.js'
 
-/** One parameter as found in the string: its value, and the key as the user wrote it (for messages). */
+/** One parameter as found in the string: its value, and the (known) key as the user wrote it, for messages. */
 export interface StringParam {
   readonly value: string
   readonly key: string
@@ -14,259 +22,156 @@ export interface ParsedConnectionString {
   readonly form: ConnectionStringForm
   /** Keyed by canonical (libpq) name: host, hostaddr, port, dbname, user, password, sslmode, ... */
   readonly params: Readonly<Record<string, StringParam>>
-  /** Keys the SDK does not understand, as written; the caller warns about them. */
+  /** Unknown keys that are well-known keys of libpq, pg, pgjdbc or Npgsql, in their usual spelling; the caller warns about them. */
   readonly unknownKeys: readonly string[]
+  /** How many other unknown keys the string had: counted, never named, since one may be part of a mis-quoted password. */
+  readonly unnamedUnknownKeys: number
 }
 
-/**
- * Canonical names the SDK understands. `ssl`, `trustservercertificate` and `sslfactory` are not libpq
- * names: they carry the TLS intent of JDBC, node-postgres and Npgsql strings to the TLS policy.
- */
-const CANONICAL = new Set([
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'sslrootcert', 'sslnegotiation',
-  'application_name', 'fallback_application_name', 'connect_timeout', 'options', 'client_encoding',
-  'ssl', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl', 'sslcrldir', 'trustservercertificate', 'sslfactory',
-])
-
-/** JDBC (pgjdbc) parameter names that differ from libpq's, lower-cased. */
-const JDBC_ALIASES: Readonly<Record<string, string>> = {
-  applicationname: 'application_name',
-  connecttimeout: 'connect_timeout',
-  logintimeout: 'connect_timeout',
+const GRAMMARS: Readonly<Record<ConnectionStringForm, (text: string) => RawPair[]>> = {
+  uri: parseUri, keyvalue: parseKeyValue, adonet: parseAdoNet, jdbc: parseJdbc,
 }
 
-/** Npgsql / ADO.NET keys, lower-cased with spaces removed, to canonical names. */
-const ADONET_ALIASES: Readonly<Record<string, string>> = {
-  host: 'host', server: 'host',
-  port: 'port',
-  database: 'dbname', db: 'dbname',
-  username: 'user', userid: 'user', user: 'user', uid: 'user',
-  password: 'password', pwd: 'password', psw: 'password',
-  sslmode: 'sslmode',
-  trustservercertificate: 'trustservercertificate',
-  rootcertificate: 'sslrootcert',
-  sslcertificate: 'sslcert', sslkey: 'sslkey', sslpassword: 'sslpassword',
-  applicationname: 'application_name',
-  timeout: 'connect_timeout',
-  options: 'options',
-  clientencoding: 'client_encoding', encoding: 'client_encoding',
+const FORM_NAMES: Readonly<Record<ConnectionStringForm, string>> = {
+  uri: 'a URI', keyvalue: 'libpq key=value', adonet: 'ADO.NET', jdbc: 'a JDBC URL',
 }
 
-/**
- * Which form a string is in. URIs and JDBC URLs announce themselves; a `;` outside quotes means the
- * Npgsql form (the Azure portal's ADO.NET string always ends each pair with one).
- */
-export function detectConnectionStringForm(text: string): ConnectionStringForm {
-  const s = text.trimStart()
-  if (/^postgres(?:ql)?:\/\//i.test(s)) return 'uri'
-  if (/^jdbc:postgresql:/i.test(s)) return 'jdbc'
-  return hasUnquotedSemicolon(s) ? 'adonet' : 'keyvalue'
-}
+const ENCODE_HINT = 'A user name or password holding "@" or "/" must be percent-encoded in a URI (%40, %2F), or libpq reads part of it as the host and port.'
 
-function hasUnquotedSemicolon(s: string): boolean {
-  let quote: string | null = null
-  for (const ch of s) {
-    if (quote !== null) {
-      if (ch === quote) quote = null
-    } else if (ch === '"' || ch === "'") quote = ch
-    else if (ch === ';') return true
-  }
-  return false
-}
+const QUOTING_HINT = "Check the quoting: in key=value strings put a value holding spaces in single quotes; in ADO.NET strings put a value holding ';' in double quotes; in URIs percent-encode it. Or pass the password as the password option."
 
 /**
  * Parses a connection string in any of the forms users paste (libpq URI, libpq `key=value`,
- * ADO.NET/Npgsql, JDBC) into canonical libpq parameters. Pure; throws `INVALID_CONFIG` naming the
- * offending key or part, never a value (the value may be a password).
+ * ADO.NET/Npgsql, JDBC), each by its own driver's grammar, into canonical libpq parameters. Pure;
+ * throws `INVALID_CONFIG` naming the offending key or part, never any text of the string (it may
+ * hold a password).
+ *
+ * URIs and JDBC URLs are known by their prefix. A string without one is read both as libpq
+ * `key=value` and as ADO.NET; a reading counts only if its grammar accepts the whole string, every
+ * key is keyword-shaped and every host and port is well-formed. Among those, the one that sets
+ * settings azure-pg-tls knows and leaves fewest keys unknown wins. A string no grammar accepts is
+ * refused, so no fragment of a broken parse can become a host name.
  */
 export function parseConnectionString(text: string): ParsedConnectionString {
-  if (text.trim() === '') throw invalidConfig('The connection string is empty.', 'Pass a connection string, or leave connectionString unset.')
-  const form = detectConnectionStringForm(text)
-  const raw = form === 'uri' ? parseUri(text.trim(), 'URI')
-    : form === 'jdbc' ? parseJdbc(text.trim())
-      : form === 'adonet' ? parseAdoNet(text)
-        : parseKeyValue(text)
+  if (typeof text !== 'string') throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
+  const trimmed = text.replace(/^[ \t\r\n\f\v]+|[ \t\r\n\f\v]+$/g, '')
+  if (trimmed === '') throw invalidConfig('The connection string is empty.', 'Pass a connection string, or leave connectionString unset.')
+  const prefixed = URI_PREFIXES.some((p) => trimmed.startsWith(p)) ? 'uri' : trimmed.startsWith(JDBC_PREFIX) ? 'jdbc' : undefined
+  if (prefixed !== undefined) {
+    const reading = attempt(prefixed, trimmed)
+    if ('failure' in reading) throw invalidConfig(`The connection string is not valid as ${FORM_NAMES[prefixed]}: ${reading.failure.problem}.`, reading.failure.hint)
+    return reading.parsed
+  }
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(trimmed) || /^jdbc:/i.test(trimmed)) {
+    throw invalidConfig('The connection string starts with a scheme azure-pg-tls does not read.',
+      'Start a URI with postgresql:// or postgres://, and a JDBC URL with jdbc:postgresql:, in lower case.')
+  }
+  const readings = (['keyvalue', 'adonet'] as const).map((form) => attempt(form, text))
+  const accepted = readings.flatMap((r) => ('parsed' in r ? [r] : []))
+  const failed = readings.flatMap((r) => ('failure' in r ? [r] : []))
+  const useful = accepted.filter((r) => r.known > 0)
+  const pool = useful.length > 0 ? useful : failed.length === 0 ? accepted : []
+  const best = pool.sort((a, b) => a.unknown - b.unknown || b.known - a.known)[0]
+  if (best !== undefined) return best.parsed
+  const reasons = readings.map((r) => `as ${FORM_NAMES[r.form]}, ${'failure' in r ? r.failure.problem : 'it sets nothing azure-pg-tls knows'}`)
+  throw invalidConfig(`The connection string is in no form azure-pg-tls reads: ${reasons.join('; ')}.`, QUOTING_HINT)
+}
+
+type Reading =
+  | { readonly form: ConnectionStringForm; readonly parsed: ParsedConnectionString; readonly known: number; readonly unknown: number }
+  | { readonly form: ConnectionStringForm; readonly failure: GrammarError }
+
+function attempt(form: ConnectionStringForm, text: string): Reading {
+  try {
+    return read(form, text)
+  } catch (err) {
+    if (err instanceof GrammarError) return { form, failure: err }
+    throw err
+  }
+}
+
+/** One form's reading: its grammar, then its vocabulary, then the shape of hosts and ports. */
+function read(form: ConnectionStringForm, text: string): Reading {
   const params: Record<string, StringParam> = {}
   const unknownKeys: string[] = []
-  for (const { key, value } of raw) {
-    const name = canonicalName(form, key)
-    // Report only identifier-like keys: anything else may be a fragment of a mis-quoted password.
-    if (name === undefined) unknownKeys.push(/^[A-Za-z_][\w .-]{0,40}$/.test(key) ? key : '(unreadable key)')
-    else params[name] = { key, value }
-  }
-  return { form, params, unknownKeys }
-}
-
-function canonicalName(form: ConnectionStringForm, key: string): string | undefined {
-  const lower = key.toLowerCase()
-  if (form === 'adonet') return ADONET_ALIASES[lower.replace(/\s+/g, '')]
-  if (form === 'jdbc' && lower in JDBC_ALIASES) return JDBC_ALIASES[lower]
-  if (form === 'uri' && lower === 'dbname') return 'dbname'
-  return CANONICAL.has(lower) ? lower : undefined
-}
-
-interface RawPair { key: string; value: string }
-
-/**
- * A word without "=" is often the rest of an unquoted password that held a space or `;`, so the
- * message names it only when it is a known key, and otherwise names the key before it.
- */
-function missingEquals(word: string, before: readonly RawPair[], hint: string): Error {
-  const known = CANONICAL.has(word.toLowerCase()) || word.toLowerCase().replace(/\s+/g, '') in ADONET_ALIASES
-  const previous = before[before.length - 1]?.key
-  const what = known ? `key "${word}"` : previous === undefined ? 'first setting' : `text after the value of "${previous}"`
-  return invalidConfig(`The connection string's ${what} is missing "=" and a value.`, hint)
-}
-
-function decode(part: string, what: string): string {
-  try {
-    return decodeURIComponent(part)
-  } catch {
-    throw invalidConfig(`The connection string's ${what} has a malformed percent-encoding.`,
-      'Percent-encode reserved characters: @ as %40, : as %3A, / as %2F, % as %25.')
-  }
-}
-
-/**
- * libpq URI: `postgresql://[user[:password]@][host][:port][/dbname][?k=v&...]`. The user part ends at
- * the last `@` of the authority, so a Single Server name pasted unencoded (`myadmin@server:pw@host`)
- * still parses as the user `myadmin@server`.
- */
-function parseUri(text: string, label: string): RawPair[] {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?$/i.exec(text)
-  if (m === null) throw invalidConfig(`The connection string is not a valid ${label}.`, 'Use the form postgresql://user:password@host:5432/dbname?sslmode=verify-full.')
-  const authority = m[1] ?? ''
-  const path = m[2] ?? ''
-  const query = m[3]
-  const pairs: RawPair[] = []
-  const at = authority.lastIndexOf('@')
-  const hostPort = at === -1 ? authority : authority.slice(at + 1)
-  if (at !== -1) {
-    const userInfo = authority.slice(0, at)
-    const colon = userInfo.indexOf(':')
-    const user = colon === -1 ? userInfo : userInfo.slice(0, colon)
-    if (user !== '') pairs.push({ key: 'user', value: decode(user, 'user name') })
-    if (colon !== -1) pairs.push({ key: 'password', value: decode(userInfo.slice(colon + 1), 'password') })
-  }
-  if (hostPort.includes(',')) {
-    throw invalidConfig(`The connection string names several hosts; azure-pg-tls connects to one server.`, 'Keep a single host in the connection string.')
-  }
-  let host = hostPort
-  let port: string | undefined
-  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(hostPort)
-  if (v6 !== null) {
-    host = v6[1] ?? ''
-    port = v6[2]
-  } else {
-    const colon = hostPort.lastIndexOf(':')
-    if (colon !== -1) {
-      host = hostPort.slice(0, colon)
-      port = hostPort.slice(colon + 1)
-    }
-  }
-  if (host !== '') pairs.push({ key: 'host', value: decode(host, 'host') })
-  if (port !== undefined && port !== '') pairs.push({ key: 'port', value: decode(port, 'port') })
-  const db = path.replace(/^\//, '')
-  if (db !== '') pairs.push({ key: 'dbname', value: decode(db, 'database name') })
-  if (query !== undefined && query !== '') {
-    for (const item of query.split('&')) {
-      if (item === '') continue
-      const eq = item.indexOf('=')
-      if (eq === -1) throw invalidConfig(`The connection string's query parameter "${decode(item, 'query')}" has no value.`, 'Write query parameters as key=value.')
-      pairs.push({ key: decode(item.slice(0, eq), 'query'), value: decode(item.slice(eq + 1), 'query') })
-    }
-  }
-  return pairs
-}
-
-/** pgjdbc URL: `jdbc:postgresql://host[:port]/db?...`, or `jdbc:postgresql:db` for localhost. */
-function parseJdbc(text: string): RawPair[] {
-  const rest = text.slice('jdbc:'.length)
-  if (/^postgresql:\/\//i.test(rest)) return parseUri(rest, 'JDBC URL')
-  const m = /^postgresql:([^?/]*)(?:\?(.*))?$/i.exec(rest)
-  if (m === null) throw invalidConfig('The connection string is not a valid JDBC URL.', 'Use the form jdbc:postgresql://host:5432/dbname?user=...&sslmode=verify-full.')
-  return parseUri(`postgresql:///${m[1] ?? ''}${m[2] === undefined ? '' : `?${m[2]}`}`, 'JDBC URL')
-}
-
-/**
- * libpq `key=value` pairs separated by white space; a value may be single-quoted, and a backslash
- * escapes the next character in either kind of value.
- */
-function parseKeyValue(text: string): RawPair[] {
-  const pairs: RawPair[] = []
-  let i = 0
-  const n = text.length
-  const isSpace = (c: string | undefined): boolean => c !== undefined && /\s/.test(c)
-  while (i < n) {
-    while (isSpace(text[i])) i++
-    if (i >= n) break
-    let key = ''
-    while (i < n && text[i] !== '=' && !isSpace(text[i])) key += text[i++]
-    while (isSpace(text[i])) i++
-    if (text[i] !== '=') throw missingEquals(key, pairs, 'Write each setting as key=value, separated by spaces; quote values that hold spaces.')
-    i++
-    while (isSpace(text[i])) i++
-    let value = ''
-    if (text[i] === "'") {
-      i++
-      let closed = false
-      while (i < n) {
-        const c = text[i++]
-        if (c === '\\' && i < n) value += text[i++]
-        else if (c === "'") { closed = true; break }
-        else value += c
+  let unnamed = 0
+  let hostPort: StringParam | undefined
+  let previous: string | undefined
+  for (const { key, value } of GRAMMARS[form](text)) {
+    const meaning = meaningOf(form, key)
+    const after = previous === undefined ? 'at the start' : `after the value of ${keyLabel(form, previous)}`
+    previous = key
+    if (meaning === undefined) {
+      if (form !== 'adonet' && key.toLowerCase() === 'service') {
+        reject('it names a connection service (pg_service.conf), which azure-pg-tls does not read', 'Write the service\'s settings into the connection string instead.')
       }
-      if (!closed) throw invalidConfig(`The connection string's value for "${key}" has an unterminated quote.`, "Close the single quote; write a literal quote inside it as \\'.")
-    } else {
-      while (i < n && !isSpace(text[i])) {
-        const c = text[i++]
-        if (c === '\\' && i < n) value += text[i++]
-        else value += c
-      }
-    }
-    pairs.push({ key, value })
-  }
-  return pairs
-}
-
-/**
- * ADO.NET / Npgsql: `Key=Value;` pairs, keys case-insensitive and possibly spaced (`Ssl Mode`), values
- * optionally quoted with `"` or `'` (the quote doubled inside).
- */
-function parseAdoNet(text: string): RawPair[] {
-  const pairs: RawPair[] = []
-  let i = 0
-  const n = text.length
-  while (i < n) {
-    let key = ''
-    while (i < n && text[i] !== '=' && text[i] !== ';') key += text[i++]
-    key = key.trim()
-    if (text[i] === ';' || i >= n) {
-      if (key !== '') throw missingEquals(key, pairs, 'Write each setting as Key=Value; quote values that hold ";".')
-      i++
+      if (!isKeywordShaped(key)) reject(`the key ${after} is not a keyword`, QUOTING_HINT)
+      const name = wellKnownName(key)
+      if (name === undefined) unnamed++
+      else unknownKeys.push(name)
       continue
     }
-    i++ // '='
-    while (i < n && /[ \t]/.test(text[i] ?? '')) i++
-    let value = ''
-    const q = text[i]
-    if (q === '"' || q === "'") {
-      i++
-      let closed = false
-      while (i < n) {
-        const c = text[i++]
-        if (c === q) {
-          if (text[i] === q) { value += q; i++ } else { closed = true; break }
-        } else value += c
-      }
-      if (!closed) throw invalidConfig(`The connection string's value for "${key}" has an unterminated quote.`, 'Close the quote; double a quote character to write it inside.')
-      while (i < n && text[i] !== ';') i++
-    } else {
-      while (i < n && text[i] !== ';') value += text[i++]
-      value = value.trim()
+    if ('unused' in meaning) {
+      unknownKeys.push(meaning.unused)
+      continue
     }
-    i++ // ';'
-    pairs.push({ key, value })
+    const name = meaning.canonical
+    if (value === undefined) {
+      // Npgsql: `Key=;` resets the setting to its default.
+      delete params[name]
+      continue
+    }
+    const param = { key: key.trim(), value: key === 'requiressl' ? (value.startsWith('1') ? 'require' : 'prefer') : value }
+    const where = form === 'uri' ? `the ${name} part of the URI` : form === 'jdbc' ? `the ${name} part of the JDBC URL` : `the value of ${keyLabel(form, key)}`
+    if (name === 'host') {
+      const split = form === 'adonet' ? splitHostPort(param.value) : undefined
+      if (split !== undefined) {
+        param.value = split.host
+        hostPort = { key: param.key, value: split.port }
+      }
+      checkHost(param.value, where)
+    }
+    if (name === 'port') {
+      if (param.value.trim() === '') continue
+      if (!/^\s*\d{1,5}\s*$/.test(param.value)) reject(`${where} is not a port number`, form === 'uri' ? `Use a number from 1 to 65535. ${ENCODE_HINT}` : 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
+    }
+    if (name === 'hostaddr' && param.value !== '' && isIP(param.value) === 0) reject(`${where} is not an IP address`, 'Set hostaddr to an IPv4 or IPv6 address, and host to the server name the certificate carries.')
+    params[name] = param
   }
-  return pairs
+  // Npgsql: a port written inside Host beats the Port keyword.
+  if (hostPort !== undefined) params['port'] = hostPort
+  const known = Object.keys(params).length
+  const parsed: ParsedConnectionString = { form, params, unknownKeys, unnamedUnknownKeys: unnamed }
+  return { form, parsed, known, unknown: unknownKeys.length + unnamed }
+}
+
+/**
+ * Npgsql's `TrySplitHostPort`: `host:5432` or `[v6]:5432` carries a port; an unbracketed IPv6
+ * address (two or more colons) does not. A port that is not a number is an error, as in Npgsql.
+ */
+function splitHostPort(host: string): { host: string; port: string } | undefined {
+  if (host.includes(',') || host.startsWith('/')) return undefined
+  const sep = host.lastIndexOf(':')
+  if (sep === -1) return undefined
+  const other = host.slice(0, sep).lastIndexOf(':')
+  const v6End = host.lastIndexOf(']')
+  if (!(other === -1 || (sep > v6End && other < v6End))) return undefined
+  const port = host.slice(sep + 1)
+  if (!/^\s*[+-]?\d{1,10}\s*$/.test(port)) reject('the port inside the value of key "Host" is not a port number', 'Write Host=server.postgres.database.azure.com;Port=5432, or Host=server:5432.')
+  const bare = host.slice(0, sep)
+  const m = /^\[(.+)\]$/.exec(bare)
+  return { host: m === null ? bare : (m[1] ?? bare), port: port.trim().replace(/^\+/, '') }
+}
+
+const LABEL = '[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?'
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`, 'u')
+
+/**
+ * A host must be a DNS name, an IP address, or a Unix-socket path (which the TLS policy refuses by
+ * name). Anything else can only be a fragment of a broken parse, and is never handed to a resolver.
+ */
+function checkHost(host: string, where: string): void {
+  if (host === '' || host.startsWith('/') || isIP(host) !== 0 || isIP(host.replace(/%[\w.-]+$/, '')) === 6) return
+  if (host.includes(',')) reject(`${where} names several hosts; azure-pg-tls connects to one server`, 'Keep a single host in the connection string.')
+  if (host.length > 253 || !HOST_NAME.test(host)) reject(`${where} is not a host name`, QUOTING_HINT)
 }

@@ -1,13 +1,34 @@
 import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
-import type { AzurePgOptions, PasswordSource } from '../options.js'
-import { azureLoginName, classifyAzureHost, type AzureHostInfo, type ServerType } from './azure-host.js'
+import { defaultLogger } from '../log.js'
+import type { AzureHostInfo, AzurePgOptions, LearnMode, Logger, PasswordSource, ServerType, TokenCredential } from '../options.js'
+import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
+import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
-import { decideTls, isTruthy, type Setting, type TlsDecision } from './tls-policy.js'
-import { entraScopeFor } from '../auth/entra.js'
+import { chooseEnvServer, hostSourcesLooked, type EnvServerSource } from './env-source.js'
+import { checkedOption, field, firstSet, OPTION_KEYS, optionValue } from './fields.js'
+import { isTruthy, type Setting } from './setting.js'
+import { readSslOption } from './ssl-options.js'
+import { decideTls, type TlsDecision } from './tls-policy.js'
 
-/** The merged, validated configuration: the only thing later steps look at. */
-export interface ResolvedSettings {
+type Env = Readonly<Record<string, string | undefined>>
+
+/** The connect time limit when none is set: TCP, TLS and login together. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
+
+/** Entra ID sign-in, as resolved: which credential (undefined: `DefaultAzureCredential`) and scope. */
+export interface EntraSettings {
+  readonly credential: TokenCredential | undefined
+  readonly scope: string
+  /** For `DefaultAzureCredential`: the user-assigned managed identity to use (`AZURE_POSTGRESQL_CLIENTID`). */
+  readonly managedIdentityClientId: string | undefined
+}
+
+/**
+ * The merged, validated configuration: the only thing later steps look at. Nothing downstream of
+ * `config/` reads options or the environment; everything they need is here, frozen.
+ */
+export interface Settings {
   /** The server's name: what the certificate is checked against. */
   readonly host: string
   /** Where the socket goes: `hostaddr` if given, else `host`. */
@@ -17,47 +38,73 @@ export interface ResolvedSettings {
   /** The user name as it will be sent (Azure naming applied); undefined only with Entra, to be taken from the token. */
   readonly user: string | undefined
   readonly password: PasswordSource | undefined
-  /** With Entra ID sign-in: the token scope. */
-  readonly entraScope: string | undefined
+  /** With Entra ID sign-in: the credential and token scope. */
+  readonly entra: EntraSettings | undefined
   readonly serverType: ServerType
   readonly serverName: string | undefined
   readonly azure: AzureHostInfo | undefined
   readonly tls: TlsDecision
+  /** Where Azure's roots come from. */
+  readonly certs: CertsSettings
+  /** What is learned per server, and where it is kept. */
+  readonly learn: LearnMode
+  readonly logger: Logger
+  readonly now: () => Date
   /** Other pg settings: from options as given, and libpq keys from the string or environment. */
   readonly pgExtras: Readonly<Record<string, unknown>>
   /** Things worth telling the user that did not stop the connection. */
   readonly warnings: readonly string[]
 }
 
-/** Option keys this module consumes; every other option is passed to pg untouched. */
-const OWN_KEYS = new Set([
-  'connectionString', 'host', 'hostaddr', 'port', 'database', 'user', 'password', 'ssl', 'sslmode', 'sslrootcert',
-  'sslnegotiation', 'serverType', 'serverName', 'env', 'logger', 'application_name', 'fallback_application_name',
-  'options', 'client_encoding', 'connectionTimeoutMillis', 'certs', 'now', 'entra', 'entraScope',
-])
+/** A connection string in play: the connectionString option, or one from the environment. */
+interface StringSource {
+  readonly parsed: ParsedConnectionString
+  /** How a key of it is named in messages. */
+  readonly origin: (key: string) => string
+}
 
-type Env = Readonly<Record<string, string | undefined>>
+/** Where fields are looked up, in precedence order. */
+interface Sources {
+  readonly options: AzurePgOptions
+  readonly strings: readonly StringSource[]
+  readonly env: Env
+  readonly envServer: EnvServerSource
+}
 
-/** Looks a setting up by precedence: explicit option > connection string > environment variable. */
-function lookup(
-  options: AzurePgOptions, parsed: ParsedConnectionString | undefined, env: Env,
-  optionKey: keyof AzurePgOptions | undefined, stringKey: string | undefined, envKey: string | undefined,
-): Setting | undefined {
-  if (optionKey !== undefined) {
-    const v = options[optionKey]
-    if (v !== undefined && v !== null) return { value: String(v), origin: `option "${optionKey}"` }
+/** A setting and the canonical key or variable that gave it. */
+type Found = Setting & { readonly key: string }
+
+/**
+ * Looks a field up in its precedence: explicit option > connectionString option > a connection string
+ * from the environment > environment variable, through the one table in fields.ts. Variables that
+ * describe the server are read only from the environment source chosen by chooseEnvServer.
+ */
+function lookup(src: Sources, name: string): Found | undefined {
+  const spec = field(name)
+  if (spec.option !== undefined) {
+    const v = optionValue(src.options, spec.option)
+    // null means unset, as in pg; any other value must have the field's type.
+    if (v !== undefined && v !== null) return { value: checkedOption(spec.option, spec.kind, v), origin: `option "${spec.option}"`, source: 'option', key: spec.option }
   }
-  const p = stringKey === undefined ? undefined : parsed?.params[stringKey]
-  if (p !== undefined) return { value: p.value, origin: `connection string key "${p.key}"` }
-  const e = envKey === undefined ? undefined : env[envKey]
-  if (e !== undefined && e !== '') return { value: e, origin: `environment variable ${envKey}` }
+  for (const s of src.strings) {
+    for (const key of spec.stringKeys ?? []) {
+      const p = s.parsed.params[key]
+      if (p !== undefined) return { value: p.value, origin: s.origin(p.key), source: 'string', key }
+    }
+  }
+  const names = [
+    ...(spec.describesServer === true && src.envServer.kind !== 'pg' ? [] : spec.env ?? []),
+    ...(spec.serviceConnector !== undefined && src.envServer.kind === 'service-connector' ? [spec.serviceConnector] : []),
+  ]
+  const e = firstSet(names, src.env)
+  if (e !== undefined) return { value: e.value, origin: `environment variable ${e.name}`, source: 'env', key: e.name }
   return undefined
 }
 
 function parsePort(s: Setting): number {
   const port = /^\d{1,5}$/.test(s.value.trim()) ? Number(s.value) : NaN
   if (!(port >= 1 && port <= 65535)) {
-    throw invalidConfig(`port (from ${s.origin}) is not a port number: "${s.value}".`, 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
+    throw invalidConfig(`port (from ${s.origin}) is not a port number.`, 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
   }
   return port
 }
@@ -70,123 +117,180 @@ function parseSeconds(s: Setting): number {
   return n * 1000
 }
 
-/** In the string, libpq's `sslmode` beats the `ssl=true|false` shorthand of node-postgres and JDBC. */
-function stringSslMode(parsed: ParsedConnectionString | undefined, fromString: (k: string) => Setting | undefined): Setting | undefined {
-  const mode = fromString('sslmode')
-  if (mode !== undefined) return mode
-  const ssl = parsed?.params['ssl']
-  if (ssl === undefined) return undefined
-  return { value: isTruthy(ssl.value) ? 'require' : 'disable', origin: `connection string key "${ssl.key}=${ssl.value}"` }
+/**
+ * The boolean spellings of sslmode: node-postgres' and JDBC's `ssl=true|false` in a string (libpq's
+ * `sslmode` in the same string wins, as the key order in fields.ts says), and Service Connector's
+ * `AZURE_POSTGRESQL_SSL`. True means `require` (then raised to verify-full), false means `disable` (refused).
+ */
+function sslModeSetting(found: Found | undefined): Setting | undefined {
+  if (found === undefined || (found.key !== 'ssl' && found.key !== field('sslmode').serviceConnector)) return found
+  const v = found.value.trim().toLowerCase()
+  if (isTruthy(v)) return { ...found, value: 'require' }
+  if (['false', '0', 'no', 'off'].includes(v)) return { ...found, value: 'disable' }
+  throw invalidConfig(`${found.origin} is neither true nor false.`, 'Set it to true, or use sslmode=verify-full.')
+}
+
+const LEARN_MODES: readonly LearnMode[] = ['disk', 'memory', 'off']
+
+function learnMode(s: Setting | undefined): LearnMode {
+  if (s === undefined) return 'disk'
+  const v = s.value.toLowerCase()
+  if (!(LEARN_MODES as readonly string[]).includes(v)) throw invalidConfig(`learn (from ${s.origin}) is not "disk", "memory" or "off".`, 'Use learn: "disk" (the default), "memory" or "off".')
+  return v as LearnMode
+}
+
+/** `entra` is on for `true` or a credential object; `false`, `null`, `0` and `undefined` mean off. */
+function entraCredential(value: unknown): { on: false } | { on: true; credential: TokenCredential | undefined } {
+  if (value === undefined || value === null || value === false || value === 0) return { on: false }
+  if (value === true) return { on: true, credential: undefined }
+  if (typeof value === 'object' && typeof (value as { getToken?: unknown }).getToken === 'function') return { on: true, credential: value as TokenCredential }
+  throw invalidConfig('entra is neither true nor a TokenCredential (an object with getToken).', 'Pass entra: true for DefaultAzureCredential, or a credential from @azure/identity.')
 }
 
 /**
  * Merges options, connection string and environment (in that precedence), applies the TLS policy and
- * Azure naming, and returns the settings to connect with. Pure: the environment is a parameter.
- * Throws `AzurePgError` (`INVALID_CONFIG`, `INSECURE_TLS`, `USER_SERVER_MISMATCH`).
+ * Azure naming, and returns the settings to connect with. Pure: the environment is a parameter, and
+ * nothing is read from disk or network. Throws `AzurePgError` (`INVALID_CONFIG`, `INSECURE_TLS`,
+ * `USER_SERVER_MISMATCH`).
  */
-export function resolveSettings(options: AzurePgOptions, env: Env): ResolvedSettings {
-  const parsed = options.connectionString === undefined ? undefined : parseConnectionString(options.connectionString)
+export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
+  // Each option is read once, here; everything below uses this copy (a getter cannot answer twice).
+  // Own properties, enumerable or not: pg-pool hands clients a copy whose password is non-enumerable.
+  const options: AzurePgOptions = {}
+  for (const key of Object.getOwnPropertyNames(given)) (options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]
+  const connectionString = options.connectionString
+  if (connectionString !== undefined && typeof connectionString !== 'string') {
+    throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
+  }
+  const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
+  const names = (o: unknown, p: ParsedConnectionString | undefined, key: string): boolean => (o !== undefined && o !== null && o !== '') || p?.params[key] !== undefined
+  const envServer = chooseEnvServer(names(options.host, parsed, 'host') || names(options.hostaddr, parsed, 'hostaddr'), env)
+  const strings: StringSource[] = []
+  if (parsed !== undefined) strings.push({ parsed, origin: (key) => `connection string key "${key}"` })
+  if (envServer.kind === 'string') strings.push({ parsed: envServer.parsed, origin: (key) => `key "${key}" of environment variable ${envServer.variable}` })
   const warnings: string[] = []
-  for (const key of parsed?.unknownKeys ?? []) warnings.push(`connection string key "${key}" is not used by azure-pg-tls and was ignored.`)
-  const get = (o: keyof AzurePgOptions | undefined, s: string | undefined, e: string | undefined): Setting | undefined =>
-    lookup(options, parsed, env, o, s, e)
+  for (const s of strings) {
+    for (const key of s.parsed.unknownKeys) warnings.push(`${s.origin(key)} is not used by azure-pg-tls and was ignored.`)
+    const unnamed = s.parsed.unnamedUnknownKeys
+    if (unnamed > 0) {
+      // Counted, not named: an unknown "key" may be the middle of a mis-quoted password.
+      warnings.push(`${unnamed} connection string ${unnamed === 1 ? 'key' : 'keys'} unknown to azure-pg-tls ${unnamed === 1 ? 'was' : 'were'} ignored (not named, in case one is part of a mis-quoted password).`)
+    }
+  }
+  const get = (name: string): Found | undefined => lookup({ options, strings, env, envServer }, name)
 
-  const hostSetting = get('host', 'host', 'PGHOST')
-  const hostaddrSetting = get('hostaddr', 'hostaddr', 'PGHOSTADDR')
+  const hostSetting = get('host')
+  const hostaddrSetting = get('hostaddr')
   if (hostaddrSetting !== undefined && isIP(hostaddrSetting.value) === 0) {
     throw invalidConfig(`hostaddr (from ${hostaddrSetting.origin}) is not an IP address.`, 'Set hostaddr to an IPv4 or IPv6 address, and host to the server name the certificate carries.')
   }
   const host = hostSetting?.value ?? hostaddrSetting?.value
   if (host === undefined || host === '') {
-    throw invalidConfig('No host is configured.', 'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
+    throw invalidConfig(`No host is configured: looked for ${hostSourcesLooked().join(', ')}.`,
+      'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
   }
   if (host.includes(',')) throw invalidConfig('The host names several servers; azure-pg-tls connects to one.', 'Set a single host.')
 
-  const portSetting = get('port', 'port', 'PGPORT')
+  const portSetting = get('port')
   const port = portSetting === undefined ? 5432 : parsePort(portSetting)
 
-  const sslrootcert = get('sslrootcert', 'sslrootcert', 'PGSSLROOTCERT')
-  const fromString = (k: string): Setting | undefined => get(undefined, k, undefined)
   const tls = decideTls({
     host,
-    sslmode: options.sslmode !== undefined ? { value: options.sslmode, origin: 'option "sslmode"' }
-      : stringSslMode(parsed, fromString) ?? get(undefined, undefined, 'PGSSLMODE'),
-    ssl: options.ssl,
-    sslrootcert,
-    sslrootcertIsOption: options.sslrootcert !== undefined,
-    trustServerCertificate: fromString('trustservercertificate'),
-    sslfactory: fromString('sslfactory'),
-    clientCertificate: fromString('sslcert') ?? fromString('sslkey') ?? get(undefined, undefined, 'PGSSLCERT') ?? get(undefined, undefined, 'PGSSLKEY'),
-    sslnegotiation: get('sslnegotiation', 'sslnegotiation', 'PGSSLNEGOTIATION'),
+    sslmode: sslModeSetting(get('sslmode')),
+    ssl: readSslOption(options.ssl),
+    sslrootcert: get('sslrootcert'),
+    trustServerCertificate: get('trustservercertificate'),
+    sslfactory: get('sslfactory'),
+    clientCertificate: get('sslcert') ?? get('sslkey'),
+    sslnegotiation: get('sslnegotiation'),
   })
   if (tls.strengthened) {
     warnings.push(`sslmode "${tls.requestedMode}" was raised to verify-full: the certificate and host name are always verified.`)
   }
 
-  const serverType = (options.serverType ?? env['AZURE_PG_TLS_SERVER_TYPE'] ?? 'auto') as ServerType
+  const serverType = (get('serverType')?.value ?? 'auto') as ServerType
   if (!['auto', 'single', 'flexible'].includes(serverType)) {
-    throw invalidConfig(`serverType "${String(serverType)}" is not 'auto', 'single' or 'flexible'.`, "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
+    throw invalidConfig('serverType is not \'auto\', \'single\' or \'flexible\'.', "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
   }
   const azure = classifyAzureHost(host)
-  const optionServer = (options.serverName ?? env['AZURE_PG_TLS_SERVER_NAME'])?.toLowerCase()
+  const serverNameSetting = get('serverName')
+  const optionServer = serverNameSetting?.value.toLowerCase()
   if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
-    throw invalidConfig(`serverName "${optionServer}" differs from the server "${azure.serverName}" in the host name.`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
+    throw invalidConfig(`serverName (from ${serverNameSetting?.origin ?? 'the configuration'}) differs from the server named in the host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}).`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
   }
   const serverName = optionServer ?? azure?.serverName
   if (serverType === 'single' && azure?.service === 'cosmos') {
-    throw invalidConfig(`The host "${host}" is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
+    throw invalidConfig(`The host (from ${hostSetting?.origin ?? 'the configuration'}) is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
   }
 
-  const entra = options.entra !== undefined
-  const userSetting = get('user', 'user', 'PGUSER')
-  if ((userSetting === undefined || userSetting.value === '') && !entra) {
-    throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, or the connection string\'s user) to the server\'s login name.')
+  const entra = entraCredential(options.entra)
+  const userSetting = get('user')
+  if ((userSetting === undefined || userSetting.value === '') && !entra.on) {
+    throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, AZURE_POSTGRESQL_USER, or the connection string\'s user) to the server\'s login name.')
   }
   const user = userSetting === undefined || userSetting.value === '' ? undefined : azureLoginName({ user: userSetting.value, serverName, serverType, host })
 
-  const passwordSetting: Setting | undefined = options.password !== undefined ? { value: '', origin: 'option "password"' } : get(undefined, 'password', 'PGPASSWORD')
-  if (entra && passwordSetting !== undefined) {
+  const passwordOption = options.password
+  if (passwordOption !== undefined && passwordOption !== null && typeof passwordOption !== 'string' && typeof passwordOption !== 'function') {
+    throw invalidConfig('password is neither a string nor a function.', 'Pass the password as a string, or a function returning one.')
+  }
+  const passwordSetting: Setting | undefined = passwordOption !== undefined && passwordOption !== null
+    ? { value: '', origin: 'option "password"', source: 'option' }
+    : get('password')
+  if (entra.on && passwordSetting !== undefined) {
     throw invalidConfig(`A password (${passwordSetting.origin}) is set together with entra, so it is unclear which to send.`,
       'Remove the password: with entra, the Entra ID token is the password.')
   }
-  const password: PasswordSource | undefined = options.password ?? passwordSetting?.value
+  const password: PasswordSource | undefined = passwordOption ?? passwordSetting?.value
   // libpq's default database is the user name (on Single Server, the name before the suffix). Entra
   // principal names (UPNs, managed identities) are never database names: those default to Azure's "postgres".
-  const database = get('database', 'dbname', 'PGDATABASE')?.value ?? (entra ? undefined : userSetting?.value) ?? 'postgres'
+  const database = get('database')?.value ?? (entra.on ? undefined : userSetting?.value) ?? 'postgres'
 
   const pgExtras: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
-    if (!OWN_KEYS.has(key) && value !== undefined) pgExtras[key] = value
+    if (!OPTION_KEYS.has(key) && value !== undefined) pgExtras[key] = value
   }
-  const extras: ReadonlyArray<[keyof AzurePgOptions, string, string]> = [
-    ['application_name', 'application_name', 'PGAPPNAME'],
-    ['fallback_application_name', 'fallback_application_name', ''],
-    ['options', 'options', 'PGOPTIONS'],
-    ['client_encoding', 'client_encoding', 'PGCLIENTENCODING'],
-  ]
-  for (const [o, s, e] of extras) {
-    const v = get(o, s, e === '' ? undefined : e)
-    if (v !== undefined) pgExtras[o] = v.value
+  for (const name of ['application_name', 'fallback_application_name', 'options', 'client_encoding']) {
+    const v = get(name)
+    if (v !== undefined) pgExtras[name] = v.value
   }
-  if (options.connectionTimeoutMillis !== undefined) pgExtras['connectionTimeoutMillis'] = options.connectionTimeoutMillis
-  else {
-    const t = get(undefined, 'connect_timeout', 'PGCONNECT_TIMEOUT')
-    if (t !== undefined) pgExtras['connectionTimeoutMillis'] = parseSeconds(t)
-  }
+  // A connection that never completes must not hang the application: 30 s unless set (0: no limit).
+  const timeout = get('connect_timeout')
+  pgExtras['connectionTimeoutMillis'] = timeout === undefined ? DEFAULT_CONNECT_TIMEOUT_MS : timeout.source === 'option' ? Number(timeout.value) : parseSeconds(timeout)
 
-  return {
+  const settings: Settings = {
     host,
     connectHost: hostaddrSetting?.value ?? host,
     port,
     database,
     user,
     password,
-    entraScope: entra ? options.entraScope ?? entraScopeFor(azure) : undefined,
+    entra: entra.on
+      ? Object.freeze({ credential: entra.credential, scope: options.entraScope ?? entraScopeFor(azure), managedIdentityClientId: entra.credential === undefined ? get('managedIdentityClientId')?.value : undefined })
+      : undefined,
     serverType,
     serverName,
     azure,
-    tls,
-    pgExtras,
-    warnings,
+    tls: Object.freeze(tls),
+    certs: Object.freeze(resolveCertsSettings(options.certs, env)),
+    learn: learnMode(get('learn')),
+    logger: options.logger ?? defaultLogger(env),
+    now: options.now ?? (() => new Date()),
+    pgExtras: Object.freeze(pgExtras),
+    warnings: Object.freeze(warnings),
   }
+  return Object.freeze(settings)
+}
+
+/**
+ * {@link resolveSettings} with the environment the options name, or the process's own. The only
+ * place the SDK reads `process.env`.
+ */
+export function resolveOptions(options: AzurePgOptions = {}): Settings {
+  return resolveSettings(options, options.env ?? processEnv())
+}
+
+/** The process's environment, for the command line's defaults. */
+export function processEnv(): Env {
+  return process.env
 }

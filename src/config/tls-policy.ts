@@ -1,14 +1,11 @@
+import { isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { AzurePgError, invalidConfig } from '../errors.js'
+import { isTruthy, type Setting } from './setting.js'
+import { acceptSsl, type AcceptedSsl } from './ssl-options.js'
 
 /** libpq's sslmode values, plus node-postgres's `no-verify`. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full' | 'no-verify'
-
-/** A configured value and where it came from, for messages (`environment variable PGSSLMODE`). */
-export interface Setting<T = string> {
-  readonly value: T
-  readonly origin: string
-}
 
 /** Where the trusted roots come from. */
 export type TrustSpec =
@@ -21,10 +18,9 @@ export type TrustSpec =
 export interface TlsInput {
   readonly host: string
   readonly sslmode: Setting | undefined
-  readonly ssl: boolean | ConnectionOptions | undefined
+  /** The `ssl` option as read once by `readSslOption`: a plain copy. */
+  readonly ssl: boolean | Record<string, unknown> | undefined
   readonly sslrootcert: Setting | undefined
-  /** True when `sslrootcert` was given as an option (it then conflicts with `ssl.ca`). */
-  readonly sslrootcertIsOption: boolean
   readonly trustServerCertificate: Setting | undefined
   readonly sslfactory: Setting | undefined
   readonly clientCertificate: Setting | undefined
@@ -38,9 +34,12 @@ export interface TlsDecision {
   /** True when `require` or `verify-ca` was raised to verify-full. */
   readonly strengthened: boolean
   readonly trust: TrustSpec
-  /** TLS options the user set that are safe to keep (ciphers, maxVersion, ...), without `ca`. */
-  readonly extraSsl: ConnectionOptions
-  readonly sslnegotiation: 'postgres' | 'direct'
+  /** TLS options the user set that passed the allow-list (versions, ciphers, groups), without `ca` and `servername`. */
+  readonly extraSsl: Omit<AcceptedSsl, 'ca' | 'servername'>
+  /** `auto` (the default) learns per server whether direct TLS works; `postgres` and `direct` keep libpq's meaning. */
+  readonly sslnegotiation: 'auto' | 'postgres' | 'direct'
+  /** The TLS server name (SNI and identity check): the host, or undefined for an IP literal, which is checked against the certificate's IP SANs. */
+  readonly servername: string | undefined
 }
 
 const MODE_ALIASES: Readonly<Record<string, SslMode>> = {
@@ -61,44 +60,14 @@ const SECURE_HINT = 'Remove it, or use sslmode=verify-full (the default): Azure 
 export function normaliseSslMode(setting: Setting): SslMode {
   const mode = MODE_ALIASES[setting.value.toLowerCase().replace(/[-_\s]/g, '')]
   if (mode === undefined) {
-    throw invalidConfig(`sslmode "${setting.value}" (from ${setting.origin}) is not a known sslmode.`,
+    throw invalidConfig(`sslmode (from ${setting.origin}) is not a known sslmode.`,
       'Use sslmode=verify-full, or leave it unset: verify-full is the default.')
   }
   return mode
 }
 
-/** True for the spellings of "true" that connection strings use. */
-export function isTruthy(value: string): boolean {
-  return ['true', '1', 'yes', 'on'].includes(value.trim().toLowerCase())
-}
-
 function insecure(what: string, hint = SECURE_HINT): AzurePgError {
   return new AzurePgError('INSECURE_TLS', `${what} would connect without verified TLS; refused before connecting.`, { hint })
-}
-
-const WEAK_VERSIONS = new Set(['SSLv3', 'TLSv1', 'TLSv1.1'])
-
-/**
- * Refuses a node `tls` options object (or `ssl: false`) that would weaken verification. Used on the
- * user's `ssl` option and again on the client's final `ssl` just before it connects.
- */
-export function assertVerifyingSsl(ssl: boolean | ConnectionOptions | undefined, origin: string): void {
-  if (ssl === undefined || ssl === true) return
-  if (ssl === false) throw insecure(`ssl: false (${origin})`)
-  if (ssl.rejectUnauthorized === false) throw insecure(`ssl.rejectUnauthorized: false (${origin})`)
-  if (ssl.checkServerIdentity !== undefined) {
-    throw insecure(`A custom ssl.checkServerIdentity (${origin})`,
-      'Remove checkServerIdentity: azure-pg-tls checks the host name against the certificate itself. For a private endpoint, set host to the server name and hostaddr to the IP address.')
-  }
-  for (const key of ['minVersion', 'maxVersion'] as const) {
-    const v = ssl[key]
-    if (v !== undefined && WEAK_VERSIONS.has(v)) {
-      throw insecure(`ssl.${key} "${v}" (${origin})`, 'Remove it, or use "TLSv1.2" or "TLSv1.3": Azure refuses TLS older than 1.2.')
-    }
-  }
-  if (typeof ssl.secureProtocol === 'string' && /^(SSLv\d|TLSv1_(1_)?(client_|server_)?method$)/.test(ssl.secureProtocol)) {
-    throw insecure(`ssl.secureProtocol "${ssl.secureProtocol}" (${origin})`, 'Remove secureProtocol; use minVersion "TLSv1.2" if you must pin a version.')
-  }
 }
 
 /**
@@ -107,35 +76,28 @@ export function assertVerifyingSsl(ssl: boolean | ConnectionOptions | undefined,
  */
 export function decideTls(input: TlsInput): TlsDecision {
   if (input.host.startsWith('/')) {
-    throw insecure(`The host "${input.host}" is a Unix socket, which`, 'Connect to the server by its host name (<server>.postgres.database.azure.com).')
+    throw insecure('The host is a Unix-socket path, which', 'Connect to the server by its host name (<server>.postgres.database.azure.com).')
   }
   const requestedMode = input.sslmode === undefined ? 'verify-full' : normaliseSslMode(input.sslmode)
   if (INSECURE_MODES.has(requestedMode)) {
-    throw insecure(`sslmode "${input.sslmode?.value ?? requestedMode}" (from ${input.sslmode?.origin ?? 'the configuration'})`)
+    throw insecure(`sslmode "${requestedMode}" (from ${input.sslmode?.origin ?? 'the configuration'})`)
   }
   if (input.trustServerCertificate !== undefined && isTruthy(input.trustServerCertificate.value)) {
-    throw insecure(`Trust Server Certificate=${input.trustServerCertificate.value} (from ${input.trustServerCertificate.origin})`,
+    throw insecure(`Trust Server Certificate=true (from ${input.trustServerCertificate.origin})`,
       'Remove Trust Server Certificate from the connection string: azure-pg-tls trusts Azure\'s root CAs and verifies the server.')
   }
   if (input.sslfactory !== undefined && /NonValidating/i.test(input.sslfactory.value)) {
-    throw insecure(`sslfactory "${input.sslfactory.value}" (from ${input.sslfactory.origin})`,
+    throw insecure(`A NonValidatingFactory sslfactory (from ${input.sslfactory.origin})`,
       'Remove sslfactory from the connection string: azure-pg-tls verifies the server against Azure\'s root CAs.')
   }
   if (input.clientCertificate !== undefined) {
     throw invalidConfig(`${input.clientCertificate.origin} sets a client certificate, which Azure Database for PostgreSQL does not support.`,
       'Remove sslcert/sslkey: authenticate with a password or a Microsoft Entra ID token.')
   }
-  assertVerifyingSsl(input.ssl, 'option "ssl"')
-
-  const ssl = typeof input.ssl === 'object' ? input.ssl : undefined
-  const { ca, servername, ...extraSsl } = ssl ?? {}
-  if (servername !== undefined && servername.toLowerCase() !== input.host.toLowerCase()) {
-    throw invalidConfig(`ssl.servername "${servername}" differs from the host "${input.host}".`,
-      'Set host to the name in the server certificate and hostaddr to the address to connect to.')
-  }
+  const { ca, servername: _servername, ...extraSsl } = acceptSsl(input.ssl, input.host, 'option "ssl"')
   let trust: TrustSpec = { kind: 'azure' }
   if (ca !== undefined) {
-    if (input.sslrootcertIsOption) {
+    if (input.sslrootcert?.source === 'option') {
       throw invalidConfig('Both ssl.ca and sslrootcert are set.', 'Pass one of them: sslrootcert names a PEM file, ssl.ca holds the PEM text.')
     }
     trust = { kind: 'inline', ca }
@@ -145,12 +107,12 @@ export function decideTls(input: TlsInput): TlsDecision {
       : { kind: 'file', path: input.sslrootcert.value, origin: input.sslrootcert.origin }
   }
 
-  let sslnegotiation: 'postgres' | 'direct' = 'postgres'
+  let sslnegotiation: 'auto' | 'postgres' | 'direct' = 'auto'
   if (input.sslnegotiation !== undefined) {
     const v = input.sslnegotiation.value.toLowerCase()
-    if (v !== 'postgres' && v !== 'direct') {
-      throw invalidConfig(`sslnegotiation "${input.sslnegotiation.value}" (from ${input.sslnegotiation.origin}) is not "postgres" or "direct".`,
-        'Use sslnegotiation=postgres (the default) or direct.')
+    if (v !== 'auto' && v !== 'postgres' && v !== 'direct') {
+      throw invalidConfig(`sslnegotiation (from ${input.sslnegotiation.origin}) is not "auto", "postgres" or "direct".`,
+        'Use sslnegotiation=auto (the default), postgres or direct.')
     }
     sslnegotiation = v
   }
@@ -160,5 +122,11 @@ export function decideTls(input: TlsInput): TlsDecision {
     trust,
     extraSsl,
     sslnegotiation,
+    servername: servernameFor(input.host),
   }
+}
+
+/** The name TLS sends as SNI and checks the certificate against: the host, unless it is an IP literal. */
+export function servernameFor(host: string): string | undefined {
+  return isIP(host) === 0 ? host : undefined
 }

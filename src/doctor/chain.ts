@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto'
-import type { DetailedPeerCertificate, PeerCertificate } from 'node:tls'
+import type { DetailedPeerCertificate } from 'node:tls'
+import { commonName, issuerName } from '../util/pem.js'
 
 /** One certificate of the chain a server presented, as the doctor prints it. */
 export interface ChainEntry {
@@ -19,12 +20,6 @@ export interface CandidateRoot {
   readonly cert: X509Certificate
 }
 
-const cn = (o: PeerCertificate['subject'] | undefined): string => {
-  if (o === undefined) return '?'
-  const v = o.CN ?? o.O ?? '?'
-  return Array.isArray(v) ? v.join(', ') : v
-}
-
 /** The certificates a server sent (and, once verified, the root), leaf first; each certificate once. */
 export function peerChain(leaf: DetailedPeerCertificate): { entries: ChainEntry[]; certs: X509Certificate[] } {
   const entries: ChainEntry[] = []
@@ -33,10 +28,11 @@ export function peerChain(leaf: DetailedPeerCertificate): { entries: ChainEntry[
   let cert: DetailedPeerCertificate | undefined = leaf
   while (cert !== undefined && cert.raw !== undefined && !seen.has(cert.fingerprint256)) {
     seen.add(cert.fingerprint256)
-    certs.push(new X509Certificate(cert.raw))
+    const x509 = new X509Certificate(cert.raw)
+    certs.push(x509)
     entries.push({
-      subject: cn(cert.subject),
-      issuer: cn(cert.issuer),
+      subject: commonName(x509),
+      issuer: issuerName(x509),
       notAfter: cert.valid_to,
       ...(entries.length === 0 && cert.subjectaltname !== undefined && { altNames: cert.subjectaltname }),
       sha256: cert.fingerprint256,
@@ -62,11 +58,6 @@ export function issuingRoots(top: X509Certificate, candidates: readonly Candidat
       return false
     }
   })
-}
-
-/** The common name of a certificate's issuer, from its full issuer string. */
-export function issuerName(cert: X509Certificate): string {
-  return /(?:^|\n)CN=([^\n]*)/.exec(cert.issuer)?.[1] ?? cert.issuer.replace(/\n/g, ', ')
 }
 
 /** Says which root the chain ends at and who holds it, for the handshake's verdict. */

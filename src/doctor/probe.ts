@@ -77,7 +77,7 @@ export interface HandshakeResult {
  * against `ca`. Verification is reported, not enforced, so that a failing server can be diagnosed;
  * the socket is closed right after the handshake, before any byte of application data.
  */
-export async function inspectTls(socket: Socket, options: {
+export async function inspectTls(socket: Socket, settings: {
   servername: string | undefined
   ca: ConnectionOptions['ca']
   alpn?: string[]
@@ -86,10 +86,10 @@ export async function inspectTls(socket: Socket, options: {
   const start = process.hrtime.bigint()
   const tls: TLSSocket = tlsConnect({
     socket,
-    ...(options.servername !== undefined && { servername: options.servername }),
-    ca: options.ca,
+    ...(settings.servername !== undefined && { servername: settings.servername }),
+    ca: settings.ca,
     minVersion: 'TLSv1.2',
-    ...(options.alpn !== undefined && { ALPNProtocols: options.alpn }),
+    ...(settings.alpn !== undefined && { ALPNProtocols: settings.alpn }),
     // Inspection only: verification is evaluated below, and nothing is sent over this socket.
     rejectUnauthorized: false,
   })
@@ -97,7 +97,7 @@ export async function inspectTls(socket: Socket, options: {
     await withTimeout(new Promise<void>((resolve, reject) => {
       tls.once('secureConnect', resolve)
       tls.once('error', reject)
-    }), options.timeoutMs, 'TLS handshake', () => tls.destroy())
+    }), settings.timeoutMs, 'TLS handshake', () => tls.destroy())
     const err = tls.authorizationError as unknown
     return {
       authorized: tls.authorized,

@@ -1,12 +1,18 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseCertificates } from './pem.js'
+import type { Logger } from '../options.js'
+import { parseCertificates } from '../util/pem.js'
 import type { AzureRoot } from './roots.js'
+import { readSmallFile, writeFileAtomic } from './safe-file.js'
 
-/** The cache file of a root: named by its pinned fingerprint, so a renamed or rotated root never collides. */
+/** The cache file name of a root: its pinned fingerprint, so a renamed or rotated root never collides. */
+function cacheName(root: AzureRoot): string {
+  return `${root.sha256.replace(/:/g, '').toLowerCase()}.pem`
+}
+
+/** The cache file of a root. */
 export function cacheFile(cacheDir: string, root: AzureRoot): string {
-  return join(cacheDir, `${root.sha256.replace(/:/g, '').toLowerCase()}.pem`)
+  return join(cacheDir, cacheName(root))
 }
 
 /** What reading a root from the cache found. */
@@ -17,18 +23,15 @@ export type CacheRead =
 
 /**
  * Reads a root from the cache and re-checks its pin on every read: a corrupted or tampered file is
- * reported as `bad` (and then replaced by the next download), never trusted.
+ * reported as `bad` (and then replaced by the next download), never trusted. A FIFO, device, symlink
+ * or oversized file under the cache name is `bad` too, found without blocking or reading it whole.
  */
 export async function readCachedRoot(cacheDir: string, root: AzureRoot): Promise<CacheRead> {
-  let data: Buffer
+  const read = await readSmallFile(cacheFile(cacheDir, root))
+  if (read.kind === 'missing') return { kind: 'miss' }
+  if (read.kind === 'refused') return { kind: 'bad', why: read.why }
   try {
-    data = await readFile(cacheFile(cacheDir, root))
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' || code === 'ENOTDIR' ? { kind: 'miss' } : { kind: 'bad', why: `cannot be read (${code ?? 'error'})` }
-  }
-  try {
-    const certs = parseCertificates(data)
+    const certs = parseCertificates(read.data)
     const cert = certs[0]
     if (certs.length !== 1 || cert === undefined) return { kind: 'bad', why: `holds ${certs.length} certificates` }
     if (cert.fingerprint256 !== root.sha256) return { kind: 'bad', why: 'does not match the pinned fingerprint' }
@@ -39,25 +42,30 @@ export async function readCachedRoot(cacheDir: string, root: AzureRoot): Promise
 }
 
 /**
- * Writes a verified root into the cache atomically: a temporary file in the same folder, fsynced, then
- * renamed over the final name. Readers see the old file or the new one, never half of one, and any
- * number of processes may fill the cache at once. Throws when the folder cannot be created or written.
+ * Writes a verified root into the cache atomically (see {@link writeFileAtomic}). Throws when the folder
+ * cannot be created or written; callers bound it in time and keep it off the connection path.
  */
 export async function writeCachedRoot(cacheDir: string, root: AzureRoot, pem: string): Promise<void> {
-  await mkdir(cacheDir, { recursive: true, mode: 0o755 })
-  const target = cacheFile(cacheDir, root)
-  const temp = join(cacheDir, `.${root.id}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  await writeFileAtomic(cacheDir, cacheName(root), pem)
+}
+
+const checkedDirs = new Set<string>()
+
+/**
+ * Warns, once per folder and process, when the cache folder is writable by its group or by others (as
+ * ssh does about key files). The pins keep planted files from being trusted, but whoever can write there
+ * can fill it with junk or suppress downloads. A missing folder is not a finding.
+ */
+export async function warnIfCacheDirShared(cacheDir: string, logger: Logger): Promise<void> {
+  if (checkedDirs.has(cacheDir)) return
+  checkedDirs.add(cacheDir)
+  let mode: number
   try {
-    const handle = await open(temp, 'wx', 0o644)
-    try {
-      await handle.writeFile(pem)
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, target)
-  } catch (err) {
-    await rm(temp, { force: true })
-    throw err
+    mode = (await stat(cacheDir)).mode
+  } catch {
+    return
   }
+  if ((mode & 0o022) === 0) return
+  const who = (mode & 0o002) !== 0 ? 'every user' : 'its group'
+  logger.warn(`The certificate cache folder ${cacheDir} is writable by ${who} (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}); files in it are pin-checked before use, but anyone who can write there can plant or remove them. Run: chmod go-w ${cacheDir}`)
 }

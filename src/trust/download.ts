@@ -1,7 +1,12 @@
 import type { X509Certificate } from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
+import type { Socket } from 'node:net'
+import type { MirrorCredentials } from '../config/mirror-url.js'
 import { AzurePgError } from '../errors.js'
-import type { FetchFunction, FetchResponse } from './certs-options.js'
-import { commonName, parseCertificates } from './pem.js'
+import type { FetchFunction, FetchResponse } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
+import { commonName, parseCertificates } from '../util/pem.js'
 import type { AzureRoot } from './roots.js'
 
 /** A root certificate is 1-2 KiB; anything past this is not one, so reading stops there. */
@@ -13,7 +18,44 @@ export const MAX_REDIRECTS = 3
 export interface DownloadSettings {
   readonly fetch: FetchFunction | undefined
   readonly timeoutMs: number
+  /** The mirror's base URL, without user info. */
   readonly mirror: string | undefined
+  /** Credentials for the mirror's origin (never for another origin). */
+  readonly mirrorCredentials?: MirrorCredentials | undefined
+}
+
+/** How a download runs. */
+export interface DownloadMode {
+  /** A background refresh: its time limit does not keep the process alive by itself. */
+  readonly background?: boolean
+}
+
+/** What replaces a text that contains the mirror's credentials: the whole text, never an edited copy. */
+const WITHHELD = 'the error text is withheld because it contains the mirror credentials'
+
+/** A text fit to show: as it is, or replaced as a whole when it contains the credentials. */
+function safeText(text: string, credentials: MirrorCredentials | undefined): string {
+  return credentials?.appearsIn(text) === true ? WITHHELD : text
+}
+
+/**
+ * A copy of an error (and its causes) fit to keep as `cause`: each message as it is or withheld as a
+ * whole, the name, code and stack frames kept, every other property dropped (an HTTP client may hang a
+ * request, with its headers, on its errors). Without credentials the error is kept as it is.
+ */
+export function scrubError(err: unknown, credentials: MirrorCredentials | undefined, depth = 0): unknown {
+  if (credentials === undefined) return err
+  if (depth > 4 || err === undefined || err === null) return undefined
+  if (!(err instanceof Error)) return new Error(safeText(String(err), credentials))
+  const message = safeText(err.message, credentials)
+  const inner = scrubError((err as { cause?: unknown }).cause, credentials, depth + 1)
+  const copy = new Error(message, inner === undefined ? undefined : { cause: inner })
+  copy.name = safeText(err.name, credentials)
+  const code = (err as NodeJS.ErrnoException).code
+  if (typeof code === 'string') Object.assign(copy, { code: safeText(code, credentials) })
+  const frames = (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l) && !credentials.appearsIn(l))
+  copy.stack = [`${copy.name}: ${message}`, ...frames].join('\n')
+  return copy
 }
 
 /**
@@ -27,7 +69,24 @@ export function downloadUrl(root: AzureRoot, mirror: string | undefined): string
 
 /** A URL without user info, for messages. */
 export function displayUrl(url: string): string {
-  return url.replace(/^(\w+:\/\/)[^/@]*@/, '$1')
+  try {
+    const u = new URL(url)
+    if (u.username === '' && u.password === '') return url
+    u.username = ''
+    u.password = ''
+    return u.href
+  } catch {
+    // Not a URL: drop everything up to the last "@" before the path, which is where user info would be.
+    return url.replace(/^(\w+:\/\/)[^/]*@/, '$1')
+  }
+}
+
+/** A redirect target without user info: credentials are never taken from a Location header. */
+function withoutUserInfo(url: URL): URL {
+  const copy = new URL(url.href)
+  copy.username = ''
+  copy.password = ''
+  return copy
 }
 
 function failed(root: AzureRoot, url: string, why: string, cause?: unknown): AzurePgError {
@@ -37,12 +96,36 @@ function failed(root: AzureRoot, url: string, why: string, cause?: unknown): Azu
   })
 }
 
-let nodeFetch: Promise<FetchFunction> | undefined
+const nodeFetch = new PromiseMemo<'node-fetch', FetchFunction>()
 
 /** node-fetch is loaded on the first download only: most processes never download anything. */
 function defaultFetch(): Promise<FetchFunction> {
-  nodeFetch ??= import('node-fetch').then((m) => m.default as unknown as FetchFunction)
-  return nodeFetch
+  return nodeFetch.get('node-fetch', async () => (await import('node-fetch')).default as unknown as FetchFunction)
+}
+
+/** Sockets of a background refresh do not keep the process alive: a process done with its work exits. */
+class UnrefHttpAgent extends http.Agent {
+  override createConnection(...args: Parameters<http.Agent['createConnection']>): Socket {
+    const socket = super.createConnection(...args) as Socket
+    socket.unref()
+    return socket
+  }
+}
+
+class UnrefHttpsAgent extends https.Agent {
+  override createConnection(...args: Parameters<https.Agent['createConnection']>): Socket {
+    const socket = super.createConnection(...args) as Socket
+    socket.unref()
+    return socket
+  }
+}
+
+let backgroundAgents: { http: http.Agent; https: https.Agent } | undefined
+
+/** node-fetch's `agent` option for background downloads (a fetch the caller passes is used as it is). */
+function backgroundAgent(url: URL): http.Agent {
+  backgroundAgents ??= { http: new UnrefHttpAgent(), https: new UnrefHttpsAgent() }
+  return url.protocol === 'https:' ? backgroundAgents.https : backgroundAgents.http
 }
 
 async function discard(body: FetchResponse['body']): Promise<void> {
@@ -96,26 +179,31 @@ export function verifyRootBytes(root: AzureRoot, bytes: Buffer, from: string): s
 /**
  * Downloads one Azure root and verifies it against its pin. At most {@link MAX_REDIRECTS} redirects,
  * never from https to http; at most {@link MAX_DOWNLOAD_BYTES} read; one time limit for the whole
- * exchange. Throws `CERT_UNAVAILABLE` or `CERT_PIN_MISMATCH`.
+ * exchange. Mirror credentials travel as an `Authorization` header to the mirror's origin only, never
+ * inside a URL. Throws `CERT_UNAVAILABLE` or `CERT_PIN_MISMATCH`, whose texts never hold the credentials.
  */
-export async function downloadRoot(root: AzureRoot, settings: DownloadSettings): Promise<string> {
+export async function downloadRoot(root: AzureRoot, settings: DownloadSettings, mode: DownloadMode = {}): Promise<string> {
   const fetchImpl = settings.fetch ?? (await defaultFetch())
+  // In the background nothing may hold the process open: the time limit is unref'd, and so are node-fetch's sockets.
+  const extra = mode.background === true && settings.fetch === undefined ? { agent: backgroundAgent } : {}
+  const credentials = settings.mirrorCredentials
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), settings.timeoutMs)
-  let url = downloadUrl(root, settings.mirror)
+  if (mode.background === true) timer.unref()
+  let url = displayUrl(downloadUrl(root, settings.mirror))
   try {
     for (let redirects = 0; ; redirects++) {
-      const res = await fetchImpl(url, {
-        signal: controller.signal,
-        redirect: 'manual',
-        headers: { accept: 'application/x-pem-file, application/pkix-cert, application/x-x509-ca-cert, */*', 'user-agent': 'azure-pg-tls' },
-      })
+      const headers: Record<string, string> = { accept: 'application/x-pem-file, application/pkix-cert, application/x-x509-ca-cert, */*', 'user-agent': 'azure-pg-tls' }
+      // Credentials go to the mirror's own origin only: a redirect elsewhere gets none (as browsers and curl do).
+      const authorization = credentials?.headerFor(url)
+      if (authorization !== undefined) headers['authorization'] = authorization
+      const res = await fetchImpl(url, { signal: controller.signal, redirect: 'manual', headers, ...extra })
       if (res.status >= 300 && res.status < 400) {
         await discard(res.body)
         const location = res.headers.get('location')
         if (location === null) throw failed(root, url, `HTTP ${res.status} without a Location`)
         if (redirects >= MAX_REDIRECTS) throw failed(root, url, `more than ${MAX_REDIRECTS} redirects`)
-        const next = new URL(location, url)
+        const next = withoutUserInfo(new URL(location, url))
         if (next.protocol !== 'https:' && next.protocol !== 'http:') throw failed(root, url, `a redirect to a ${next.protocol} URL`)
         if (url.startsWith('https:') && next.protocol === 'http:') throw failed(root, url, `a redirect from https to http (${displayUrl(next.href)}) was refused`)
         url = next.href
@@ -130,7 +218,7 @@ export async function downloadRoot(root: AzureRoot, settings: DownloadSettings):
         body = await readLimited(res.body, MAX_DOWNLOAD_BYTES)
       } catch (err) {
         if (controller.signal.aborted) throw err
-        throw failed(root, url, 'the body was cut short: the connection closed before its end', err)
+        throw failed(root, url, 'the body was cut short: the connection closed before its end', scrubError(err, credentials))
       }
       if (body === 'too-large') {
         throw failed(root, url, `the body is larger than ${MAX_DOWNLOAD_BYTES / 1024} KiB, which no root certificate is`)
@@ -139,8 +227,8 @@ export async function downloadRoot(root: AzureRoot, settings: DownloadSettings):
     }
   } catch (err) {
     if (err instanceof AzurePgError) throw err
-    if (controller.signal.aborted) throw failed(root, url, `no complete answer within ${settings.timeoutMs} ms`, err)
-    throw failed(root, url, err instanceof Error ? err.message : String(err), err)
+    if (controller.signal.aborted) throw failed(root, url, `no complete answer within ${settings.timeoutMs} ms`, scrubError(err, credentials))
+    throw failed(root, url, safeText(err instanceof Error ? err.message : String(err), credentials), scrubError(err, credentials))
   } finally {
     clearTimeout(timer)
   }

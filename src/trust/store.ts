@@ -1,17 +1,23 @@
 import type { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { AzurePgError } from '../errors.js'
-import type { Logger } from '../log.js'
-import { readCachedRoot, writeCachedRoot } from './cache.js'
-import type { CertsSettings, FetchFunction } from './certs-options.js'
+import type { CertsSettings } from '../config/certs-settings.js'
+import type { FetchFunction, Logger } from '../options.js'
+import { PromiseMemo } from '../util/memo.js'
+import { packageRoot } from '../util/package-root.js'
+import { daysLeft, parseCertificates } from '../util/pem.js'
+import { startLater, startNow } from './background.js'
+import { readCachedRoot, warnIfCacheDirShared, writeCachedRoot, type CacheRead } from './cache.js'
 import { downloadRoot } from './download.js'
-import { daysUntilExpiry, parseCertificates } from './pem.js'
-import { AZURE_ROOTS, type AzureRoot } from './roots.js'
+import { clearRefreshMarker, refreshPostponed, writeRefreshMarker } from './refresh-marker.js'
+import { rootsOf, type AzureRoot } from './roots.js'
+import { withTimeLimit } from './safe-file.js'
 
-/** The package's `certs/` folder: two levels up from both `src/trust/` and `dist/trust/`. */
-export const BUNDLED_CERTS_DIR = fileURLToPath(new URL('../../certs/', import.meta.url))
+export { settleBackgroundWork } from './background.js'
+
+/** The package's `certs/` folder, beside its package.json (from src/, dist/esm/ and dist/cjs/ alike). */
+export const BUNDLED_CERTS_DIR = join(packageRoot(import.meta.url), 'certs')
 
 /** Roots within this many days of their notAfter get a warning. */
 export const EXPIRY_WARNING_DAYS = 90
@@ -35,89 +41,167 @@ export interface StoreContext {
 }
 
 /** The roots Azure's servers chain to, as trusted by default. */
-export const DEFAULT_ROOTS: readonly AzureRoot[] = AZURE_ROOTS.filter((r) => r.trustedByDefault)
+export const DEFAULT_ROOTS: readonly AzureRoot[] = rootsOf('default')
 
-const bundledMemo = new Map<string, Promise<string>>()
+const bundledMemo = new PromiseMemo<string, string>()
 
 /** Reads a bundled root and checks its pin; once per process and folder. */
 export function readBundledRoot(root: AzureRoot, dir: string = BUNDLED_CERTS_DIR): Promise<string> {
   const path = join(dir, `${root.id}.pem`)
-  let memo = bundledMemo.get(path)
-  if (memo === undefined) {
-    memo = (async () => {
-      let cert: X509Certificate | undefined
-      try {
-        cert = parseCertificates(await readFile(path))[0]
-      } catch (cause) {
-        throw new AzurePgError('CERT_UNAVAILABLE', `The bundled copy of ${root.name} (${path}) cannot be read.`, { hint: 'Reinstall azure-pg-tls.', cause })
-      }
-      if (cert?.fingerprint256 !== root.sha256) {
-        throw new AzurePgError('CERT_PIN_MISMATCH', `The bundled copy of ${root.name} (${path}) does not match its pinned fingerprint.`,
-          { hint: 'Reinstall azure-pg-tls: the package files were changed.' })
-      }
-      return cert.toString()
-    })()
-    memo.catch(() => bundledMemo.delete(path))
-    bundledMemo.set(path, memo)
-  }
-  return memo
+  return bundledMemo.get(path, async () => {
+    let cert: X509Certificate | undefined
+    try {
+      cert = parseCertificates(await readFile(path))[0]
+    } catch (cause) {
+      throw new AzurePgError('CERT_UNAVAILABLE', `The bundled copy of ${root.name} (${path}) cannot be read.`, { hint: 'Reinstall azure-pg-tls.', cause })
+    }
+    if (cert?.fingerprint256 !== root.sha256) {
+      throw new AzurePgError('CERT_PIN_MISMATCH', `The bundled copy of ${root.name} (${path}) does not match its pinned fingerprint.`,
+        { hint: 'Reinstall azure-pg-tls: the package files were changed.' })
+    }
+    return cert.toString()
+  })
 }
 
-/** Days from `now` until a PEM certificate's notAfter (negative once expired). */
-export function daysLeft(pem: string, now: Date): number {
-  const [cert] = parseCertificates(pem)
-  return cert === undefined ? -1 : daysUntilExpiry(cert, now)
-}
+/** What resolving one root came to: the root, or every reason it could not be had. */
+export type RootOutcome =
+  | { readonly ok: ResolvedRoot; readonly cache: CacheRead['kind'] }
+  | { readonly tried: readonly string[]; readonly errors: readonly Error[]; readonly cache: CacheRead['kind']; readonly bundledError?: Error }
 
-type Outcome = { readonly ok: ResolvedRoot } | { readonly tried: readonly string[] }
-
-interface Run {
-  readonly settings: CertsSettings
-  readonly ctx: StoreContext
-  /** Set once the cache could not be written, so the warning is given once. */
+/** What one resolution run over several roots has already said and found, so each warning is given once. */
+export interface RunState {
+  /** Set once the cache could not be written. */
   cacheWriteFailed: boolean
+  /** Roots served from the bundled copy in `auto` because the cache had none: refreshed in the background. */
+  readonly stale?: AzureRoot[]
 }
 
-async function resolveOne(root: AzureRoot, run: Run): Promise<Outcome> {
-  const { settings, ctx } = run
+/** A cache write that takes longer than this is abandoned with a warning (a hung network file system, say). */
+export const CACHE_WRITE_LIMIT_MS = 5000
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err)
+}
+
+/** Writes a root into the cache, bounded in time; failures are warned about once per run, never thrown. */
+async function saveRoot(root: AzureRoot, pem: string, settings: CertsSettings, ctx: StoreContext, run: RunState, meanwhile: string): Promise<void> {
+  try {
+    await withTimeLimit(writeCachedRoot(settings.cacheDir, root, pem), CACHE_WRITE_LIMIT_MS, 'writing the certificate cache')
+  } catch (err) {
+    if (!run.cacheWriteFailed) {
+      run.cacheWriteFailed = true
+      ctx.logger.warn(`Cannot write the certificate cache ${settings.cacheDir} (${errorCode(err)}); ${meanwhile}.`)
+    }
+  }
+}
+
+async function download(root: AzureRoot, settings: CertsSettings, ctx: StoreContext, run: RunState, tried: string[], errors: Error[]): Promise<string | undefined> {
+  try {
+    const pem = await downloadRoot(root, settings)
+    // Off the connection path: the caller has its root now, the cache is filled behind it.
+    startNow(() => saveRoot(root, pem, settings, ctx, run, 'keeping downloaded roots in memory'))
+    return pem
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    errors.push(err instanceof Error ? err : new Error(message))
+    tried.push(`download: ${message}`)
+    return undefined
+  }
+}
+
+/**
+ * One root through the resolution order. `auto`: the on-disk cache, else the bundled copy at once (the
+ * pinned copy is byte for byte the root a download would fetch), the cache being refreshed later in the
+ * background (see {@link resolveAzureRoots}). `download`: the cache, else a download, waited for, with no
+ * bundled fallback. `bundled`: straight to the copy. `offline` never downloads. Never throws: an unusable
+ * bundled copy is reported as `bundledError`.
+ */
+export async function resolveRoot(root: AzureRoot, settings: CertsSettings, ctx: StoreContext, run: RunState = { cacheWriteFailed: false }): Promise<RootOutcome> {
   const tried: string[] = []
+  const errors: Error[] = []
+  let cache: CacheRead['kind'] = 'miss'
+  const mayDownload = settings.source !== 'bundled' && !settings.offline
   if (settings.source !== 'bundled') {
     const cached = await readCachedRoot(settings.cacheDir, root)
-    if (cached.kind === 'hit') return { ok: { root, pem: cached.pem, origin: 'cache' } }
+    cache = cached.kind
+    if (cached.kind === 'hit') return { ok: { root, pem: cached.pem, origin: 'cache' }, cache }
     if (cached.kind === 'bad') ctx.logger.warn(`The cached copy of ${root.name} in ${settings.cacheDir} ${cached.why}; it is ignored and will be replaced.`)
     tried.push(cached.kind === 'bad' ? `cache: ${cached.why}` : 'cache: no copy')
-    if (settings.offline) {
-      tried.push('download: not tried (offline)')
-    } else {
-      try {
-        const pem = await downloadRoot(root, settings)
-        try {
-          await writeCachedRoot(settings.cacheDir, root, pem)
-        } catch (err) {
-          if (!run.cacheWriteFailed) {
-            run.cacheWriteFailed = true
-            ctx.logger.warn(`Cannot write the certificate cache ${settings.cacheDir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); keeping downloaded roots in memory.`)
-          }
-        }
-        return { ok: { root, pem, origin: 'download' } }
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err)
-        tried.push(`download: ${message}`)
-        if (settings.source === 'auto') ctx.logger.warn(`${message} Using the bundled copy.`)
-      }
+    if (settings.source === 'download') {
+      if (!mayDownload) return { tried: [...tried, 'download: not tried (offline)'], errors, cache }
+      const pem = await download(root, settings, ctx, run, tried, errors)
+      return pem === undefined ? { tried, errors, cache } : { ok: { root, pem, origin: 'download' }, cache }
     }
-    if (settings.source === 'download') return { tried }
   }
-  return { ok: { root, pem: await readBundledRoot(root, ctx.bundledDir), origin: 'bundled' } }
+  try {
+    const pem = await readBundledRoot(root, ctx.bundledDir)
+    if (mayDownload) run.stale?.push(root)
+    return { ok: { root, pem, origin: 'bundled' }, cache }
+  } catch (err) {
+    const bundledError = err instanceof Error ? err : new Error(String(err))
+    // A damaged package copy in auto: wait for the download after all, rather than fail.
+    const pem = mayDownload ? await download(root, settings, ctx, run, tried, errors) : undefined
+    if (pem !== undefined) {
+      ctx.logger.warn(`${bundledError.message} The downloaded copy is used.`)
+      return { ok: { root, pem, origin: 'download' }, cache }
+    }
+    return { tried: [...tried, `bundled: ${bundledError.message}`], errors: [...errors, bundledError], cache, bundledError }
+  }
 }
 
+/**
+ * The background refresh after a cold start: download the roots the cache lacks and cache them. Skipped
+ * for a day after a failed attempt (a marker in the cache folder says so, for every process); a failure
+ * is warned about and recorded, never thrown.
+ */
+async function refreshCache(roots: readonly AzureRoot[], settings: CertsSettings, ctx: StoreContext): Promise<void> {
+  if (await refreshPostponed(settings.cacheDir, settings.mirror, ctx.now())) return
+  const run: RunState = { cacheWriteFailed: false }
+  const failed: string[] = []
+  await Promise.all(roots.map(async (root) => {
+    let pem: string
+    try {
+      pem = await downloadRoot(root, settings, { background: true })
+    } catch (err) {
+      failed.push(root.id)
+      ctx.logger.warn(`${err instanceof Error ? err.message : String(err)} Using the bundled copy (the same pinned certificate); the next download attempt is in a day.`)
+      return
+    }
+    await saveRoot(root, pem, settings, ctx, run, 'the bundled copies stay in use')
+  }))
+  if (failed.length === 0) {
+    await clearRefreshMarker(settings.cacheDir)
+    return
+  }
+  try {
+    await withTimeLimit(writeRefreshMarker(settings.cacheDir, settings.mirror, ctx.now(), failed), CACHE_WRITE_LIMIT_MS, 'writing the refresh marker')
+  } catch (err) {
+    if (!run.cacheWriteFailed) ctx.logger.warn(`Cannot record the failed download in ${settings.cacheDir} (${errorCode(err)}); the next process tries again.`)
+  }
+}
+
+const plainHttpWarned = new Set<string>()
+
 async function resolveAll(settings: CertsSettings, ctx: StoreContext): Promise<readonly ResolvedRoot[]> {
-  const run: Run = { settings, ctx, cacheWriteFailed: false }
-  const outcomes = await Promise.all(DEFAULT_ROOTS.map((root) => resolveOne(root, run)))
-  const missing = outcomes.flatMap((o, i) => ('tried' in o ? [`${DEFAULT_ROOTS[i]?.name ?? '?'} (${o.tried.join('; ')})`] : []))
+  const roots = rootsOf(settings.roots)
+  if (settings.source !== 'bundled') await warnIfCacheDirShared(settings.cacheDir, ctx.logger)
+  if (settings.mirrorCredentials !== undefined && settings.mirror?.startsWith('http:') === true && !plainHttpWarned.has(settings.mirror)) {
+    plainHttpWarned.add(settings.mirror)
+    ctx.logger.warn(`certs.mirror ${settings.mirror} is plain http: its credentials travel unencrypted. Use https.`)
+  }
+  const run: RunState = { cacheWriteFailed: false, stale: [] }
+  const outcomes = await Promise.all(roots.map((root) => resolveRoot(root, settings, ctx, run)))
+  if (run.stale !== undefined && run.stale.length > 0) {
+    const stale = [...run.stale]
+    startLater(JSON.stringify([settings.cacheDir, settings.mirror ?? '', stale.map((r) => r.id)]), () => refreshCache(stale, settings, ctx))
+  }
+  // A package whose own copies are missing or changed is broken: say that, not "unavailable".
+  for (const o of outcomes) if ('bundledError' in o && o.bundledError !== undefined) throw o.bundledError
+  const missing = outcomes.flatMap((o, i) => ('tried' in o ? [`${roots[i]?.name ?? '?'} (${o.tried.join('; ')})`] : []))
   if (missing.length > 0) {
     throw new AzurePgError('CERT_UNAVAILABLE', `Azure root certificates are unavailable with certs.source "download": ${missing.join('; ')}`, {
       hint: 'Allow access to the official URLs or set AZURE_PG_TLS_CERT_MIRROR, run `azure-pg-tls certs fetch` where the network is reachable, or use certs.source "auto" to fall back to the bundled roots.',
+      errors: outcomes.flatMap((o) => ('errors' in o ? o.errors : [])),
     })
   }
   const now = ctx.now()
@@ -140,7 +224,7 @@ async function resolveAll(settings: CertsSettings, ctx: StoreContext): Promise<r
   return usable
 }
 
-const memo = new Map<string, Promise<readonly ResolvedRoot[]>>()
+const memo = new PromiseMemo<string, readonly ResolvedRoot[]>()
 const fetchIds = new WeakMap<FetchFunction, number>()
 let nextFetchId = 1
 
@@ -150,25 +234,20 @@ function memoKey(settings: CertsSettings, ctx: StoreContext): string {
     fetchId = fetchIds.get(settings.fetch) ?? nextFetchId++
     fetchIds.set(settings.fetch, fetchId)
   }
-  const { source, offline, cacheDir, mirror, timeoutMs } = settings
-  return JSON.stringify([source, offline, cacheDir, mirror ?? '', timeoutMs, fetchId, ctx.bundledDir ?? ''])
+  const { source, offline, cacheDir, mirror, timeoutMs, roots, mirrorCredentials } = settings
+  return JSON.stringify([source, offline, cacheDir, mirror ?? '', mirrorCredentials?.fingerprint() ?? '', timeoutMs, fetchId, roots, ctx.bundledDir ?? ''])
 }
 
 /**
- * Azure's default roots, resolved in order in-process memo → on-disk cache → download → bundled copy
- * (as `settings.source` and `offline` allow). The first call in a process does the work; concurrent
- * and later calls share it, so a pool or a burst of clients causes at most one download per root.
- * A failed resolution is forgotten, so the next call tries again.
+ * Azure's roots (the set `settings.roots` names), resolved in order in-process memo → on-disk cache →
+ * bundled copy (`auto`: nothing on the connection path waits for the network; roots missing from the
+ * cache are downloaded in the background afterwards) or → download (`download`: waited for, no fallback).
+ * The first call in a process does the work; concurrent and later calls share it, so a pool or a burst
+ * of clients causes at most one download per root. A failed resolution is forgotten, so the next call
+ * tries again. {@link settleBackgroundWork} waits for the background part.
  */
 export function resolveAzureRoots(settings: CertsSettings, ctx: StoreContext): Promise<readonly ResolvedRoot[]> {
-  const key = memoKey(settings, ctx)
-  let p = memo.get(key)
-  if (p === undefined) {
-    p = resolveAll(settings, ctx)
-    p.catch(() => memo.delete(key))
-    memo.set(key, p)
-  }
-  return p
+  return memo.get(memoKey(settings, ctx), () => resolveAll(settings, ctx))
 }
 
 /** Forgets every memoised resolution (for long-lived processes that want a fresh look, and for tests). */

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises'
 import { rootCertificates, type ConnectionOptions } from 'node:tls'
 import type { X509Certificate } from 'node:crypto'
 import { AzurePgError, invalidConfig } from '../errors.js'
-import type { CertsSettings } from './certs-options.js'
+import type { CertsSettings } from '../config/certs-settings.js'
 import { resolveAzureRoots, type StoreContext } from './store.js'
 import type { TrustSpec } from '../config/tls-policy.js'
-import { commonName, isExpired, parseCertificates } from './pem.js'
+import { commonName, isExpired, parseCertificates } from '../util/pem.js'
 import { rootByFingerprint } from './roots.js'
 
 /** The roots a connection trusts, ready for `ssl.ca`. */
@@ -24,7 +24,7 @@ export interface TrustContext extends StoreContext {
 function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): void {
   if (!isExpired(cert, ctx.now())) return
   const known = rootByFingerprint(cert.fingerprint256)
-  const legacy = known !== undefined && !known.trustedByDefault
+  const legacy = known !== undefined && !known.trustedWithAll
     ? ` ${known.name} is no longer used by Azure; remove sslrootcert to trust Azure's current roots.`
     : ''
   ctx.logger.warn(`${commonName(cert)} in ${where} expired on ${cert.validTo}.${legacy}`)

@@ -1,7 +1,9 @@
 // `azure-pg-tls doctor` against real local servers: healthy, TLS off, unknown CA, wrong name, expired,
-// nothing listening, garbage answer, wrong password, unknown user.
+// nothing listening, garbage answer, wrong password, unknown user, and a chain missing its cross-certificate.
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
@@ -10,10 +12,12 @@ import { rootVerdict, type CandidateRoot } from '../../src/doctor/chain.js'
 import { runDoctor, type DoctorReport } from '../../src/doctor/run-doctor.js'
 import { Resolver } from 'node:dns/promises'
 import { startDnsServer } from '../../lab/dns-server.js'
-import { createIntermediate, createRootCa } from '../../lab/pki.js'
-import { freePort } from '../../lab/postgres-server.js'
-import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { createIntermediate, createRootCa, createRotatedChain, type RotatedChain } from '../../lab/pki.js'
+import { freePort, removeTemplate, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { incompleteChainVerdict } from '../../src/doctor/incomplete-chain.js'
 import { assertAzureIdentityAbsent } from '../support/preconditions.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 let lab: Lab
 let garbage: Server
@@ -64,19 +68,20 @@ async function connectHint(kind: ServerKind): Promise<string> {
 }
 
 describe('azure-pg-tls doctor', () => {
-  it('healthy server with a password: all seven steps pass, exit 0', async () => {
+  it('healthy server with a password: all eight steps pass, exit 0', async () => {
     const { code, report: r, out } = await report([conninfo(lab.server('good').port), '--password-stdin'], { password: LOGINS.flexible.password })
     assert.equal(code, 0)
     assert.equal(r.ok, true)
     assert.deepEqual(r.steps.map((s) => [s.step, s.status]), [
       ['configuration', 'pass'], ['dns', 'pass'], ['tcp', 'pass'], ['tls-request', 'pass'],
-      ['tls-handshake', 'pass'], ['authentication', 'pass'], ['server', 'pass'],
+      ['tls-handshake', 'pass'], ['plaintext-probe', 'pass'], ['authentication', 'pass'], ['server', 'pass'],
     ])
     const hs = r.steps[4]!
     assert.match(hs.summary, /^TLSv1\.[23], verified: chains to Lab Global Root G2, which the trust set holds$/)
     assert.ok(hs.details.some((d) => /^chain\[0\] mydemoserver\.postgres\.database\.azure\.com \(issuer Lab TLS RSA CA 2026, until .*DNS:mydemoserver/.test(d)))
-    assert.match(r.steps[5]!.summary, /logged in as myadmin$/)
-    assert.match(r.steps[6]!.summary, /^PostgreSQL 18\.\d+, ssl true, TLSv1\.[23]$/)
+    assert.equal(r.plaintext, 'enforced', 'the lab server is hostssl only')
+    assert.match(r.steps[6]!.summary, /logged in as myadmin$/)
+    assert.match(r.steps[7]!.summary, /^PostgreSQL 18\.\d+, ssl true, TLSv1\.[23]$/)
     assert.doesNotMatch(out, new RegExp(LOGINS.flexible.password))
   })
 
@@ -109,7 +114,9 @@ describe('azure-pg-tls doctor', () => {
     const f = failing(r)!
     assert.equal(f.step, 'tls-handshake')
     assert.equal(f.code, 'TLS_VERIFY_FAILED')
-    assert.match(f.reason ?? '', /chains to "Impostor Root CA", which is not in your trust set \(roots from .*lab-root\.pem\), not an Azure root, and not in Node's built-in store/)
+    // The impostor sends leaf + issuing CA, like a server that left out an intermediate: the doctor names
+    // the missing issuer and both readings (src/doctor/incomplete-chain.ts).
+    assert.match(f.reason ?? '', /^the server sent an incomplete chain: Impostor Issuing CA was issued by Impostor Root CA, which the server did not send\. Impostor Root CA is not in your trust set \(roots from .*lab-root\.pem\), not an Azure root, and not in Node's built-in store: .*if it is a root, this is not your Azure server/)
     assert.equal(f.fix, await connectHint('impostor'))
   })
 
@@ -250,5 +257,63 @@ describe('which root would have verified a chain', () => {
     assert.equal(rootVerdict(top, [asCandidate('trust set'), asCandidate('azure')], 't'), 'chains to Pretend Azure Root, which the trust set holds')
     const other = await createRootCa('Unrelated Root')
     assert.match(rootVerdict(top, [{ name: 'Unrelated Root', where: 'azure', cert: new X509Certificate(other.pem) }], 't'), /chains to "Pretend Azure Root", which is not in your trust set/)
+  })
+})
+
+describe("doctor on Azure's rotated chain", () => {
+  let chain: RotatedChain
+  let dir: string
+  let oldRootPath: string
+  const servers: Partial<Record<'full' | 'withoutCross', RunningPostgres>> = {}
+
+  before(async () => {
+    chain = await createRotatedChain([AZURE_HOST])
+    dir = await makeTempDir('doctor-rotated')
+    oldRootPath = join(dir, 'old-root.pem')
+    await writeFile(oldRootPath, chain.oldRoot.pem)
+    for (const variant of ['full', 'withoutCross'] as const) {
+      servers[variant] = await startPostgres({ tls: { certChainPem: chain.chains[variant], keyPem: chain.leaf.keyPem } })
+      await createLogins(servers[variant])
+    }
+  })
+  after(async () => {
+    await Promise.all(Object.values(servers).map((s) => s.stop()))
+    await removeTemplate()
+    if (dir !== undefined) await removeTempDir(dir)
+  })
+
+  const rotatedConninfo = (variant: 'full' | 'withoutCross'): string =>
+    `host=${AZURE_HOST} hostaddr=127.0.0.1 port=${servers[variant]?.port ?? 0} dbname=postgres user=myadmin sslrootcert=${oldRootPath}`
+
+  it('cross-certificate omitted: "the server sent an incomplete chain", naming the missing issuer', async () => {
+    const { code, report: r, out } = await report([rotatedConninfo('withoutCross')])
+    assert.equal(code, 1)
+    const f = failing(r)!
+    assert.equal(f.step, 'tls-handshake')
+    assert.equal(f.code, 'TLS_VERIFY_FAILED')
+    assert.match(f.summary, /UNABLE_TO_GET_ISSUER_CERT_LOCALLY/)
+    assert.match(f.reason ?? '', /^the server sent an incomplete chain: Lab Microsoft TLS G2 RSA CA OCSP 02 was issued by Lab Microsoft TLS RSA Root G2, which the server did not send\./)
+    assert.doesNotMatch(f.reason ?? '', /chains to "/, 'not the unknown-CA verdict')
+    assert.ok(f.details.some((d) => /^chain\[1\] Lab Microsoft TLS G2 RSA CA OCSP 02 \(issuer Lab Microsoft TLS RSA Root G2/.test(d)), f.details.join('\n'))
+    assert.match(out, /incomplete chain/)
+  })
+
+  it('full chain: verified through the cross-certificate to the trusted old root', async () => {
+    const { code, report: r } = await report([rotatedConninfo('full'), '--password-stdin'], { password: LOGINS.flexible.password })
+    assert.equal(code, 0)
+    assert.match(r.steps[4]!.summary, /verified: chains to Lab DigiCert Global Root G2, which the trust set holds$/)
+  })
+
+  it('incompleteChainVerdict: only for an issuer-not-found error on a chain whose top no candidate issued', () => {
+    const sent = [new X509Certificate(chain.leaf.leafPem), new X509Certificate(chain.issuing.pem)]
+    const base = { errorCode: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', sent, candidates: [] as CandidateRoot[], trustDescription: 't' }
+    assert.match(incompleteChainVerdict(base) ?? '', /^the server sent an incomplete chain: Lab Microsoft TLS G2 RSA CA OCSP 02 was issued by Lab Microsoft TLS RSA Root G2, which/)
+    assert.equal(incompleteChainVerdict({ ...base, errorCode: 'CERT_HAS_EXPIRED' }), undefined, 'another kind of failure')
+    assert.equal(incompleteChainVerdict({ ...base, errorCode: 'SELF_SIGNED_CERT_IN_CHAIN' }), undefined)
+    const newRoot = { name: 'new', where: 'system' as const, cert: new X509Certificate(chain.newRoot.pem) }
+    assert.equal(incompleteChainVerdict({ ...base, candidates: [newRoot] }), undefined, 'a known root issued the top: not incomplete')
+    const selfSignedTop = [...sent, new X509Certificate(chain.newRoot.pem)]
+    assert.equal(incompleteChainVerdict({ ...base, sent: selfSignedTop }), undefined, 'the server sent a root: nothing is missing')
+    assert.equal(incompleteChainVerdict({ ...base, sent: [] }), undefined)
   })
 })

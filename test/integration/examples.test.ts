@@ -20,7 +20,7 @@ function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 async function example(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--conditions=source', '--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
     return { code: 0, stdout, stderr }
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string }
@@ -69,6 +69,39 @@ describe('examples', () => {
     assert.match(r.stderr, /^fix: Run `npm install @azure\/identity`/m)
   })
 
+  // examples/orm: each library as its users write it, on the same lab server. Each file must report
+  // pg_stat_ssl's ssl=true, and turn a wrong password into the AzurePgError AUTH_FAILED.
+  const dbUrl = (sslmode: string): string =>
+    `postgresql://myadmin:${LOGINS.single.password}@${AZURE_HOST}:${pgEnv['PGPORT'] ?? ''}/postgres?sslmode=${sslmode}&hostaddr=127.0.0.1&sslrootcert=${encodeURIComponent(lab.rootPath)}`
+  const ORMS: ReadonlyArray<readonly [file: string, label: string, env: () => Record<string, string>, wrong: () => Record<string, string>]> = [
+    ['pg.ts', 'pg', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['knex.ts', 'knex', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['drizzle.ts', 'drizzle', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['kysely.ts', 'kysely', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['typeorm.ts', 'typeorm', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['typeorm-url.ts', 'typeorm \\(url\\)', () => ({ AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('require') }),
+      () => ({ AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('require').replace(LOGINS.single.password, 'Wrong-Pa55') })],
+    ['sequelize.ts', 'sequelize', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['mikro-orm.ts', 'mikro-orm', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+    ['prisma.ts', 'prisma \\(adapter-pg\\)', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
+  ]
+  for (const [file, label, env, wrong] of ORMS) {
+    it(`orm/${file} connects over verified TLS, and a wrong password is AUTH_FAILED`, async () => {
+      const [ok, bad] = await Promise.all([example(`orm/${file}`, env()), example(`orm/${file}`, wrong())])
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+      assert.match(ok.stdout, new RegExp(`^${label}: ssl=true$`, 'm'))
+      assert.equal(bad.code, 1, bad.stdout + bad.stderr)
+      assert.match(bad.stderr, /^AUTH_FAILED: /m)
+      assert.doesNotMatch(bad.stderr + bad.stdout, /Wrong-Pa55|single-Pa55word/)
+    })
+  }
+
+  it('orm/typeorm-url.ts refuses a url with sslmode=disable before connecting', async () => {
+    const r = await example('orm/typeorm-url.ts', { AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('disable') })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^INSECURE_TLS: sslmode "disable" \(from connection string key "sslmode"\)/m)
+  })
+
   it('demo.ts (npm run demo) shows one verified connection and three refusals, and exits 0', async () => {
     const r = await example('demo.ts', {})
     assert.equal(r.code, 0, r.stdout + r.stderr)
@@ -83,13 +116,23 @@ describe('examples', () => {
 })
 
 describe('the built package', () => {
-  it('loads from dist through the exports map and finds its bundled roots', async () => {
+  it('loads from dist/esm through the exports map (import) and finds its bundled roots', async () => {
     await ensureFreshBuild()
     const script = `
       const m = await import('azure-pg-tls');
       const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } });
       console.log(import.meta.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool);`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: envWith({}) })
-    assert.match(stdout.trim(), /\/dist\/index\.js 3 function function$/)
+    assert.match(stdout.trim(), /\/dist\/esm\/index\.js 3 function function$/)
+  })
+
+  it('loads from dist/cjs through the exports map (require) and finds its bundled roots', async () => {
+    await ensureFreshBuild()
+    const script = `
+      const m = require('azure-pg-tls');
+      m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } })
+        .then((c) => console.log(require.resolve('azure-pg-tls'), c.ssl.ca.length, typeof m.AzurePgError, typeof m.createAzurePgPool));`
+    const { stdout } = await run(process.execPath, ['--input-type=commonjs', '-e', script], { cwd: root, env: envWith({}) })
+    assert.match(stdout.trim(), /\/dist\/cjs\/index\.js 3 function function$/)
   })
 })

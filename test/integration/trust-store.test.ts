@@ -12,10 +12,11 @@ import { promisify } from 'node:util'
 import nodeFetch from 'node-fetch'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
 import { runCli } from '../../src/cli/main.js'
-import { resolveCertsSettings, type CertsOptions, type FetchFunction } from '../../src/trust/certs-options.js'
+import { resolveCertsSettings } from '../../src/config/certs-settings.js'
+import type { CertsOptions, FetchFunction } from '../../src/options.js'
 import { downloadRoot, downloadUrl, MAX_DOWNLOAD_BYTES } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
-import { clearRootMemo, DEFAULT_ROOTS, resolveAzureRoots, type ResolvedRoot } from '../../src/trust/store.js'
+import { clearRootMemo, DEFAULT_ROOTS, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { expectAzureError } from '../support/assert-error.js'
 import { ENDLESS_STALL_BYTES, startMirror, type Mirror, type MirrorBehaviour } from '../../lab/cert-mirror.js'
 import { ensureFreshBuild } from '../support/fresh-build.js'
@@ -25,7 +26,7 @@ import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
-// Pins and file names copied from ../shared/AZURE-FACTS.md, not from the code under test.
+// Pins and file names copied from docs/azure-facts.md, not from the code under test.
 const PINS = {
   g2: 'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F',
   ms: 'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0',
@@ -84,6 +85,7 @@ describe('downloading from a good mirror', () => {
     const roots = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
     assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
     assert.ok(roots.every((r) => r.origin === 'download'))
+    await settleBackgroundWork() // the cache is written off the connection path
     assert.deepEqual([...mirror.requests.keys()].sort(), [
       '/DigiCertGlobalRootCA.crt.pem', '/DigiCertGlobalRootG2.crt.pem', '/Microsoft%20RSA%20Root%20Certificate%20Authority%202017.crt',
     ])
@@ -159,8 +161,10 @@ describe('a broken or hostile source', () => {
       const roots = await resolveWith({ mirror: mirror.url, cacheDir: emptyCache, timeoutMs }, { warnings })
       assert.ok(roots.every((r) => r.origin === 'bundled'))
       assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+      // auto no longer waits for the download: it runs in the background, after the resolution.
+      await settleBackgroundWork()
       assert.equal(warnings.filter((w) => w.includes('Using the bundled copy')).length, 3)
-      assert.deepEqual(await readdir(emptyCache), [], 'nothing bad is cached')
+      assert.deepEqual(await readdir(emptyCache), ['refresh-failed.json'], 'nothing bad is cached; the failed refresh is remembered')
 
       clearRootMemo()
       const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: mirror.url, cacheDir: emptyCache, timeoutMs }), 'CERT_UNAVAILABLE')
@@ -226,6 +230,7 @@ describe('the cache', () => {
     const warnings: string[] = []
     const roots = await resolveWith({ mirror: mirror.url, cacheDir }, { warnings })
     assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
+    await settleBackgroundWork() // the replacement is downloaded in the background
     assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root G2 .* is not a certificate \(corrupted\)/.test(w)), warnings.join('\n'))
     assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root CA .* does not match the pinned fingerprint/.test(w)), warnings.join('\n'))
     assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
@@ -254,6 +259,8 @@ describe('the cache', () => {
     await link(g2File, reader)
     const oldInode = (await stat(g2File)).ino
     await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    // The cache is written behind the resolution, off the connection path.
+    await settleBackgroundWork()
     assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
     assert.notEqual((await stat(g2File)).ino, oldInode, 'a new file took the name (rename), the old one was not rewritten in place')
     assert.equal(await readFile(reader, 'utf8'), stale, 'the old file is untouched: written in place, a reader could see half a certificate')
@@ -264,8 +271,10 @@ describe('the cache', () => {
     const blocker = join(await tempDir(), 'a-file')
     await writeFile(blocker, 'not a folder')
     const warnings: string[] = []
-    const roots = await resolveWith({ mirror: mirror.url, cacheDir: join(blocker, 'cache') }, { warnings })
+    // source 'download', so that the roots in memory are the downloaded ones (auto would use the bundled copies).
+    const roots = await resolveWith({ source: 'download', mirror: mirror.url, cacheDir: join(blocker, 'cache') }, { warnings })
     assert.ok(roots.every((r) => r.origin === 'download'))
+    await settleBackgroundWork() // cache writes run off the connection path
     assert.equal(warnings.length, 1, warnings.join('\n'))
     assert.match(warnings[0] ?? '', /Cannot write the certificate cache .* \(ENOTDIR\); keeping downloaded roots in memory/)
   })
@@ -273,7 +282,7 @@ describe('the cache', () => {
   it('is filled safely by several processes at once', async () => {
     const cacheDir = await tempDir()
     const script = `
-      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveCertsSettings } = await import('./src/config/certs-settings.ts');
       const { resolveAzureRoots } = await import('./src/trust/store.ts');
       const roots = await resolveAzureRoots(resolveCertsSettings({ source: 'download', mirror: process.env.MIRROR, cacheDir: process.env.CACHE }, {}), { logger: { warn: (m) => console.error(m) }, now: () => new Date() });
       console.log(roots.map((r) => r.origin).join(','));`
@@ -304,6 +313,7 @@ describe('resolution', () => {
     assert.ok(offline.every((r) => r.origin === 'bundled'))
     clearRootMemo()
     await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    await settleBackgroundWork()
     clearRootMemo()
     mirror.requests.clear()
     const fromEnv = resolveCertsSettings(undefined, { AZURE_PG_TLS_OFFLINE: '1', AZURE_PG_TLS_CERT_MIRROR: mirror.url, AZURE_PG_TLS_CACHE_DIR: cacheDir })
@@ -368,7 +378,7 @@ describe('resolution', () => {
 
   it('loads node-fetch only when a download happens', async () => {
     const probe = `
-      const { resolveCertsSettings } = await import('./src/trust/certs-options.ts');
+      const { resolveCertsSettings } = await import('./src/config/certs-settings.ts');
       const { resolveAzureRoots, clearRootMemo } = await import('./src/trust/store.ts');
       const ctx = { logger: { warn() {} }, now: () => new Date() };
       await resolveAzureRoots(resolveCertsSettings({ source: 'bundled' }, {}), ctx);
@@ -400,6 +410,11 @@ describe('azure-pg-tls certs (command line)', () => {
       ['digicert-global-root-g2', 'cache', 'ok'],
       ['microsoft-rsa-root-ca-2017', 'cache', 'ok'],
       ['digicert-global-root-ca', 'cache', 'ok'],
+      // The rest of Microsoft's complete set (certs.roots 'all'): listed, bundled, not trusted by default.
+      ['digicert-global-root-g3', 'bundled', 'ok'],
+      ['microsoft-ecc-root-ca-2017', 'bundled', 'ok'],
+      ['digicert-tls-ecc-p384-root-g5', 'bundled', 'ok'],
+      ['digicert-tls-rsa4096-root-g5', 'bundled', 'ok'],
       ['baltimore-cybertrust-root', null, 'unavailable'],
     ])
   })
@@ -451,11 +466,13 @@ describe('azure-pg-tls certs (command line)', () => {
     assert.equal((await cli(['certs', 'bundle', '--source', 'never'])).code, 2)
   })
 
-  it('runs as the installed bin (dist/cli/bin.js)', async () => {
+  it('runs as the installed bin (package.json "bin": dist/esm/cli/bin.js)', async () => {
     await ensureFreshBuild()
-    const { stdout } = await run(process.execPath, [join(root, 'dist/cli/bin.js'), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
+    const bin = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['azure-pg-tls'] ?? ''
+    assert.equal(bin, './dist/esm/cli/bin.js')
+    const { stdout } = await run(process.execPath, [join(root, bin), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })
     assert.equal((JSON.parse(stdout) as { ok: boolean }).ok, true)
-    const head = (await readFile(join(root, 'dist/cli/bin.js'), 'utf8')).split('\n')[0]
+    const head = (await readFile(join(root, bin), 'utf8')).split('\n')[0]
     assert.equal(head, '#!/usr/bin/env node')
   })
 })

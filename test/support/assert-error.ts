@@ -16,6 +16,19 @@ export async function expectAzureError(fn: () => unknown, code: AzurePgErrorCode
   return caught
 }
 
+/** The synchronous twin of {@link expectAzureError}, for the pure stages: `fn` must throw at once. */
+export function expectAzureErrorSync(fn: () => unknown, code?: AzurePgErrorCode): AzurePgError {
+  let caught: unknown
+  try {
+    fn()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(caught instanceof AzurePgError, `expected an AzurePgError, got ${String(caught)}`)
+  if (code !== undefined) assert.equal(caught.code, code, `expected ${code}, got ${caught.code}: ${caught.message}`)
+  return caught
+}
+
 /** Every piece of text an error exposes: message, hint, stack and the whole cause chain. */
 export function errorText(err: unknown): string {
   const parts: string[] = []

@@ -19,13 +19,16 @@ async function mtimes(dir: string, suffix: string): Promise<number[]> {
 
 let checked: Promise<void> | undefined
 
-/** Builds dist/ (tsc -p tsconfig.build.json) unless it is newer than every file in src/. Once per process. */
+/**
+ * Builds dist/ (`npm run build`: dist/esm and dist/cjs) unless both builds are there and newer than every
+ * file in src/. Once per process.
+ */
 export function ensureFreshBuild(): Promise<void> {
   checked ??= (async () => {
     const newestSource = Math.max(...(await mtimes(join(root, 'src'), '.ts')))
-    const built = await mtimes(join(root, 'dist'), '.js').catch(() => [])
-    if (built.length > 0 && Math.min(...built) >= newestSource) return
-    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, timeout: 120_000 })
+    const built = await Promise.all(['esm', 'cjs'].map((dir) => mtimes(join(root, 'dist', dir), '.js').catch(() => [])))
+    if (built.every((b) => b.length > 0 && Math.min(...b) >= newestSource)) return
+    await run(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, timeout: 240_000 })
   })()
   return checked
 }

@@ -9,7 +9,7 @@ import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 const base: AzurePgOptions = { env: {}, certs: { source: 'bundled' } }
 
 describe('Entra token scope', () => {
-  // Scopes copied from ../shared/AZURE-FACTS.md.
+  // Scopes copied from docs/azure-facts.md.
   const cases: Array<[string, string]> = [
     ['mydemoserver.postgres.database.azure.com', 'https://ossrdbms-aad.database.windows.net/.default'],
     ['mydemoserver.privatelink.postgres.database.azure.com', 'https://ossrdbms-aad.database.windows.net/.default'],

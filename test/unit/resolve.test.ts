@@ -4,13 +4,14 @@ import { copyFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import { resolveAzurePgConfig, type AzurePgOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { tempDirs } from '../support/temp-dir.js'
 
 const tempDir = tempDirs('unit')
 const HOST = 'mydemoserver.postgres.database.azure.com'
-// Pins copied from ../shared/AZURE-FACTS.md, not from the code under test.
+// Pins copied from docs/azure-facts.md, not from the code under test.
 const G2 = 'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F'
 const MS2017 = 'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0'
 const G1 = '43:48:A0:E9:44:4C:78:CB:26:5E:05:8D:5E:89:44:B4:D8:4F:96:62:BD:26:DB:25:7F:89:34:A4:43:C7:01:61'
@@ -87,6 +88,14 @@ describe('resolved configuration', () => {
     assert.equal(c.statement_timeout, 500)
   })
 
+  it('keeps the password out of a printed or spread configuration, while pg still reads it', async () => {
+    const c = await resolve({ host: HOST, user: 'myadmin', password: 'Pr1nted-never' })
+    assert.equal(c.password, 'Pr1nted-never')
+    assert.doesNotMatch(inspect(c, { depth: 5 }), /Pr1nted-never/)
+    assert.doesNotMatch(JSON.stringify(c), /Pr1nted-never/)
+    assert.equal(Object.keys(c).includes('password'), false)
+  })
+
   it('names the key of a bad port, never the password', async () => {
     const err = await expectAzureError(() => resolve({ connectionString: `postgresql://u:Pw-Leak-42@${HOST}:54x2/db` }), 'INVALID_CONFIG')
     assert.match(err.message, /port/)
@@ -123,8 +132,10 @@ describe('trust settings', () => {
   it("uses Node's built-in roots for sslrootcert=system, and ssl.ca as given", async () => {
     const sys = await resolve({ connectionString: `host=${HOST} user=u sslrootcert=system` })
     assert.deepEqual(sys.ssl.ca, [...rootCertificates])
-    const ca = '-----BEGIN CERTIFICATE-----\nMy own\n-----END CERTIFICATE-----\n'
+    const ca = rootCertificates[0] ?? ''
     assert.equal((await resolve({ host: HOST, user: 'u', ssl: { ca } })).ssl.ca, ca)
+    const notACertificate = '-----BEGIN CERTIFICATE-----\nMy own\n-----END CERTIFICATE-----\n'
+    await expectAzureError(() => resolve({ host: HOST, user: 'u', ssl: { ca: notACertificate } }), 'INVALID_CONFIG')
     await expectAzureError(() => resolve({ host: HOST, user: 'u', ssl: { ca }, sslrootcert: 'x.pem' }), 'INVALID_CONFIG')
   })
 

@@ -1,40 +1,39 @@
 // Edges of the TLS policy that mutation testing showed unguarded (README, "Mutation testing"): safe
-// values next to refused ones, so a check that refuses too much fails as surely as one that refuses too little.
+// values next to refused ones, so a check that refuses too much fails as surely as one that refuses too
+// little. The pure stages are called directly; the last test goes through the public API.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { assertVerifyingSsl, isTruthy } from '../../src/config/tls-policy.js'
+import { isTruthy } from '../../src/config/setting.js'
+import { decideTls, type TlsInput } from '../../src/config/tls-policy.js'
 import { resolveAzurePgConfig } from '../../src/index.js'
-import { expectAzureError } from '../support/assert-error.js'
+import { expectAzureErrorSync } from '../support/assert-error.js'
 
 const HOST = 'mydemoserver.postgres.database.azure.com'
-const base = { certs: { source: 'bundled' as const }, host: HOST, user: 'u', env: {} }
+const none: TlsInput = {
+  host: HOST, sslmode: undefined, ssl: undefined, sslrootcert: undefined, trustServerCertificate: undefined,
+  sslfactory: undefined, clientCertificate: undefined, sslnegotiation: undefined,
+}
+const env = (name: string, value: string) => ({ value, origin: `environment variable ${name}`, source: 'env' as const })
 
 describe('TLS policy edges', () => {
-  it('refuses TLS 1.0/1.1 and SSL protocol methods, and accepts the generic ones', async () => {
-    for (const secureProtocol of ['SSLv3_method', 'SSLv2_method', 'TLSv1_method', 'TLSv1_1_method', 'TLSv1_client_method', 'TLSv1_1_server_method']) {
-      await expectAzureError(() => assertVerifyingSsl({ secureProtocol }, 'test'), 'INSECURE_TLS')
-    }
-    for (const secureProtocol of ['TLS_method', 'TLS_client_method', 'TLSv1_2_method']) {
-      assert.doesNotThrow(() => assertVerifyingSsl({ secureProtocol }, 'test'), secureProtocol)
+  it('reads sslnegotiation in any case, postgres as surely as direct', () => {
+    for (const [given, expected] of [['postgres', 'postgres'], ['Postgres', 'postgres'], ['DIRECT', 'direct'], ['Auto', 'auto']] as const) {
+      assert.equal(decideTls({ ...none, sslnegotiation: env('PGSSLNEGOTIATION', given) }).sslnegotiation, expected, given)
     }
   })
 
-  it('accepts a servername equal to the host in any case, and sslnegotiation=postgres in any case', async () => {
-    const c = await resolveAzurePgConfig({ ...base, ssl: { servername: HOST.toUpperCase() } })
-    assert.equal(c.ssl.servername, HOST)
-    for (const sslnegotiation of ['postgres', 'Postgres', 'DIRECT']) {
-      const r = await resolveAzurePgConfig({ ...base, sslnegotiation: sslnegotiation as 'postgres' })
-      assert.equal((r as { sslnegotiation?: string }).sslnegotiation, sslnegotiation.toLowerCase())
-    }
-  })
-
-  it('reads "true" with surrounding spaces as true', () => {
+  it('reads "true" with surrounding spaces as true, and "no" as false', () => {
     assert.equal(isTruthy(' Yes '), true)
     assert.equal(isTruthy(' no '), false)
   })
 
-  it('names the refused sslmode as written and where it came from', async () => {
-    const err = await expectAzureError(() => resolveAzurePgConfig({ ...base, env: { PGSSLMODE: 'Prefer' } }), 'INSECURE_TLS')
-    assert.match(err.message, /^sslmode "Prefer" \(from environment variable PGSSLMODE\)/)
+  it('names the refused sslmode and where it came from', () => {
+    const err = expectAzureErrorSync(() => decideTls({ ...none, sslmode: env('PGSSLMODE', 'Prefer') }), 'INSECURE_TLS')
+    assert.match(err.message, /^sslmode "prefer" \(from environment variable PGSSLMODE\)/)
+  })
+
+  it('connects to the host name as configured when ssl.servername is the same name in other letters', async () => {
+    const c = await resolveAzurePgConfig({ certs: { source: 'bundled' }, host: HOST, user: 'u', env: {}, ssl: { servername: HOST.toUpperCase() } })
+    assert.equal(c.ssl.servername, HOST)
   })
 })

@@ -83,7 +83,7 @@ describe('reading the cache (readCachedRoot)', () => {
     ['another root', (p) => writeFile(p, baltimore), 'does not match the pinned fingerprint'],
     ['a corrupted certificate', (p) => writeFile(p, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n'), 'is not a certificate (corrupted)'],
     ['an empty file', (p) => writeFile(p, ''), 'holds 0 certificates'],
-    ['an unreadable file (a folder)', (p) => mkdir(p), 'cannot be read (EISDIR)'],
+    ['a folder under the name', (p) => mkdir(p), 'is not a regular file (a directory)'],
   ]
   for (const [what, make, why] of bad) {
     it(`reports ${what} as bad: "${why}"`, async () => {

@@ -14,9 +14,20 @@ export function parseCertificates(data: Buffer | string): X509Certificate[] {
   return [new X509Certificate(data)]
 }
 
+/** Whole days from `now` until an instant (milliseconds since the epoch); negative once it has passed. */
+export function daysUntil(instant: number, now: Date): number {
+  return Math.floor((instant - now.getTime()) / 86_400_000)
+}
+
 /** Whole days from `now` until the certificate's notAfter; negative once it has expired. */
 export function daysUntilExpiry(cert: X509Certificate, now: Date): number {
-  return Math.floor((Date.parse(cert.validTo) - now.getTime()) / 86_400_000)
+  return daysUntil(Date.parse(cert.validTo), now)
+}
+
+/** Days from `now` until a PEM certificate's notAfter (negative once expired, or when it holds none). */
+export function daysLeft(pem: string, now: Date): number {
+  const [cert] = parseCertificates(pem)
+  return cert === undefined ? -1 : daysUntilExpiry(cert, now)
 }
 
 /** True when `now` is past the certificate's notAfter. */
@@ -24,8 +35,17 @@ export function isExpired(cert: X509Certificate, now: Date): boolean {
   return daysUntilExpiry(cert, now) < 0
 }
 
+/** The CN of a distinguished name as X509Certificate prints it (one `key=value` a line), or the whole name without one. */
+function nameOf(dn: string): string {
+  return /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? dn.replace(/\n/g, ', ')
+}
+
 /** The certificate's common name, or its whole subject when it has none. */
 export function commonName(cert: X509Certificate): string {
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)
-  return cn?.[1] ?? cert.subject.replace(/\n/g, ', ')
+  return nameOf(cert.subject)
+}
+
+/** The common name of the certificate's issuer, or the whole issuer name when it has none. */
+export function issuerName(cert: X509Certificate): string {
+  return nameOf(cert.issuer)
 }

@@ -1,0 +1,75 @@
+// A stand-in server on 127.0.0.1 that speaks just enough of PostgreSQL's TLS negotiation to test what
+// a client does at each step: it can say nothing, answer the SSLRequest and stall, complete TLS and
+// stall, or accept direct TLS without ALPN. It records what the client sent, in the clear and inside TLS.
+import { createServer, type Server, type Socket } from 'node:net'
+import { TLSSocket } from 'node:tls'
+
+/** How the stand-in behaves. */
+export type FakeMode =
+  /** Accepts TCP and never answers. */
+  | 'silent'
+  /** Answers the SSLRequest with `S`, then never answers again. */
+  | 'tls-request-then-silent'
+  /** Answers `S`, completes the TLS handshake, then never answers. */
+  | 'handshake-then-silent'
+  /** Completes a TLS handshake on the first bytes (direct TLS), selecting no ALPN protocol. */
+  | 'direct-without-alpn'
+
+/** What the stand-in saw. */
+export interface FakeRecord {
+  connections: number
+  /** Bytes the client sent before TLS, per connection. */
+  readonly clear: Buffer[]
+  /** Bytes the client sent inside TLS, per connection. */
+  readonly secret: Buffer[]
+  handshakes: number
+}
+
+export interface FakeTlsServer {
+  readonly port: number
+  readonly record: FakeRecord
+  close(): Promise<void>
+}
+
+/** Starts a stand-in presenting `credentials` (chain and key PEM) when it does TLS. */
+export async function startFakeTlsServer(mode: FakeMode, credentials: { certChainPem: string; keyPem: string }): Promise<FakeTlsServer> {
+  const record: FakeRecord = { connections: 0, clear: [], secret: [], handshakes: 0 }
+  const sockets = new Set<Socket>()
+  const upgrade = (socket: Socket, index: number, head?: Buffer): void => {
+    socket.removeAllListeners('data')
+    const tls = new TLSSocket(socket, { isServer: true, cert: credentials.certChainPem, key: credentials.keyPem })
+    sockets.add(tls)
+    tls.on('secure', () => { record.handshakes++ })
+    tls.on('data', (d: Buffer) => { record.secret[index] = Buffer.concat([record.secret[index] ?? Buffer.alloc(0), d]) })
+    tls.on('error', () => {})
+    if (head !== undefined) socket.unshift(head)
+  }
+  const server: Server = createServer((socket) => {
+    const index = record.connections++
+    record.clear[index] = Buffer.alloc(0)
+    record.secret[index] = Buffer.alloc(0)
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    if (mode === 'silent') return
+    socket.once('data', (first: Buffer) => {
+      if (mode === 'direct-without-alpn') {
+        upgrade(socket, index, first)
+        return
+      }
+      record.clear[index] = first
+      socket.write('S')
+      if (mode === 'handshake-then-silent') upgrade(socket, index)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const addr = server.address()
+  return {
+    port: typeof addr === 'object' && addr !== null ? addr.port : 0,
+    record,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy()
+      server.close(() => resolve())
+    }),
+  }
+}

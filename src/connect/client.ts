@@ -1,0 +1,220 @@
+import type { TLSSocket } from 'node:tls'
+import pg from 'pg'
+import { resolveOptions } from '../config/resolve.js'
+import { AzurePgError } from '../errors.js'
+import { explainConnectError, type ConnectContext } from '../explain.js'
+import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
+import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
+import { planConnection, type ConnectionPlan } from './connection-plan.js'
+import { explainQueryFailures, failureExplainer, trackPhase, type PhaseTracker } from './phase.js'
+import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
+
+/** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
+interface PgInternals {
+  connection: { ssl?: unknown; sslNegotiation?: unknown; stream?: unknown; on(event: string, f: (...args: unknown[]) => void): unknown; once(event: string, f: (...args: unknown[]) => void): unknown; removeListener(event: string, f: (...args: unknown[]) => void): unknown; connect(port: unknown, host: unknown): void; requestSsl(): void; cancel(pid: unknown, key: unknown): void; end(): void }
+  connectionParameters: Record<string, unknown>
+  password: unknown
+  host: unknown
+  port: unknown
+  ssl: unknown
+  _activeQuery?: unknown
+  processID?: unknown
+  secretKey?: unknown
+}
+
+/** Fields pg would read from `process.env` (or `~/.pgpass`) when the configuration leaves them unset. */
+const ENV_BACKED_FIELDS = ['options', 'application_name', 'client_encoding', 'binary', 'replication'] as const
+
+/**
+ * A `pg.Client` that connects only as it was configured: just before connecting it checks that the
+ * TLS options, negotiation and destination pg will use are exactly the resolved ones, and it refuses
+ * a TLS session that is not verified (or, for direct TLS, did not select ALPN "postgresql") before pg
+ * sends a byte. Connection failures are explained as {@link AzurePgError}s. Nothing is taken from
+ * the process environment behind the SDK's back. Each connection uses its trust set's shared TLS
+ * context, and with `sslnegotiation: 'auto'` what was learned about its server.
+ */
+export class AzurePgClient extends pg.Client {
+  #context: ConnectContext | undefined
+  #secrets: () => readonly string[] = () => []
+  #expected: TlsExpectation | undefined
+  #phase: PhaseTracker | undefined
+
+  /**
+   * Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`),
+   * and refuses one that would not verify. Without one, the client cannot connect until
+   * {@link AzurePgClient.adoptPrepared} gives it one (the `azure-pg-tls/pg` Client does).
+   */
+  constructor(prepared: Prepared | undefined, config?: AzurePgClientConfig) {
+    const planned = prepared === undefined ? undefined : planConnection(prepared, config ?? prepared.config)
+    // Refuse a configuration that would not verify, before pg sees it: also for direct construction.
+    if (planned !== undefined) expectationOf(planned.config)
+    super(planned?.config ?? config ?? { ssl: { rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+    if (prepared !== undefined && planned !== undefined) this.#adopt(prepared, planned)
+  }
+
+  /**
+   * Gives a client built without a prepared configuration its one. `rebuild` receives the final pg
+   * configuration and must make this client's pg state match it (before any socket exists).
+   */
+  protected adoptPrepared(prepared: Prepared, rebuild: (config: AzurePgClientConfig) => void): void {
+    const planned = planConnection(prepared, prepared.config)
+    expectationOf(planned.config)
+    rebuild(planned.config)
+    this.#adopt(prepared, planned)
+  }
+
+  #adopt(prepared: Prepared, planned: ConnectionPlan): void {
+    const { config, plan } = planned
+    this.#context = prepared.context
+    this.#secrets = prepared.secrets
+    this.#expected = expectationOf(config)
+    const self = this as unknown as PgInternals
+    // pg falls back to PG* variables and ~/.pgpass for unset fields; the SDK already decided them.
+    for (const field of ENV_BACKED_FIELDS) self.connectionParameters[field] = (config as unknown as Record<string, unknown>)[field]
+    if (config.password === undefined) {
+      const none = (): never => {
+        throw new AzurePgError('AUTH_FAILED', 'The server asked for a password, and none is configured.', {
+          hint: 'Set password (or PGPASSWORD in the env azure-pg-tls reads, or the connection string\'s password), or sign in with entra.',
+        })
+      }
+      Object.defineProperty(self, 'password', { value: none, writable: true, enumerable: false, configurable: true })
+      Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
+    }
+    installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
+    // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
+    this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
+    explainQueryFailures(this, failureExplainer(this.#phase, prepared.context, prepared.secrets))
+  }
+
+  override connect(): Promise<pg.Client>
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void
+  override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | void {
+    const attempt = this.#guardedConnect()
+    if (callback === undefined) return attempt
+    const cb = callback as (err: Error | null, c?: pg.Client) => void
+    attempt.then((c) => cb(null, c), (err: Error) => cb(err))
+  }
+
+  #check(): void {
+    const self = this as unknown as PgInternals
+    if (this.#expected === undefined) {
+      throw new AzurePgError('INSECURE_TLS', 'This client has no prepared configuration; refused before connecting.', { hint: 'Create clients with createAzurePgClient (or azure-pg-tls/pg\'s Client).' })
+    }
+    checkBeforeConnect({
+      host: self.host, port: self.port, ssl: self.ssl, connectionSsl: self.connection.ssl, connectionNegotiation: self.connection.sslNegotiation,
+    }, this.#expected)
+  }
+
+  /** Checks each TLS session pg starts on this connection at the moment its handshake completes. */
+  #guardSessions(): void {
+    const con = (this as unknown as PgInternals).connection
+    con.on('sslconnect', () => {
+      const socket = con.stream as TLSSocket
+      // The negotiation of this session: a direct attempt that fell back continues with the SSLRequest.
+      const negotiation = con.sslNegotiation === 'direct' ? 'direct' : 'postgres'
+      whenSecure(socket, () => {
+        const problem = verifySession(socket, negotiation)
+        if (problem !== undefined) socket.destroy(problem)
+      })
+    })
+  }
+
+  #explain(err: unknown): AzurePgError {
+    const ctx = this.#context
+    if (ctx !== undefined) return explainConnectError(err, ctx, this.#secrets(), this.#phase?.current)
+    return err instanceof AzurePgError ? err : new AzurePgError('CONNECTION_FAILED', 'Connecting failed before the client was prepared.', { hint: 'See the cause.', cause: err })
+  }
+
+  async #guardedConnect(): Promise<pg.Client> {
+    this.#check()
+    this.#guardSessions()
+    try {
+      return await super.connect()
+    } catch (err) {
+      throw this.#explain(err)
+    }
+  }
+
+  /**
+   * pg's cancel sends the cancel key in plaintext on a new socket; this one sends it inside verified
+   * TLS, as PostgreSQL accepts a CancelRequest after SSL negotiation (and libpq 17 does).
+   */
+  cancel(client: pg.Client, query: pg.Query): void {
+    const target = client as unknown as PgInternals
+    if (target._activeQuery !== query) {
+      // Not running yet: pg only takes it off the queue, with no network at all.
+      const base = pg.Client.prototype as unknown as { cancel(this: pg.Client, c: pg.Client, q: pg.Query): void }
+      base.cancel.call(this, client, query)
+      return
+    }
+    this.#check()
+    this.#guardSessions()
+    const self = this as unknown as PgInternals
+    const con = self.connection
+    // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
+    con.on('error', () => {})
+    const negotiation = this.#expected?.negotiation ?? 'postgres'
+    con.once('connect', () => { if (con.sslNegotiation !== 'direct') con.requestSsl() })
+    con.once('sslconnect', () => {
+      const socket = con.stream as TLSSocket
+      whenSecure(socket, () => {
+        if (verifySession(socket, negotiation) === undefined) {
+          con.cancel(target.processID, target.secretKey)
+          con.end()
+        }
+      })
+    })
+    con.connect(self.port, self.host)
+  }
+}
+
+/** A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login) are {@link AzurePgError}s. */
+class AzurePgPool extends pg.Pool {
+  readonly #context: ConnectContext
+  readonly #secrets: () => readonly string[]
+
+  constructor(config: pg.PoolConfig, prepared: Prepared) {
+    super(config)
+    this.#context = prepared.context
+    this.#secrets = prepared.secrets
+  }
+
+  override connect(): Promise<pg.PoolClient>
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
+    const explain = (err: unknown): AzurePgError => explainConnectError(err, this.#context, this.#secrets())
+    if (callback === undefined) return super.connect().catch((err: unknown) => { throw explain(err) })
+    super.connect((err, client, done) => callback(err === undefined || err === null ? undefined : explain(err), client, done))
+  }
+}
+
+/**
+ * The final `pg` configuration for Azure: verified TLS (`ssl.ca`, `rejectUnauthorized: true`,
+ * `servername`, `minVersion`), Azure user naming, explicit fields for everything pg would otherwise
+ * read from the environment. For libraries that take pg options (Knex, Drizzle, Kysely, TypeORM).
+ * Rejects with `AzurePgError` (`INVALID_CONFIG`, `INSECURE_TLS`, `USER_SERVER_MISMATCH`) before any I/O
+ * to the server.
+ */
+export async function resolveAzurePgConfig(options: AzurePgOptions = {}): Promise<AzurePgClientConfig> {
+  return withHiddenPassword((await prepare(resolveOptions(options))).config)
+}
+
+/**
+ * A `pg.Client` (not yet connected) that can only talk to a server whose certificate chains to a
+ * trusted root and carries the host name. `connect()` failures are `AzurePgError`s with a fix.
+ */
+export async function createAzurePgClient(options: AzurePgOptions = {}): Promise<pg.Client> {
+  return new AzurePgClient(await prepare(resolveOptions(options)))
+}
+
+/** A `pg.Pool` whose every client is an Azure-verified client, resolved once for the whole pool. */
+export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<pg.Pool> {
+  const prepared = await prepare(resolveOptions(options))
+  class PoolClient extends AzurePgClient {
+    constructor(c: AzurePgClientConfig) {
+      super(prepared, c)
+    }
+  }
+  return new AzurePgPool({ ...prepared.config, Client: PoolClient as unknown as typeof pg.Client }, prepared)
+}

@@ -1,0 +1,136 @@
+// `azure-pg-tls/pg`: a drop-in for the `pg` module. Libraries that take a driver module (Sequelize's
+// dialectModule, TypeORM's driver, Knex's client driver, MikroORM's and Kysely's pg.Pool) get the same
+// Client and Pool classes pg has, but every connection goes through the SDK's one path:
+// resolveOptions → prepare → AzurePgClient (trust, naming, refusals, Entra, error explanations).
+//
+// pg's `new Client(config)` is synchronous, and trust loading and Entra sign-in are not, so a Client
+// resolves its settings in the constructor (pure, synchronous) and prepares in connect(). Refusals
+// are kept until connect() rejects with them, before any socket exists: libraries construct clients
+// inside pool code and promise executors (pg-pool's newClient, Knex's acquireRawConnection), where a
+// throwing constructor would escape as a synchronous exception or leave a pool's bookkeeping half done,
+// and pg's own constructor never throws for a bad configuration either.
+import pg from 'pg'
+import { resolveOptions, type Settings } from '../config/resolve.js'
+import { invalidConfig } from '../errors.js'
+import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
+import { AzurePgClient } from './client.js'
+import { prepare, type AzurePgClientConfig } from './prepare.js'
+
+/** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
+export type ClientConfig = AzurePgOptions
+/** What `new Pool(config)` accepts: pg's pool options plus the SDK's. */
+export type PoolConfig = AzurePgPoolOptions
+
+/** EventEmitter's own bookkeeping: listeners attached before connect() belong to the object, not to its configuration. */
+const EMITTER_STATE = new Set(['_events', '_eventsCount', '_maxListeners'])
+
+/**
+ * Gives `target` (a pg.Client that has not connected) the configuration `fresh` was constructed with:
+ * every own property pg's constructors set, on the client and on its Connection. The objects keep their
+ * identity and their listeners, so a library that attached to `client.connection` before connect()
+ * (Sequelize listens for `parameterStatus`) still hears the real connection.
+ */
+function adoptConfiguration(target: pg.Client, fresh: pg.Client): void {
+  const copy = (to: object, from: object, skip: ReadonlySet<string>): void => {
+    for (const name of Object.getOwnPropertyNames(from)) {
+      if (skip.has(name)) continue
+      const d = Object.getOwnPropertyDescriptor(from, name)
+      if (d !== undefined) Object.defineProperty(to, name, d)
+    }
+  }
+  const connectionOf = (c: pg.Client): object => (c as unknown as { connection: object }).connection
+  copy(target, fresh, new Set([...EMITTER_STATE, 'connection']))
+  copy(connectionOf(target), connectionOf(fresh), EMITTER_STATE)
+}
+
+/**
+ * The configuration pg's constructor sees before connect(): the resolved server, and TLS that still
+ * verifies (Node's roots, host name checked) in case anything reached pg's own connect() without
+ * ours. connect() replaces it with the prepared configuration before any socket is opened.
+ */
+function provisionalConfig(settings: Settings | undefined): pg.ClientConfig {
+  const ssl = { rejectUnauthorized: true, minVersion: 'TLSv1.2' as const }
+  if (settings === undefined) return { ssl }
+  return { ...settings.pgExtras, host: settings.connectHost, port: settings.port, user: settings.user ?? '', database: settings.database, ssl }
+}
+
+/** A client's state between the synchronous constructor and connect(). */
+interface Pending {
+  readonly settings: Settings | undefined
+  /** The AzurePgError resolveSettings threw: connect() rejects with it. */
+  readonly refusal: unknown
+  ready: Promise<void> | undefined
+}
+
+function pending(config: string | ClientConfig | undefined): Pending {
+  const given: AzurePgOptions = typeof config === 'string' ? { connectionString: config } : config ?? {}
+  try {
+    return { settings: resolveOptions(given), refusal: undefined, ready: undefined }
+  } catch (err) {
+    return { settings: undefined, refusal: err, ready: undefined }
+  }
+}
+
+/**
+ * pg's `Client`, verified: `new Client(config)` is synchronous as pg's is; `connect()` loads the trusted
+ * roots (and an Entra token), refuses an insecure setting before any socket opens, and explains
+ * failures as `AzurePgError`s. Accepts every `pg.ClientConfig` field, a connection string, and the SDK's
+ * options; reads `PG*`, `AZURE_POSTGRESQL_*` and `DATABASE_URL` like the rest of the SDK.
+ */
+export class Client extends AzurePgClient {
+  readonly #pending: Pending
+
+  constructor(config?: string | ClientConfig) {
+    const p = pending(config)
+    super(undefined, provisionalConfig(p.settings) as AzurePgClientConfig)
+    this.#pending = p
+  }
+
+  override connect(): Promise<pg.Client>
+  override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void
+  override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | void {
+    const attempt = this.#ready().then(() => super.connect())
+    if (callback === undefined) return attempt
+    const cb = callback as (err: Error | null, c?: pg.Client) => void
+    attempt.then((c) => cb(null, c), (err: Error) => cb(err))
+  }
+
+  /** Prepares once; a second connect() waits for the same preparation, then gets pg's "cannot reuse" error. */
+  #ready(): Promise<void> {
+    const p = this.#pending
+    p.ready ??= (async () => {
+      if (p.settings === undefined) throw p.refusal
+      const prepared = await prepare(p.settings)
+      this.adoptPrepared(prepared, (config) => adoptConfiguration(this, new pg.Client(config)))
+    })()
+    return p.ready
+  }
+}
+
+/**
+ * pg's `Pool`, whose every client is a verified {@link Client}. Each new connection resolves and
+ * prepares through the same path (the trusted roots and Entra tokens are shared in memory).
+ */
+export class Pool extends pg.Pool {
+  constructor(config: PoolConfig = {}) {
+    if ((config as { Client?: unknown }).Client !== undefined) {
+      throw invalidConfig('The Client option of azure-pg-tls/pg\'s Pool would replace its verified client.', 'Remove Client; to customise the client, use pg\'s own Pool with createAzurePgClient or resolveAzurePgConfig.')
+    }
+    super({ ...config, Client } as pg.PoolConfig)
+  }
+}
+
+export const { Connection, types, Query, DatabaseError, escapeIdentifier, escapeLiteral, Result, TypeOverrides, defaults } = pg
+/** pg-native talks to libpq with its own TLS settings, outside this SDK's policy: not offered. */
+export const native = null
+
+export type {
+  ClientBase, CustomTypesConfig, FieldDef, Notification, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig,
+  QueryResult, QueryResultBase, QueryResultRow, Submittable,
+} from 'pg'
+
+/** The module object, as `import pg from 'pg'` gives it: pg's, with the verified Client and Pool and no native. */
+const azurePg: Omit<typeof pg, 'Client' | 'Pool' | 'native'> & { Client: typeof Client; Pool: typeof Pool; native: null } = {
+  ...pg, Client, Pool, native,
+}
+export default azurePg

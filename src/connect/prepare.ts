@@ -1,0 +1,134 @@
+// Settings → what a connection needs: the pg configuration, the context errors are explained with,
+// and the secrets no message may carry. Every entry point (client, pool, doctor, CLI) goes through
+// prepare(), so trust loading, Entra sign-in and naming happen in one place.
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls'
+import type pg from 'pg'
+import { entraTokenSource, loadDefaultCredential, userFromToken } from '../auth/entra.js'
+import { azureLoginName } from '../config/azure-host.js'
+import type { Settings } from '../config/resolve.js'
+import { invalidConfig } from '../errors.js'
+import type { ConnectContext } from '../explain.js'
+import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
+import { learnedFacts, type LearnedFacts } from './learned-facts.js'
+import { trustKey } from './tls-context.js'
+import { sdkIdentityCheck } from './tls-guard.js'
+
+/** The TLS options every resolved configuration carries. */
+export interface AzurePgSslConfig extends ConnectionOptions {
+  ca: NonNullable<ConnectionOptions['ca']>
+  rejectUnauthorized: true
+  minVersion: 'TLSv1.2' | 'TLSv1.3'
+  servername?: string
+}
+
+/** A `pg.ClientConfig` whose `ssl` always verifies the chain and host name. */
+export interface AzurePgClientConfig extends pg.ClientConfig {
+  ssl: AzurePgSslConfig
+}
+
+/** Everything a connection is made from. */
+export interface Prepared {
+  readonly settings: Settings
+  readonly config: AzurePgClientConfig
+  readonly context: ConnectContext
+  /** Strings that must never appear in an error: the password, the latest token. */
+  readonly secrets: () => readonly string[]
+  /** A key for the trust set, for sharing one TLS context among its connections. */
+  readonly trustKey: string
+  /** What was learned about servers (sslnegotiation auto, key share); undefined with learn: 'off'. */
+  readonly facts: LearnedFacts | undefined
+}
+
+function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
+  const minVersion = settings.tls.extraSsl.minVersion === 'TLSv1.3' ? 'TLSv1.3' : 'TLSv1.2'
+  const ssl: AzurePgSslConfig = { ...settings.tls.extraSsl, ca: anchors.ca, rejectUnauthorized: true, minVersion }
+  if (settings.tls.servername !== undefined) ssl.servername = settings.tls.servername
+  else if (settings.connectHost !== settings.host) {
+    // An IP-literal host reached through another address (hostaddr): libpq checks the certificate
+    // against host, while Node would check the address it connected to.
+    const host = settings.host
+    ssl.checkServerIdentity = sdkIdentityCheck((_name: string, cert: PeerCertificate) => checkServerIdentity(host, cert))
+  }
+  return ssl
+}
+
+interface EntraLogin {
+  readonly user: string
+  readonly password: () => Promise<string>
+  readonly lastToken: () => string | undefined
+}
+
+/** With Entra ID: the token source as pg's password, and the user name (from the token if not configured). */
+async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
+  const { entra } = settings
+  if (entra === undefined) return undefined
+  // DefaultAzureCredential is loaded when the first token is needed: with a configured user that is
+  // the first connection, so a process that never connects never imports @azure/identity.
+  let nextToken: (() => Promise<string>) | undefined
+  let last: string | undefined
+  const password = async (): Promise<string> => {
+    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential(entra.managedIdentityClientId)), entra.scope, settings.now)
+    return (last = await nextToken())
+  }
+  let user = settings.user
+  if (user === undefined) {
+    const fromToken = userFromToken(await password())
+    if (fromToken === undefined) {
+      throw invalidConfig('No user name is configured, and the Entra ID token carries none (upn, preferred_username, unique_name, appid).',
+        'Set user to the Entra principal name the server knows (a user\'s UPN, a group or a managed identity name).')
+    }
+    user = azureLoginName({ user: fromToken, serverName: settings.serverName, serverType: settings.serverType, host: settings.host })
+  }
+  return { user, password, lastToken: () => last }
+}
+
+/**
+ * Loads the trust anchors, signs in with Entra ID when asked, and builds the pg configuration and
+ * the error context. Reports the settings' warnings to their logger.
+ */
+export async function prepare(settings: Settings): Promise<Prepared> {
+  for (const w of settings.warnings) settings.logger.warn(w)
+  const [anchors, facts] = await Promise.all([
+    loadTrustAnchors(settings.tls.trust, { logger: settings.logger, now: settings.now, certs: settings.certs }),
+    learnedFacts(settings.learn, settings.certs.cacheDir, settings.now),
+  ])
+  const entra = await entraLogin(settings)
+  // resolveSettings leaves the user unset only when Entra will supply it.
+  const user = entra?.user ?? settings.user ?? ''
+  const password = entra?.password ?? settings.password
+  const config: AzurePgClientConfig = {
+    ...settings.pgExtras,
+    host: settings.connectHost,
+    port: settings.port,
+    user,
+    database: settings.database,
+    ssl: buildSsl(settings, anchors),
+  }
+  if (password !== undefined) config.password = password
+  // pg reads PGSSLNEGOTIATION itself when this is unset; set it so the resolved value is the only one.
+  // `auto` is the SDK's own (AzurePgClient decides per connection); other libraries get libpq's default.
+  ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation === 'auto' ? 'postgres' : settings.tls.sslnegotiation
+  const context: ConnectContext = {
+    host: settings.host,
+    connectHost: settings.connectHost,
+    port: settings.port,
+    user,
+    serverType: settings.serverType,
+    trust: anchors.description,
+    entra: entra !== undefined,
+  }
+  const fixed = typeof settings.password === 'string' ? [settings.password] : []
+  const secrets = (): readonly string[] => {
+    const token = entra?.lastToken()
+    return token === undefined ? fixed : [...fixed, token]
+  }
+  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts }
+}
+
+/** A copy of a pg configuration whose password is not enumerable, so logging the object never prints it (as pg-pool does). */
+export function withHiddenPassword<T extends pg.ClientConfig>(config: T): T {
+  const { password, ...rest } = config
+  const copy = rest as T
+  if (password !== undefined) Object.defineProperty(copy, 'password', { value: password, enumerable: false, writable: true, configurable: true })
+  return copy
+}

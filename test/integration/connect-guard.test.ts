@@ -1,0 +1,237 @@
+// What the client does between "create" and "first byte sent": it connects only as resolved, only over a
+// verified session, within a time limit, and takes nothing from the process environment. Against the
+// embedded PostgreSQL 18, a counting listener and stand-in servers that record what they receive.
+import assert from 'node:assert/strict'
+import { createServer, connect as netConnect, type Socket } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { resolveSettings } from '../../src/config/resolve.js'
+import { prepare } from '../../src/connect/prepare.js'
+import { AzurePgClient, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
+import { startCountingListener, type CountingListener } from '../../lab/counting-listener.js'
+import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { issueServerCertificate } from '../../lab/pki.js'
+import { expectAzureError } from '../support/assert-error.js'
+
+let lab: Lab
+let listener: CountingListener
+
+before(async () => {
+  lab = await startLab(['good', 'impostor'])
+  listener = await startCountingListener()
+})
+after(async () => {
+  await listener?.close()
+  await lab?.stop()
+})
+
+function to(kind: ServerKind | number, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions {
+  return {
+    host: AZURE_HOST, hostaddr: '127.0.0.1', port: typeof kind === 'number' ? kind : lab.server(kind).port, database: 'postgres',
+    user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, connectionTimeoutMillis: 5000, ...extra,
+  }
+}
+
+/** Runs `f` with process-wide environment variables set, restoring them afterwards. */
+async function withProcessEnv<T>(vars: Record<string, string>, f: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
+  Object.assign(process.env, vars)
+  try {
+    return await f()
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+}
+
+type Internals = { connection: { ssl: Record<string, unknown>; sslNegotiation: string }; connectionParameters: { ssl: Record<string, unknown> }; host: string; ssl: unknown }
+
+describe('changes after creation are refused before any socket opens', () => {
+  const tamperings: Array<[string, (c: Internals) => void]> = [
+    ['servername changed', (c) => { c.connectionParameters.ssl['servername'] = 'otherserver.postgres.database.azure.com' }],
+    ['ca replaced', (c) => { c.connection.ssl['ca'] = [lab.root.pem, 'extra'] }],
+    ['ca emptied', (c) => { c.connection.ssl['ca'] = [] }],
+    ['rejectUnauthorized deleted', (c) => { delete c.connection.ssl['rejectUnauthorized'] }],
+    ['minVersion lowered', (c) => { c.connection.ssl['minVersion'] = 'TLSv1' }],
+    ['a checkServerIdentity added', (c) => { c.connection.ssl['checkServerIdentity'] = () => undefined }],
+    ['client.ssl switched off', (c) => { c.ssl = false }],
+    ['connection.ssl replaced by an object of the same values', (c) => { c.connection.ssl = { ...c.connection.ssl, ca: [...(c.connection.ssl['ca'] as string[]), lab.root.pem] } }],
+    ['host changed', (c) => { c.host = '127.0.0.2' }],
+    ['negotiation changed', (c) => { c.connection.sslNegotiation = 'direct' }],
+  ]
+  for (const [name, tamper] of tamperings) {
+    it(name, async () => {
+      const before = listener.connections()
+      const client = await createAzurePgClient(to(listener.port))
+      tamper(client as unknown as Internals)
+      await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, () => expectAzureError(() => client.connect(), 'INSECURE_TLS'))
+      assert.equal(listener.connections(), before, 'no socket was opened')
+    })
+  }
+
+  it('an AzurePgClient constructed directly with a configuration that would not verify is refused at construction', async () => {
+    const prepared = await prepare(resolveSettings(to(listener.port), {}))
+    const weak: Array<Record<string, unknown>> = [
+      { ...prepared.config.ssl, rejectUnauthorized: false },
+      { ...prepared.config.ssl, ca: undefined },
+      { ...prepared.config.ssl, ca: [] },
+      { ...prepared.config.ssl, checkServerIdentity: () => undefined },
+      { ...prepared.config.ssl, minVersion: 'TLSv1.1' },
+      { ...prepared.config.ssl, pskCallback: () => undefined },
+    ]
+    for (const ssl of weak) {
+      await expectAzureError(() => new AzurePgClient(prepared, { ...prepared.config, ssl: ssl as unknown as typeof prepared.config.ssl }), 'INSECURE_TLS')
+    }
+    await expectAzureError(() => new AzurePgClient(prepared, { ...prepared.config, ssl: false as unknown as typeof prepared.config.ssl }), 'INSECURE_TLS')
+    assert.equal(listener.connections(), 0)
+  })
+
+  it('NODE_TLS_REJECT_UNAUTHORIZED=0 does not weaken an SDK connection', async () => {
+    await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, async () => {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to('impostor'))).connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(err.reason, 'unknown-ca')
+    })
+  })
+})
+
+describe('identity', () => {
+  it('checks an IP-literal host against host, not against the hostaddr it connects to (as libpq does)', async () => {
+    const onlyLoopback = await issueServerCertificate(lab.issuer, { dnsNames: ['ip-only.example'], ipAddresses: ['127.0.0.1'] })
+    const forHost = await issueServerCertificate(lab.issuer, { dnsNames: ['ip-only.example'], ipAddresses: ['127.0.0.2'] })
+    const wrong = await startFakeTlsServer('handshake-then-silent', onlyLoopback)
+    const right = await startFakeTlsServer('handshake-then-silent', forHost)
+    try {
+      const viaAddress = (port: number) => ({ ...to(port), host: '127.0.0.2', hostaddr: '127.0.0.1', connectionTimeoutMillis: 1500 })
+      const refused = await expectAzureError(async () => (await createAzurePgClient(viaAddress(wrong.port))).connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(refused.reason, 'hostname')
+      assert.equal(wrong.record.secret[0]?.length, 0, 'no startup message reached a server whose certificate is not for host')
+      // The certificate for 127.0.0.2 passes the check; the stand-in then stalls, after receiving the startup message.
+      const stalled = await expectAzureError(async () => (await createAzurePgClient(viaAddress(right.port))).connect(), 'CONNECTION_FAILED')
+      assert.equal(stalled.reason, 'timeout')
+      assert.ok((right.record.secret[0]?.length ?? 0) > 0, 'the startup message was sent inside the verified session')
+    } finally {
+      await wrong.close()
+      await right.close()
+    }
+  })
+})
+
+describe('time limits', () => {
+  for (const mode of ['silent', 'tls-request-then-silent', 'handshake-then-silent'] as const satisfies readonly FakeMode[]) {
+    it(`a server that ${mode.replace(/-/g, ' ')} fails with CONNECTION_FAILED (timeout) within the connect limit`, async () => {
+      const server: FakeTlsServer = await startFakeTlsServer(mode, await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+      try {
+        const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { connectionTimeoutMillis: 700 }))).connect(), 'CONNECTION_FAILED')
+        assert.equal(err.reason, 'timeout')
+        assert.equal(server.record.connections, 1)
+      } finally {
+        await server.close()
+      }
+    })
+  }
+
+  it('a pool that cannot hand out a client in time fails with an AzurePgError', async () => {
+    const pool = await createAzurePgPool(to('good', { max: 1, connectionTimeoutMillis: 400 }))
+    const held = await pool.connect()
+    try {
+      const err = await expectAzureError(() => pool.connect(), 'CONNECTION_FAILED')
+      assert.equal(err.reason, 'timeout')
+      await expectAzureError(() => pool.query('SELECT 1'), 'CONNECTION_FAILED')
+    } finally {
+      held.release()
+      await pool.end()
+    }
+  })
+})
+
+describe('direct TLS', () => {
+  it('refuses a server that completes direct TLS without selecting ALPN "postgresql", before sending the startup message', async () => {
+    const server = await startFakeTlsServer('direct-without-alpn', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { sslnegotiation: 'direct' }))).connect(), 'CONNECTION_FAILED')
+      // 'no-alpn' is decided when the client's handshake has completed (the server may not see its end).
+      assert.equal(err.reason, 'no-alpn')
+      assert.equal(server.record.connections, 1)
+      assert.equal(server.record.secret[0]?.length, 0, 'nothing was sent inside the session')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('connects to PostgreSQL 18 with direct TLS, which selects ALPN "postgresql"', async () => {
+    const client = await createAzurePgClient(to('good', { sslnegotiation: 'direct' }))
+    await client.connect()
+    try {
+      assert.equal((await client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0]?.ssl, true)
+    } finally {
+      await client.end()
+    }
+  })
+})
+
+describe('cancel', () => {
+  it('sends the cancel request inside verified TLS, never in plaintext', async () => {
+    const target = lab.server('good')
+    const firstBytes: Buffer[] = []
+    const sockets = new Set<Socket>()
+    const relay = createServer((client) => {
+      const upstream = netConnect(target.port, '127.0.0.1')
+      sockets.add(client).add(upstream)
+      client.once('data', (d: Buffer) => { firstBytes.push(d.subarray(0, 8)); upstream.write(d); client.pipe(upstream) })
+      upstream.pipe(client)
+      for (const s of [client, upstream]) s.on('error', () => {})
+      client.on('close', () => upstream.destroy())
+      upstream.on('close', () => client.destroy())
+    })
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve))
+    const port = (relay.address() as { port: number }).port
+    const worker = await createAzurePgClient(to(port))
+    const canceller = await createAzurePgClient(to(port))
+    await worker.connect()
+    try {
+      const query = worker.query(new pg.Query('SELECT pg_sleep(30)'))
+      const outcome = new Promise<Error>((resolve) => query.on('error', resolve))
+      // Cancel once the server runs it, so the cancel has something to cancel.
+      for (let i = 0; i < 200; i++) {
+        const r = await lab.admin('good', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%'")
+        if (r.rows[0]?.n === 1) break
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      ;(canceller as unknown as { cancel(c: pg.Client, q: pg.Query): void }).cancel(worker, query)
+      const err = await outcome
+      assert.equal((err as { code?: string }).code, '57014', err.message)
+      const SSL_REQUEST = '04d2162f'
+      const CANCEL_REQUEST = '04d2162e'
+      assert.equal(firstBytes.length, 2)
+      for (const b of firstBytes) {
+        assert.equal(b.subarray(4, 8).toString('hex'), SSL_REQUEST)
+        assert.notEqual(b.subarray(4, 8).toString('hex'), CANCEL_REQUEST)
+      }
+    } finally {
+      await worker.end()
+      for (const s of sockets) s.destroy()
+      await new Promise((resolve) => relay.close(resolve))
+    }
+  })
+})
+
+describe('the process environment', () => {
+  it('is never read behind the SDK: PGPASSWORD, PGAPPNAME, PGOPTIONS and PGCLIENTENCODING of the process do not reach the server', async () => {
+    await withProcessEnv({ PGPASSWORD: LOGINS.flexible.password, PGAPPNAME: 'leaked-app', PGOPTIONS: '-c search_path=leaked', PGCLIENTENCODING: 'LATIN1' }, async () => {
+      const { password: _password, ...noPassword } = to('good')
+      const err = await expectAzureError(async () => (await createAzurePgClient(noPassword)).connect(), 'AUTH_FAILED')
+      assert.match(err.message, /none is configured/)
+      const client = await createAzurePgClient(to('good'))
+      await client.connect()
+      try {
+        const r = await client.query("SELECT current_setting('application_name') AS app, current_setting('search_path') AS path, current_setting('client_encoding') AS enc")
+        assert.deepEqual(r.rows[0], { app: '', path: '"$user", public', enc: 'UTF8' })
+      } finally {
+        await client.end()
+      }
+    })
+  })
+})

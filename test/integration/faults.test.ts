@@ -1,0 +1,234 @@
+// The SDK under network faults: the lab's fault proxy (lab/fault-proxy.ts) breaks connections to a real
+// PostgreSQL 18 at each phase of the conversation with a reset, a silent stall or a close. Every failure
+// must be an AzurePgError naming its code, reason and phase; nothing may stay open afterwards; a pool
+// that saw the fault must serve again once the network heals. Then a server restart under a busy pool.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions, type ConnectionFailureReason, type ConnectionPhase } from '../../src/index.js'
+import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { startCountingListener } from '../../lab/counting-listener.js'
+
+/** Every wait in this file has this limit. */
+const LIMIT_MS = 15_000
+/** The connect time limit (and query_timeout) of the clients under test: short, so stalls end soon. */
+const STALL_LIMIT_MS = 1500
+/** An answer of about 300 kB: several TLS records, so the proxy can break it in the middle. */
+const BIG_QUERY = "SELECT repeat('x', 1000) FROM generate_series(1, 300)"
+
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${LIMIT_MS} ms`)), LIMIT_MS) }),
+  ])
+}
+
+/** The handles a leaked connection would leave: sockets, TLS sessions, timers. */
+const WATCHED = ['TCPSocketWrap', 'TLSWrap', 'Timeout'] as const
+type Counts = Record<(typeof WATCHED)[number], number>
+
+function counts(): Counts {
+  const all = process.getActiveResourcesInfo()
+  return Object.fromEntries(WATCHED.map((k) => [k, all.filter((r) => r === k).length])) as Counts
+}
+
+/** Counts once the sockets closed by earlier steps have finished closing (two equal readings in a row). */
+async function settled(): Promise<Counts> {
+  const deadline = Date.now() + LIMIT_MS
+  let last = JSON.stringify(counts())
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50))
+    const now = JSON.stringify(counts())
+    if (now === last) return JSON.parse(now) as Counts
+    last = now
+  }
+  return counts()
+}
+
+/** Waits (with a limit) until no watched handle count is above its baseline, then asserts it. */
+async function backTo(baseline: Counts): Promise<void> {
+  const above = (): string[] => WATCHED.filter((k) => counts()[k] > baseline[k])
+  const deadline = Date.now() + LIMIT_MS
+  while (above().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  assert.deepEqual(above(), [], `handles left open: ${JSON.stringify(counts())} vs ${JSON.stringify(baseline)} (${process.getActiveResourcesInfo().join(', ')})`)
+}
+
+function assertFailure(err: unknown, expected: { reason: ConnectionFailureReason; phase: ConnectionPhase; words: RegExp }, what: string): AzurePgError {
+  assert.ok(err instanceof AzurePgError, `${what}: expected an AzurePgError, got ${String(err)}`)
+  assert.equal(err.code, 'CONNECTION_FAILED', `${what}: ${err.message}`)
+  assert.equal(err.reason, expected.reason, `${what}: ${err.message}`)
+  assert.equal(err.phase, expected.phase, `${what}: ${err.message}`)
+  assert.match(err.message, expected.words, what)
+  assert.ok(err.hint.length > 0)
+  assert.ok(err.cause !== undefined, `${what}: keeps the original error`)
+  return err
+}
+
+/** The phase each proxy fault point falls in, as the client sees it, and how the message says it. */
+const PHASES: Record<FaultPhase, { phase: ConnectionPhase; words: RegExp }> = {
+  // The kernel completes the TCP handshake before the proxy accepts: the client has sent its SSLRequest.
+  accept: { phase: 'tls-request', words: /while waiting for the answer to the TLS request/ },
+  'ssl-request': { phase: 'tls-request', words: /while waiting for the answer to the TLS request/ },
+  'tls-handshake': { phase: 'tls-handshake', words: /during the TLS handshake/ },
+  startup: { phase: 'startup', words: /after the startup message, before the server asked for credentials/ },
+  auth: { phase: 'authentication', words: /during authentication/ },
+  result: { phase: 'query', words: /after login, during or between queries/ },
+}
+const REASONS: Record<FaultKind, ConnectionFailureReason> = { rst: 'reset', close: 'closed', stall: 'timeout' }
+
+describe('faults at every phase', () => {
+  let lab: Lab
+  let proxy: FaultProxy
+
+  before(async () => {
+    lab = await startLab(['good'])
+    proxy = await startFaultProxy({ upstreamPort: lab.server('good').port })
+  })
+  after(async () => {
+    await proxy?.close()
+    await lab?.stop()
+  })
+
+  const through = (port: number, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions => ({
+    host: AZURE_HOST, hostaddr: '127.0.0.1', port, database: 'postgres', user: LOGINS.flexible.user,
+    password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, connectionTimeoutMillis: STALL_LIMIT_MS,
+    // Each fault is placed by phase of the classic negotiation: learn nothing that would switch to direct TLS.
+    learn: 'off', ...extra,
+  })
+
+  for (const phase of Object.keys(PHASES) as FaultPhase[]) {
+    for (const fault of ['rst', 'stall', 'close'] as FaultKind[]) {
+      it(`${fault} at ${phase}: ${REASONS[fault]} in phase ${PHASES[phase].phase}, nothing left open, the pool recovers`, async () => {
+        const baseline = await settled()
+        // A stall in a query is bounded by query_timeout; connect stalls by the connect time limit.
+        const options = through(proxy.port, { max: 1, ...(phase === 'result' && { query_timeout: STALL_LIMIT_MS }) })
+        const client = await createAzurePgClient(options)
+        const pool = await createAzurePgPool(options)
+        const emitted: unknown[] = []
+        client.on('error', (e) => emitted.push(e))
+        pool.on('error', (e) => emitted.push(e))
+        proxy.inject({ phase, fault })
+        const fired = proxy.nextFault(LIMIT_MS)
+        try {
+          const [direct, pooled] = await within(Promise.all([
+            (async () => { await client.connect(); await client.query(BIG_QUERY) })().then(() => undefined, (e: unknown) => e),
+            pool.query(BIG_QUERY).then(() => undefined, (e: unknown) => e),
+          ]), 'both attempts to fail')
+          await fired
+          const expected = { ...PHASES[phase], reason: REASONS[fault] }
+          const seen: Array<[string, unknown]> = [['client', direct], ['pool', pooled], ...emitted.map((x): [string, unknown] => ["an 'error' event", x])]
+          for (const [what, e] of seen) {
+            // A reset right at accept can reach the client before its own connect completes (the kernel
+            // reports it as the connect's result): then the client was still opening the TCP connection.
+            const early = phase === 'accept' && fault === 'rst' && e instanceof AzurePgError && e.phase === 'tcp'
+            // A reset while the answer streams in: pg watches both the TCP socket and the TLS socket on
+            // it, and the TCP socket's close can reach it before the TLS socket's ECONNRESET.
+            const endFirst = phase === 'result' && fault === 'rst' && e instanceof AzurePgError && e.reason === 'closed'
+            assertFailure(e, early ? { ...expected, phase: 'tcp', words: /while opening the TCP connection/ } : endFirst ? { ...expected, reason: 'closed' } : expected, what)
+          }
+          assert.ok(proxy.connections().filter((c) => c.fired !== undefined).length >= 2)
+        } finally {
+          proxy.heal()
+        }
+        const r = await within(pool.query<{ n: number }>('SELECT 42 AS n'), 'the pool after healing')
+        assert.equal(r.rows[0]?.n, 42)
+        await client.end().catch(() => undefined)
+        await pool.end()
+        await backTo(baseline)
+      })
+    }
+  }
+
+  it('nothing listening: refused in phase tcp', async () => {
+    const baseline = await settled()
+    const closed = await startCountingListener()
+    const port = closed.port
+    await closed.close()
+    const client = await createAzurePgClient(through(port))
+    const err = await client.connect().then(() => undefined, (e: unknown) => e)
+    assertFailure(err, { reason: 'refused', phase: 'tcp', words: /while opening the TCP connection/ }, 'client')
+    await backTo(baseline)
+  })
+
+  it('SQL errors stay pg errors: a syntax error on a healthy connection is not a connection failure', async () => {
+    const client = await createAzurePgClient(through(proxy.port))
+    await client.connect()
+    try {
+      const err = await client.query('SELEKT 1').then(() => undefined, (e: unknown) => e)
+      assert.ok(err instanceof pg.DatabaseError, String(err))
+      assert.equal((err as pg.DatabaseError).code, '42601')
+      assert.equal((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0]?.n, 1)
+    } finally {
+      await client.end()
+    }
+  })
+
+  it('a query that ran out of query_timeout ends its client: the next query says the connection is closed', async () => {
+    proxy.inject({ phase: 'result', fault: 'stall' })
+    const client = await createAzurePgClient(through(proxy.port, { query_timeout: STALL_LIMIT_MS }))
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+      const first = await within(client.query(BIG_QUERY).then(() => undefined, (e: unknown) => e), 'the timed-out query')
+      assertFailure(first, { reason: 'timeout', phase: 'query', words: /within query_timeout/ }, 'timed-out query')
+      const next = await within(client.query('SELECT 1').then(() => undefined, (e: unknown) => e), 'the next query')
+      assertFailure(next, { reason: 'closed', phase: 'query', words: /closed already/ }, 'next query')
+    } finally {
+      proxy.heal()
+      await client.end().catch(() => undefined)
+    }
+  })
+
+  it('a server restart under a saturated pool (20 clients, continuous queries): queries resume, every failure has a code', async () => {
+    const server = lab.server('good')
+    const pool = await createAzurePgPool({ ...through(server.port), max: 20, connectionTimeoutMillis: 5000 })
+    const failures: unknown[] = []
+    pool.on('error', (e) => failures.push(e))
+    let phase: 'before' | 'restarting' | 'after' = 'before'
+    const done = { before: 0, after: 0 }
+    let stop = false
+    const deadline = Date.now() + 60_000
+    const worker = async (): Promise<void> => {
+      // Bounded: stops when told, or at the deadline whatever happens.
+      while (!stop && Date.now() < deadline) {
+        try {
+          await pool.query('SELECT pg_sleep(0.005)')
+          if (phase !== 'restarting') done[phase]++
+        } catch (err) {
+          failures.push(err)
+          await new Promise((r) => setTimeout(r, 25))
+        }
+      }
+    }
+    const workers = Array.from({ length: 20 }, worker)
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`${what}: not within the deadline`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+    try {
+      await until(() => done.before >= 200 && pool.totalCount === 20, 'the pool to saturate')
+      phase = 'restarting'
+      await server.restart(300)
+      phase = 'after'
+      await until(() => done.after >= 200, 'queries to resume after the restart')
+    } finally {
+      stop = true
+      await Promise.all(workers)
+      await pool.end()
+    }
+    assert.ok(failures.length > 0, 'the restart broke queries in flight')
+    const kinds = new Set<string>()
+    for (const f of failures) {
+      assert.ok(f instanceof AzurePgError, `a failure without a code: ${String(f)}`)
+      assert.equal(f.code, 'CONNECTION_FAILED', f.message)
+      assert.ok(f.reason !== undefined && f.phase !== undefined, f.message)
+      kinds.add(`${f.reason}/${f.phase}`)
+    }
+    // The restart is a fast shutdown: sessions in a query are ended by the server (57P01).
+    assert.ok(kinds.has('closed/query'), [...kinds].join(', '))
+  })
+})

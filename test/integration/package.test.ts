@@ -1,0 +1,169 @@
+// The packed tarball, installed into a new project as a user would, against the embedded PostgreSQL 18:
+// an ES module app, a CommonJS app, a TypeScript app compiled as CommonJS (NestJS-style), and the bin
+// through npx. This is the package users get, not the sources the other tests import.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
+import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> }
+const SSL_QUERY = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
+
+/**
+ * The caller's environment without npm's lifecycle variables (`npm test` sets npm_config_* and npm_package_*,
+ * which would point the inner npm at this repository) and without the machine's PG* settings.
+ */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|PG)/i.test(k)) env[k] = v
+  return { ...env, ...extra }
+}
+
+async function exec(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout = 60_000): Promise<string> {
+  try {
+    return (await run(file, args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 })).stdout
+  } catch (err) {
+    const e = err as { message?: string; stdout?: string; stderr?: string }
+    throw new Error(`${file} ${args.join(' ')} failed: ${e.message ?? ''}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
+  }
+}
+
+const ESM_APP = `import { createAzurePgClient, AzurePgError } from 'azure-pg-tls'
+const client = await createAzurePgClient()   // PGHOST, PGHOSTADDR, PGUSER, ... and PGSSLROOTCERT
+await client.connect()
+const { rows } = await client.query(${JSON.stringify(SSL_QUERY)})
+await client.end()
+console.log(JSON.stringify({ ssl: rows[0].ssl, loaded: import.meta.resolve('azure-pg-tls'), errorClass: typeof AzurePgError }))
+`
+
+// Also downloads Azure's roots through a mirror on 127.0.0.1: node-fetch 3 is an ES module, so this proves the
+// CommonJS build loads it with import(), not require(), which Node before 20.19 cannot do with an ES module.
+const CJS_APP = `const { createAzurePgClient, resolveAzurePgConfig, AzurePgError } = require('azure-pg-tls')
+async function main() {
+  const downloaded = await resolveAzurePgConfig({
+    host: 'x.postgres.database.azure.com', user: 'u', env: {},
+    certs: { source: 'download', mirror: process.env.MIRROR_URL, cacheDir: process.env.CACHE_DIR },
+  })
+  const client = await createAzurePgClient()
+  await client.connect()
+  const { rows } = await client.query(${JSON.stringify(SSL_QUERY)})
+  await client.end()
+  console.log(JSON.stringify({ ssl: rows[0].ssl, loaded: require.resolve('azure-pg-tls'), downloadedRoots: downloaded.ssl.ca.length, errorClass: typeof AzurePgError }))
+}
+main().catch((err) => { console.error(err.code ?? '', err.message); process.exitCode = 1 })
+`
+
+const TS_APP = `import { createAzurePgClient, AzurePgError, type AzurePgOptions } from 'azure-pg-tls'
+
+async function main(): Promise<void> {
+  const options: AzurePgOptions = { application_name: 'ts-commonjs-app' }
+  const client = await createAzurePgClient(options)
+  await client.connect()
+  const result = await client.query<{ ssl: boolean }>(${JSON.stringify(SSL_QUERY)})
+  const ssl: boolean | undefined = result.rows[0]?.ssl
+  await client.end()
+  console.log(JSON.stringify({ ssl, loaded: require.resolve('azure-pg-tls'), errorClass: AzurePgError.name }))
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof AzurePgError ? \`\${err.code}: \${err.message}\` : err)
+  process.exitCode = 1
+})
+`
+
+const TS_CONFIG = {
+  compilerOptions: {
+    module: 'commonjs', moduleResolution: 'node', target: 'ES2022', strict: true, esModuleInterop: true,
+    skipLibCheck: false, types: ['node'], rootDir: 'src', outDir: 'dist',
+  },
+  include: ['src'],
+}
+
+describe('the packed tarball installed into a new project', { timeout: 600_000 }, () => {
+  let tmp: string | undefined
+  let app: string
+  let lab: Lab | undefined
+  let mirror: Mirror | undefined
+  let pgEnv: NodeJS.ProcessEnv
+
+  before(async () => {
+    tmp = await makeTempDir('package')
+    const dir = tmp
+    app = join(dir, 'app')
+    const install = (async () => {
+      // npm pack runs prepack, which builds dist/ from the current sources.
+      const packed = JSON.parse(await exec('npm', ['pack', '--json', '--pack-destination', dir], root, cleanEnv(), 180_000)) as [{ filename: string }]
+      await mkdir(join(app, 'src'), { recursive: true })
+      await writeFile(join(app, 'package.json'), `${JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2)}\n`)
+      // What a TypeScript user adds beside the package: the compiler and the types of node and pg.
+      const devTools = ['typescript', '@types/node', '@types/pg'].map((name) => `${name}@${manifest.devDependencies[name] ?? 'missing'}`)
+      await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, packed[0].filename), ...devTools], app, cleanEnv(), 300_000)
+    })()
+    const servers = (async () => {
+      lab = await startLab(['good'])
+      mirror = await startMirror()
+    })()
+    await Promise.all([install, servers])
+    if (lab === undefined) throw new Error('the lab did not start')
+    pgEnv = cleanEnv({
+      PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(lab.server('good').port), PGDATABASE: 'postgres',
+      PGUSER: LOGINS.flexible.user, PGPASSWORD: LOGINS.flexible.password, PGSSLROOTCERT: lab.rootPath,
+    })
+  }, { timeout: 540_000 })
+
+  after(async () => {
+    await mirror?.close()
+    await lab?.stop()
+    if (tmp !== undefined) await removeTempDir(tmp)
+  })
+
+  it('an ES module app imports it (dist/esm) and connects over TLS', async () => {
+    await writeFile(join(app, 'esm-app.mjs'), ESM_APP)
+    const out = JSON.parse(await exec(process.execPath, ['esm-app.mjs'], app, pgEnv)) as Record<string, unknown>
+    assert.equal(out['ssl'], true)
+    assert.match(String(out['loaded']), /\/node_modules\/azure-pg-tls\/dist\/esm\/index\.js$/)
+    assert.equal(out['errorClass'], 'function')
+  })
+
+  it('a CommonJS app requires it (dist/cjs), downloads roots through node-fetch, and connects over TLS', async () => {
+    assert.ok(mirror !== undefined)
+    await writeFile(join(app, 'cjs-app.cjs'), CJS_APP)
+    // Where this Node can require() ES modules (20.19+), turn that off: the package must not depend on it.
+    const flags = process.allowedNodeEnvironmentFlags.has('--no-experimental-require-module') ? ['--no-experimental-require-module'] : []
+    const env = { ...pgEnv, MIRROR_URL: mirror.url, CACHE_DIR: join(app, 'root-cache') }
+    const out = JSON.parse(await exec(process.execPath, [...flags, 'cjs-app.cjs'], app, env)) as Record<string, unknown>
+    assert.equal(out['ssl'], true)
+    assert.match(String(out['loaded']), /\/node_modules\/azure-pg-tls\/dist\/cjs\/index\.js$/)
+    assert.equal(out['downloadedRoots'], 3)
+    assert.equal(mirror.total(), 3, 'each default root was downloaded from the mirror once')
+    assert.equal(out['errorClass'], 'function')
+  })
+
+  it('a TypeScript app compiled as CommonJS (moduleResolution node) type-checks, runs and connects over TLS', async () => {
+    await writeFile(join(app, 'tsconfig.json'), `${JSON.stringify(TS_CONFIG, null, 2)}\n`)
+    await writeFile(join(app, 'src', 'main.ts'), TS_APP)
+    await exec(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app, cleanEnv(), 120_000)
+    const compiled = await readFile(join(app, 'dist', 'main.js'), 'utf8')
+    assert.match(compiled, /require\("azure-pg-tls"\)/, 'compiled to CommonJS')
+    const out = JSON.parse(await exec(process.execPath, ['dist/main.js'], app, pgEnv)) as Record<string, unknown>
+    assert.deepEqual(out, { ssl: true, loaded: join(app, 'node_modules', 'azure-pg-tls', 'dist', 'cjs', 'index.js'), errorClass: 'AzurePgError' })
+  })
+
+  it('npx azure-pg-tls --version prints the package version; the doctor passes every step', async () => {
+    // npm_config_yes=false: npx must find the installed bin, never offer to download a package of that name.
+    const npxEnv = { npm_config_yes: 'false' }
+    assert.equal((await exec('npx', ['azure-pg-tls', '--version'], app, cleanEnv(npxEnv))).trim(), manifest.version)
+    const report = JSON.parse(await exec('npx', ['azure-pg-tls', 'doctor', '--json'], app, { ...pgEnv, ...npxEnv })) as { ok: boolean; steps: { step: string; status: string }[] }
+    assert.equal(report.ok, true)
+    assert.equal(report.steps.find((s) => s.step === 'authentication')?.status, 'pass', 'PGPASSWORD given: the login was tested')
+    assert.equal(report.steps.find((s) => s.step === 'server')?.status, 'pass')
+  })
+})

@@ -1,0 +1,90 @@
+// The shape of src/: one flow, one direction. These checks read the source text, so a cycle or an
+// upward import fails here before it confuses a reader.
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [])
+}
+
+/** Every relative module a file names: static imports and re-exports, type-only ones included, and dynamic imports. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const specs = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^'"]*?\sfrom\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? '')
+  return specs.filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')))
+}
+
+const files = sourceFiles(SRC)
+const rel = (f: string): string => relative(SRC, f)
+const graph = new Map(files.map((f) => [rel(f), importsOf(f).map(rel)]))
+
+/** Layers, lowest first: a module imports only from its own layer or lower ones. */
+const LAYERS: ReadonlyArray<readonly string[]> = [
+  ['options.ts', 'errors.ts', 'util/'],
+  ['log.ts', 'explain.ts'],
+  ['config/'],
+  ['trust/', 'auth/'],
+  ['connect/'],
+  ['doctor/'],
+  ['cli/', 'index.ts'],
+]
+const layerOf = (file: string): number => LAYERS.findIndex((l) => l.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)))
+
+describe('src/ structure', () => {
+  it('every module belongs to a layer, and every import resolves to a module in src/', () => {
+    for (const [file, deps] of graph) {
+      assert.notEqual(layerOf(file), -1, `${file} is in no layer`)
+      for (const d of deps) assert.ok(graph.has(d), `${file} imports ${d}, which is not a module in src/`)
+    }
+  })
+
+  it('has no import cycle, type-only imports included', () => {
+    const state = new Map<string, 'open' | 'done'>()
+    const cycles: string[] = []
+    const visit = (file: string, path: string[]): void => {
+      if (state.get(file) === 'done') return
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].join(' → '))
+        return
+      }
+      state.set(file, 'open')
+      for (const d of graph.get(file) ?? []) visit(d, [...path, file])
+      state.set(file, 'done')
+    }
+    for (const file of graph.keys()) visit(file, [])
+    assert.deepEqual(cycles, [])
+  })
+
+  it('imports only downward: options, errors and config/ import nothing from the layers above them', () => {
+    const upward = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) > layerOf(file)).map((d) => `${file} → ${d}`))
+    assert.deepEqual(upward, [])
+    assert.deepEqual(graph.get('options.ts'), [], 'options.ts imports nothing internal')
+    assert.deepEqual(graph.get('errors.ts'), [], 'errors.ts imports nothing internal')
+  })
+
+  it('reads process.env and the raw options object only in src/config/', () => {
+    const readers = files.filter((f) => !rel(f).startsWith('config/')).flatMap((f) => {
+      const code = readFileSync(f, 'utf8').split('\n').filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l)).join('\n')
+      return [/process\.env/, /(?<![/\w.])options\s*(\.|\[|\?\.)/].filter((re) => re.test(code)).map((re) => `${rel(f)} matches ${String(re)}`)
+    })
+    assert.deepEqual(readers, [])
+  })
+})
+
+// A sanity check of the checker itself: it must see a cycle and an upward import when they exist.
+describe('the structure checker', () => {
+  it('sees the imports of a known module', () => {
+    assert.ok(graph.get('connect/client.ts')?.includes('connect/prepare.ts'))
+    assert.ok(graph.get('config/resolve.ts')?.includes('options.ts'), 'type-only imports are counted')
+  })
+})
