@@ -3,11 +3,9 @@
 // small file in the certificate cache folder, so cold starts (serverless, containers) benefit too.
 // A fact can only choose between two verified ways in (direct TLS or the SSLRequest; one group order
 // or another): a tampered file cannot weaken a connection, at worst it costs a round trip.
-import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LearnMode } from '../options.js'
+import { readSmallFile, writeFileAtomic } from '../trust/safe-file.js'
 import { PromiseMemo } from '../util/memo.js'
 
 /** What is known of one server. */
@@ -41,39 +39,20 @@ function valid(v: unknown, now: number): v is ServerFacts {
 /** Reads the facts file: a regular file only (never blocks on a FIFO), at most 64 KiB; anything odd reads as empty. */
 async function readFacts(dir: string, now: number): Promise<Map<string, ServerFacts>> {
   const out = new Map<string, ServerFacts>()
+  const read = await readSmallFile(join(dir, FILE), MAX_FILE_BYTES)
+  if (read.kind !== 'ok') return out
   try {
-    const handle = await open(join(dir, FILE), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
-    try {
-      const stat = await handle.stat()
-      if (!stat.isFile() || stat.size > MAX_FILE_BYTES) return out
-      const data = JSON.parse((await handle.readFile()).toString('utf8')) as unknown
-      const hosts = (data as { version?: unknown; servers?: unknown } | null)
-      if (hosts?.version !== 1 || typeof hosts.servers !== 'object' || hosts.servers === null) return out
-      for (const [key, facts] of Object.entries(hosts.servers).slice(0, MAX_ENTRIES)) if (valid(facts, now)) out.set(key, facts)
-    } finally {
-      await handle.close()
-    }
+    const data = JSON.parse(read.data.toString('utf8')) as { version?: unknown; servers?: unknown } | null
+    if (data?.version !== 1 || typeof data.servers !== 'object' || data.servers === null) return out
+    for (const [key, facts] of Object.entries(data.servers).slice(0, MAX_ENTRIES)) if (valid(facts, now)) out.set(key, facts)
   } catch {
-    // Missing, unreadable or corrupt: nothing learned yet.
+    // Corrupt: nothing learned yet.
   }
   return out
 }
 
-async function writeFacts(dir: string, facts: ReadonlyMap<string, ServerFacts>): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o755 })
-  const temp = join(dir, `.${FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  try {
-    const handle = await open(temp, 'wx', 0o644)
-    try {
-      await handle.writeFile(JSON.stringify({ version: 1, servers: Object.fromEntries([...facts].slice(-MAX_ENTRIES)) }))
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, join(dir, FILE))
-  } catch (err) {
-    await rm(temp, { force: true })
-    throw err
-  }
+function writeFacts(dir: string, facts: ReadonlyMap<string, ServerFacts>): Promise<void> {
+  return writeFileAtomic(dir, FILE, JSON.stringify({ version: 1, servers: Object.fromEntries([...facts].slice(-MAX_ENTRIES)) }))
 }
 
 /** The facts of one process for one cache folder (or for memory only). */

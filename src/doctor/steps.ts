@@ -11,6 +11,7 @@ import { AzurePgError } from '../errors.js'
 import { adviceFor, classifyConnectError, explainConnectError, type ConnectContext } from '../explain.js'
 import { commonName, parseCertificates } from '../util/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
+import { describeTier } from '../trust/trust-tier.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
 import { incompleteChainVerdict } from './incomplete-chain.js'
 import { dnsNotes, poolerNote, serverKind } from './notes.js'
@@ -125,6 +126,7 @@ const configuration: DoctorStep = {
       ...poolerNote(settings),
       ...settings.warnings.map((w) => `note: ${w}`),
       `sslmode ${settings.tls.requestedMode}${settings.tls.strengthened ? ' (raised to verify-full)' : ''}, trust: ${prepared.context.trust}`,
+      describeTier(settings),
       ...(settings.connectHost !== host ? [`hostaddr ${settings.connectHost}: connecting there, verifying the certificate for ${host}`] : []),
       ...(settings.entra !== undefined ? [`Entra ID token scope ${settings.entra.scope}`] : []),
     ])

@@ -18,13 +18,14 @@ export type SmallFileRead =
 
 /**
  * Reads a regular file of at most `limit` bytes. Opened with O_NONBLOCK (a FIFO or device cannot block
- * the open) and O_NOFOLLOW (a symlink is refused, not followed to /dev/zero), then checked with fstat:
+ * the open) and O_NOFOLLOW unless `followLinks` (a symlink is refused, not followed to /dev/zero), then checked with fstat:
  * anything but a regular file is refused without reading a byte. Never throws.
  */
-export async function readSmallFile(path: string, limit: number = MAX_CACHE_FILE_BYTES): Promise<SmallFileRead> {
+export async function readSmallFile(path: string, limit: number = MAX_CACHE_FILE_BYTES, followLinks = false): Promise<SmallFileRead> {
   let handle
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW)
+    // A file the user names (sslrootcert) may be a link to the system bundle; cache files never are.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (followLinks ? 0 : constants.O_NOFOLLOW))
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { rootCertificates, type ConnectionOptions } from 'node:tls'
 import type { X509Certificate } from 'node:crypto'
 import { AzurePgError, invalidConfig } from '../errors.js'
@@ -7,6 +7,7 @@ import { resolveAzureRoots, type StoreContext } from './store.js'
 import type { TrustSpec } from '../config/tls-policy.js'
 import { commonName, isExpired, parseCertificates } from '../util/pem.js'
 import { rootByFingerprint } from './roots.js'
+import { readSmallFile } from './safe-file.js'
 
 /** The roots a connection trusts, ready for `ssl.ca`. */
 export interface TrustAnchors {
@@ -30,18 +31,38 @@ function warnExpiry(cert: X509Certificate, where: string, ctx: TrustContext): vo
   ctx.logger.warn(`${commonName(cert)} in ${where} expired on ${cert.validTo}.${legacy}`)
 }
 
+/** A user's root file is rarely over a few hundred KiB (a full public bundle); past this it is not one. */
+const MAX_ROOT_FILE_BYTES = 4 * 1024 * 1024
+
+/** Root files read so far, by path, with what identified the version read (a changed file is read again). */
+const fileMemo = new Map<string, { readonly stamp: string; readonly anchors: TrustAnchors }>()
+
+function unreadable(path: string, origin: string, why: string, cause?: unknown): AzurePgError {
+  return new AzurePgError('INVALID_CONFIG', `The root certificate file "${path}" (from ${origin}) ${why}.`,
+    { hint: 'Fix the path, or remove sslrootcert to trust the Azure roots that azure-pg-tls ships.', cause })
+}
+
+/**
+ * The roots of a file named by sslrootcert: read and parsed once per process, and again only when the
+ * file changes (its identity, size or modification time). Read so that a FIFO or device cannot block.
+ */
 async function fileAnchors(path: string, origin: string, ctx: TrustContext): Promise<TrustAnchors> {
-  let data: Buffer
+  let stamp: string
   try {
-    data = await readFile(path)
+    const info = await stat(path)
+    stamp = `${info.dev}:${info.ino}:${info.size}:${Math.floor(info.mtimeMs)}`
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code
-    throw new AzurePgError('INVALID_CONFIG', `The root certificate file "${path}" (from ${origin}) cannot be read${code === undefined ? '' : ` (${code})`}.`,
-      { hint: 'Fix the path, or remove sslrootcert to trust the Azure roots that azure-pg-tls ships.', cause })
+    throw unreadable(path, origin, `cannot be read${code === undefined ? '' : ` (${code})`}`, cause)
   }
+  const known = fileMemo.get(path)
+  if (known !== undefined && known.stamp === stamp) return known.anchors
+  const read = await readSmallFile(path, MAX_ROOT_FILE_BYTES, true)
+  if (read.kind === 'missing') throw unreadable(path, origin, 'cannot be read (ENOENT)')
+  if (read.kind === 'refused') throw unreadable(path, origin, read.why)
   let certs: X509Certificate[]
   try {
-    certs = parseCertificates(data)
+    certs = parseCertificates(read.data)
   } catch (cause) {
     throw new AzurePgError('INVALID_CONFIG', `The root certificate file "${path}" (from ${origin}) holds something that is not an X.509 certificate.`,
       { hint: 'Point sslrootcert at a PEM bundle of CA certificates.', cause })
@@ -50,7 +71,9 @@ async function fileAnchors(path: string, origin: string, ctx: TrustContext): Pro
     throw invalidConfig(`The root certificate file "${path}" (from ${origin}) holds no certificate.`, 'Point sslrootcert at a PEM bundle of CA certificates.')
   }
   for (const cert of certs) warnExpiry(cert, `"${path}"`, ctx)
-  return { ca: certs.map((c) => c.toString()), description: `roots from ${path}` }
+  const anchors: TrustAnchors = { ca: certs.map((c) => c.toString()), description: `roots from ${path}` }
+  fileMemo.set(path, { stamp, anchors })
+  return anchors
 }
 
 /**
