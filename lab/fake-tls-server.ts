@@ -14,6 +14,8 @@ export type FakeMode =
   | 'handshake-then-silent'
   /** Completes a TLS handshake on the first bytes (direct TLS), selecting no ALPN protocol. */
   | 'direct-without-alpn'
+  /** Answers `S`, completes TLS, asks for a cleartext password, and echoes it back in an ErrorResponse (a hostile server). */
+  | 'echo-password'
 
 /** What the stand-in saw. */
 export interface FakeRecord {
@@ -40,7 +42,10 @@ export async function startFakeTlsServer(mode: FakeMode, credentials: { certChai
     const tls = new TLSSocket(socket, { isServer: true, cert: credentials.certChainPem, key: credentials.keyPem })
     sockets.add(tls)
     tls.on('secure', () => { record.handshakes++ })
-    tls.on('data', (d: Buffer) => { record.secret[index] = Buffer.concat([record.secret[index] ?? Buffer.alloc(0), d]) })
+    tls.on('data', (d: Buffer) => {
+      record.secret[index] = Buffer.concat([record.secret[index] ?? Buffer.alloc(0), d])
+      if (mode === 'echo-password') echo(tls, record.secret[index] ?? Buffer.alloc(0))
+    })
     tls.on('error', () => {})
     if (head !== undefined) socket.unshift(head)
   }
@@ -59,7 +64,7 @@ export async function startFakeTlsServer(mode: FakeMode, credentials: { certChai
       }
       record.clear[index] = first
       socket.write('S')
-      if (mode === 'handshake-then-silent') upgrade(socket, index)
+      if (mode === 'handshake-then-silent' || mode === 'echo-password') upgrade(socket, index)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -72,4 +77,22 @@ export async function startFakeTlsServer(mode: FakeMode, credentials: { certChai
       server.close(() => resolve())
     }),
   }
+}
+
+/** The hostile server's side of the login: ask for a cleartext password once the startup message is in, then echo it. */
+function echo(tls: TLSSocket, received: Buffer): void {
+  const startupLength = received.length >= 4 ? received.readInt32BE(0) : Infinity
+  if (received.length < startupLength) return
+  const rest = received.subarray(startupLength)
+  if (rest.length === 0) {
+    tls.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3])) // AuthenticationCleartextPassword
+    return
+  }
+  if (rest[0] !== 0x70 || rest.length < 5 || rest.length < 1 + rest.readInt32BE(1)) return
+  const password = rest.subarray(5, 1 + rest.readInt32BE(1) - 1).toString('utf8')
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed: the password "${password}" is wrong\0\0`, 'utf8')
+  const head = Buffer.alloc(5)
+  head.write('E', 0, 'latin1')
+  head.writeInt32BE(fields.length + 4, 1)
+  tls.end(Buffer.concat([head, fields]))
 }

@@ -8,7 +8,7 @@ export const silentLogger: Logger = { warn() {} }
  * users expect; then warnings go to stderr.
  */
 export function defaultLogger(env: Readonly<Record<string, string | undefined>>): Logger {
-  const debug = env['DEBUG'] ?? ''
+  const debug = (Object.hasOwn(env, 'DEBUG') ? env['DEBUG'] : undefined) ?? ''
   const enabled = debug.split(/[\s,]+/).some((d) => d === '*' || d === 'azure-pg-tls' || d === 'azure-pg-tls:*')
   if (!enabled) return silentLogger
   return { warn: (message) => process.stderr.write(`azure-pg-tls warning: ${message}\n`) }

@@ -28,8 +28,9 @@ const ROOT_SETS: readonly RootSet[] = ['default', 'all']
 
 /** The default cache folder, following the XDG base-directory convention. */
 export function defaultCacheDir(env: Env): string {
-  const xdg = env['XDG_CACHE_HOME']
-  return xdg !== undefined && xdg !== '' ? join(xdg, 'azure-pg-tls') : join(env['HOME'] ?? homedir(), '.cache', 'azure-pg-tls')
+  const own = (name: string): string | undefined => (Object.hasOwn(env, name) ? env[name] : undefined)
+  const xdg = own('XDG_CACHE_HOME')
+  return xdg !== undefined && xdg !== '' ? join(xdg, 'azure-pg-tls') : join(own('HOME') ?? homedir(), '.cache', 'azure-pg-tls')
 }
 
 /** Applies `AZURE_PG_TLS_*` variables and defaults to the `certs` option (options win). Pure. */

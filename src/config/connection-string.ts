@@ -92,7 +92,8 @@ function attempt(form: ConnectionStringForm, text: string): Reading {
 
 /** One form's reading: its grammar, then its vocabulary, then the shape of hosts and ports. */
 function read(form: ConnectionStringForm, text: string): Reading {
-  const params: Record<string, StringParam> = {}
+  // No prototype: a polluted Object.prototype must not look like a key of the string.
+  const params: Record<string, StringParam> = Object.create(null) as Record<string, StringParam>
   const unknownKeys: string[] = []
   let unnamed = 0
   let hostPort: StringParam | undefined

@@ -33,8 +33,8 @@ export interface FieldSpec {
   readonly kind?: 'text' | 'port' | 'count' | 'flag'
 }
 
-/** Every field, in the order the README lists them. */
-export const FIELDS: readonly FieldSpec[] = [
+/** The rows of {@link FIELDS}. */
+const ROWS: readonly FieldSpec[] = [
   { name: 'connectionString', option: 'connectionString', env: ['AZURE_POSTGRESQL_CONNECTIONSTRING', 'DATABASE_URL'], doc: 'URI, `key=value`, ADO.NET or JDBC connection string; from the environment, only when no option or other variable names a host.' },
   { name: 'host', kind: 'text', option: 'host', stringKeys: ['host'], env: ['PGHOST'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_HOST', doc: 'Server name; the certificate is checked against it.' },
   { name: 'hostaddr', kind: 'text', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
@@ -76,6 +76,12 @@ export const FIELDS: readonly FieldSpec[] = [
   { name: 'sslfactory', stringKeys: ['sslfactory'], doc: 'JDBC\'s `NonValidatingFactory` is refused.' },
 ]
 
+/**
+ * Every field, in the order the README lists them. Rows have no prototype and are frozen: an optional
+ * column left out (`env`, `stringKeys`) must not be found on a polluted Object.prototype.
+ */
+export const FIELDS: readonly FieldSpec[] = Object.freeze(ROWS.map((row) => Object.freeze(Object.assign(Object.create(null) as FieldSpec, row))))
+
 /** Every connection-string key (libpq names) the SDK understands; others are reported as ignored. */
 export const STRING_KEYS: ReadonlySet<string> = new Set(FIELDS.flatMap((f) => f.stringKeys ?? []))
 
@@ -95,7 +101,8 @@ export function field(name: string): FieldSpec {
 export function optionValue(options: AzurePgOptions, path: string): unknown {
   let v: unknown = options
   for (const part of path.split('.')) {
-    if (typeof v !== 'object' || v === null) return undefined
+    // Own properties only: an inherited (polluted) value is not an option.
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, part)) return undefined
     v = (v as Record<string, unknown>)[part]
   }
   return v
@@ -121,7 +128,8 @@ export function fieldsTable(): string {
 /** The first non-empty variable among `names`, with its name. */
 export function firstSet(names: readonly string[], env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
   for (const name of names) {
-    const value = env[name]
+    // Own variables only: a polluted Object.prototype is not an environment variable.
+    const value = Object.hasOwn(env, name) ? env[name] : undefined
     if (value !== undefined && value !== '') return { name, value }
   }
   return undefined

@@ -88,7 +88,7 @@ function lookup(src: Sources, name: string): Found | undefined {
   }
   for (const s of src.strings) {
     for (const key of spec.stringKeys ?? []) {
-      const p = s.parsed.params[key]
+      const p = Object.hasOwn(s.parsed.params, key) ? s.parsed.params[key] : undefined
       if (p !== undefined) return { value: p.value, origin: s.origin(p.key), source: 'string', key }
     }
   }
@@ -156,7 +156,8 @@ function entraCredential(value: unknown): { on: false } | { on: true; credential
 export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   // Each option is read once, here; everything below uses this copy (a getter cannot answer twice).
   // Own properties, enumerable or not: pg-pool hands clients a copy whose password is non-enumerable.
-  const options: AzurePgOptions = {}
+  // No prototype either: a polluted Object.prototype must not supply an option (ssl, sslrootcert, env, ...).
+  const options = Object.create(null) as AzurePgOptions
   for (const key of Object.getOwnPropertyNames(given)) (options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]
   const connectionString = options.connectionString
   if (connectionString !== undefined && typeof connectionString !== 'string') {
@@ -287,7 +288,12 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
  * place the SDK reads `process.env`.
  */
 export function resolveOptions(options: AzurePgOptions = {}): Settings {
-  return resolveSettings(options, options.env ?? processEnv())
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidConfig('The options are not an object.', 'Pass an options object (or nothing, to read PG* and AZURE_POSTGRESQL_* variables).')
+  }
+  const env = Object.hasOwn(options, 'env') ? options.env : undefined
+  if (env !== undefined && (typeof env !== 'object' || env === null)) throw invalidConfig('option "env" is not an object of variables.', 'Pass env as an object such as process.env, or leave it unset.')
+  return resolveSettings(options, env ?? processEnv())
 }
 
 /** The process's environment, for the command line's defaults. */

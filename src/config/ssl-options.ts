@@ -67,7 +67,7 @@ export function readSslOption(value: unknown): boolean | Record<string, unknown>
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw invalidConfig('The ssl option is neither true nor an object of TLS settings.', 'Leave ssl unset (TLS is always on), or pass an object such as { ca }.')
   }
-  const copy: Record<string, unknown> = {}
+  const copy = Object.create(null) as Record<string, unknown>
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key]
     copy[key] = Array.isArray(v) ? [...(v as unknown[])] : v
@@ -81,16 +81,28 @@ function version(key: 'minVersion' | 'maxVersion', v: unknown): 'TLSv1.2' | 'TLS
   return v
 }
 
+/** PEM texts already found to hold certificates: a factory called per request must not parse them each time. */
+const knownGood = new Set<string>()
+const MAX_KNOWN = 256
+
+function holdsCertificates(item: unknown): boolean {
+  if (typeof item === 'string' && knownGood.has(item)) return true
+  if (typeof item !== 'string' && !Buffer.isBuffer(item)) return false
+  try {
+    if (parseCertificates(item).length === 0) return false
+  } catch {
+    return false
+  }
+  if (typeof item === 'string') {
+    if (knownGood.size >= MAX_KNOWN) knownGood.clear()
+    knownGood.add(item)
+  }
+  return true
+}
+
 function caValue(v: unknown): NonNullable<ConnectionOptions['ca']> {
   const items = Array.isArray(v) ? v : [v]
-  const usable = items.length > 0 && items.every((item) => {
-    if (typeof item !== 'string' && !Buffer.isBuffer(item)) return false
-    try {
-      return parseCertificates(item).length > 0
-    } catch {
-      return false
-    }
-  })
+  const usable = items.length > 0 && items.every(holdsCertificates)
   if (!usable) {
     // An empty or unparsable ca would make Node fall back to its whole store (and NODE_EXTRA_CA_CERTS).
     throw invalidConfig('ssl.ca does not hold PEM certificates (it is empty, or a part of it is not a certificate).',
@@ -129,9 +141,10 @@ function groupsValue(v: unknown): string {
  * key; returns the accepted settings. `host` is what `servername` must equal.
  */
 export function acceptSsl(ssl: boolean | Record<string, unknown> | undefined, host: string, origin: string): AcceptedSsl {
-  if (ssl === undefined || ssl === true) return {}
+  if (ssl === undefined || ssl === true) return Object.create(null) as AcceptedSsl
   if (ssl === false) throw insecure(`ssl: false (${origin})`, 'Remove it: TLS is always on with azure-pg-tls.')
-  const out: { -readonly [K in keyof AcceptedSsl]: AcceptedSsl[K] } = {}
+  // No prototype: what is not set here must not be found on a polluted Object.prototype by a destructuring reader.
+  const out = Object.create(null) as { -readonly [K in keyof AcceptedSsl]: AcceptedSsl[K] }
   for (const [key, v] of Object.entries(ssl)) {
     if (v === undefined) continue
     if (key in INSECURE_KEYS) throw insecure(`${keyForMessage(key)} (${origin})`, INSECURE_KEYS[key] ?? '')

@@ -70,6 +70,11 @@ export class AzurePgClient extends pg.Client {
     this.#secrets = prepared.secrets
     this.#expected = expectationOf(config)
     const self = this as unknown as PgInternals
+    // pg reads the TLS options when the server answers the SSLRequest, after connect() has checked them:
+    // nobody may replace them in between (the object itself is frozen).
+    for (const holder of [self, self.connection, self.connectionParameters]) {
+      Object.defineProperty(holder, 'ssl', { value: config.ssl, writable: false, configurable: false, enumerable: true })
+    }
     // pg falls back to PG* variables and ~/.pgpass for unset fields; the SDK already decided them.
     for (const field of ENV_BACKED_FIELDS) self.connectionParameters[field] = (config as unknown as Record<string, unknown>)[field]
     if (config.password === undefined) {
@@ -126,7 +131,16 @@ export class AzurePgClient extends pg.Client {
     return err instanceof AzurePgError ? err : new AzurePgError('CONNECTION_FAILED', 'Connecting failed before the client was prepared.', { hint: 'See the cause.', cause: err })
   }
 
+  #connectCalled = false
+
   async #guardedConnect(): Promise<pg.Client> {
+    // pg overwrites the first caller's callback on a second connect(), leaving its promise unsettled forever.
+    if (this.#connectCalled) {
+      throw new AzurePgError('INVALID_CONFIG', 'connect() was called again on a client that is connecting or connected.', {
+        hint: 'Create one client per connection (or use a pool); a pg.Client cannot be connected twice.',
+      })
+    }
+    this.#connectCalled = true
     this.#check()
     this.#guardSessions()
     try {

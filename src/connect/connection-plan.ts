@@ -1,9 +1,14 @@
 // Per new connection: the pg configuration it is made with (the shared TLS context of its trust set,
 // the negotiation and key-share order learned for its server) and the plan for adaptive connect.
+import { checkServerIdentity } from 'node:tls'
 import { DEFAULT_GROUPS } from './learned-facts.js'
 import { chooseNegotiation, groupsFor, type AdaptivePlan } from './adaptive-connect.js'
 import type { AzurePgClientConfig, Prepared } from './prepare.js'
 import { secureContextFor } from './tls-context.js'
+import { assertSameSsl, sdkIdentityCheck } from './tls-guard.js'
+
+/** Node's own host-name check, set explicitly so that no inherited one can take its place. */
+const NODE_IDENTITY_CHECK = sdkIdentityCheck(checkServerIdentity)
 
 /** A connection's final configuration and adaptive plan. */
 export interface ConnectionPlan {
@@ -14,10 +19,14 @@ export interface ConnectionPlan {
 /** Plans one connection from a prepared configuration (or a pool's copy of it). Pure apart from the shared context cache. */
 export function planConnection(prepared: Prepared, config: AzurePgClientConfig): ConnectionPlan {
   const { settings, facts } = prepared
+  // A pool hands each new client its own copy of the configuration, whose ssl object anyone holding the
+  // pool can change: it must still be exactly what was resolved.
+  assertSameSsl(config.ssl, prepared.ssl)
   // The trust set is part of a server's identity: the same name and port under other roots is another server.
   const key = `${prepared.trustKey.slice(0, 16)}|${settings.host}/${settings.connectHost}:${settings.port}`
   const negotiation = chooseNegotiation(settings.tls.sslnegotiation, facts, key)
-  const ssl = config.ssl
+  // Built from the private copy, never from the object just checked (it could answer twice).
+  const ssl = prepared.ssl as unknown as AzurePgClientConfig['ssl']
   const userGroups = ssl.ecdhCurve
   const learned = userGroups === undefined ? groupsFor(facts, key) : undefined
   const groups = userGroups ?? learned
@@ -27,11 +36,22 @@ export function planConnection(prepared: Prepared, config: AzurePgClientConfig):
     ...(ssl.ciphers !== undefined && { ciphers: ssl.ciphers }),
     ...(groups !== undefined && { ecdhCurve: groups }),
   })
+  // Every TLS option Node could otherwise find on a polluted Object.prototype is an own property here
+  // (a resumed `session` skips the identity check, a `pskCallback` the certificate), and the object is frozen.
+  const connectionSsl = Object.freeze({
+    ...ssl,
+    ca: Array.isArray(ssl.ca) ? Object.freeze([...ssl.ca]) : ssl.ca,
+    ...(learned !== undefined && { ecdhCurve: learned }),
+    secureContext,
+    servername: ssl.servername,
+    checkServerIdentity: ssl.checkServerIdentity ?? NODE_IDENTITY_CHECK,
+    session: undefined,
+    pskCallback: undefined,
+    enableTrace: false,
+  })
   return {
     // The password is read explicitly: a pool's copy of the configuration holds it non-enumerable, which a spread drops.
-    config: {
-      ...config, password: config.password, ssl: { ...ssl, ...(learned !== undefined && { ecdhCurve: learned }), secureContext }, sslnegotiation: negotiation,
-    } as AzurePgClientConfig,
+    config: { ...config, password: config.password, ssl: connectionSsl, sslnegotiation: negotiation } as AzurePgClientConfig,
     plan: {
       negotiation,
       fallback: settings.tls.sslnegotiation === 'auto',

@@ -11,7 +11,7 @@ import type { ConnectContext } from '../explain.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
 import { learnedFacts, type LearnedFacts } from './learned-facts.js'
 import { trustKey } from './tls-context.js'
-import { sdkIdentityCheck } from './tls-guard.js'
+import { copyOf, sdkIdentityCheck } from './tls-guard.js'
 
 /** The TLS options every resolved configuration carries. */
 export interface AzurePgSslConfig extends ConnectionOptions {
@@ -37,6 +37,8 @@ export interface Prepared {
   readonly trustKey: string
   /** What was learned about servers (sslnegotiation auto, key share); undefined with learn: 'off'. */
   readonly facts: LearnedFacts | undefined
+  /** A private, frozen copy of `config.ssl`: what every connection is checked against, whoever holds `config`. */
+  readonly ssl: Readonly<Record<string, unknown>>
 }
 
 function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
@@ -95,7 +97,17 @@ export async function prepare(settings: Settings): Promise<Prepared> {
   const entra = await entraLogin(settings)
   // resolveSettings leaves the user unset only when Entra will supply it.
   const user = entra?.user ?? settings.user ?? ''
-  const password = entra?.password ?? settings.password
+  // A password function's answers are secrets too: remember the latest, so no error can carry it.
+  let lastAnswer: string | undefined
+  const given = settings.password
+  const passwordSource = typeof given === 'function'
+    ? async (): Promise<string> => {
+      const answer = await given()
+      if (typeof answer === 'string') lastAnswer = answer
+      return answer
+    }
+    : given
+  const password = entra?.password ?? passwordSource
   const config: AzurePgClientConfig = {
     ...settings.pgExtras,
     host: settings.connectHost,
@@ -117,12 +129,12 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     trust: anchors.description,
     entra: entra !== undefined,
   }
-  const fixed = typeof settings.password === 'string' ? [settings.password] : []
+  const fixed = typeof given === 'string' ? [given] : []
   const secrets = (): readonly string[] => {
-    const token = entra?.lastToken()
-    return token === undefined ? fixed : [...fixed, token]
+    const more = [entra?.lastToken(), lastAnswer].filter((s): s is string => s !== undefined)
+    return more.length === 0 ? fixed : [...fixed, ...more]
   }
-  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts }
+  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts, ssl: Object.freeze(copyOf(config.ssl as unknown as Record<string, unknown>)) }
 }
 
 /** A copy of a pg configuration whose password is not enumerable, so logging the object never prints it (as pg-pool does). */

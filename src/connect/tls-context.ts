@@ -2,6 +2,7 @@
 // otherwise hand `ca` to tls.connect, which builds a new context (parsing every root) per connection.
 import { createHash } from 'node:crypto'
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls'
+import { invalidConfig } from '../errors.js'
 
 /** Contexts this SDK built: the connect-time guard accepts these, and only these, as `secureContext`. */
 const sdkContexts = new WeakSet<object>()
@@ -36,12 +37,18 @@ export function secureContextFor(trust: string, s: ContextSettings): SecureConte
   const key = JSON.stringify([trust, s.minVersion, s.maxVersion ?? '', s.ciphers ?? '', s.ecdhCurve ?? ''])
   let context = contexts.get(key)
   if (context === undefined) {
-    context = createSecureContext({
+    try {
+      context = createSecureContext({
       ca: s.ca, minVersion: s.minVersion,
       ...(s.maxVersion !== undefined && { maxVersion: s.maxVersion }),
       ...(s.ciphers !== undefined && { ciphers: s.ciphers }),
       ...(s.ecdhCurve !== undefined && { ecdhCurve: s.ecdhCurve }),
-    })
+      })
+    } catch (cause) {
+      // OpenSSL's own word on a cipher list or group list it cannot use (e.g. no cipher matches).
+      throw invalidConfig('OpenSSL refused the TLS settings (ssl.ciphers, ssl.ecdhCurve or the versions): none of them can be used.',
+        'Check ssl.ciphers and ssl.ecdhCurve against `openssl ciphers`, or leave them unset.', { cause })
+    }
     if (contexts.size >= MAX_CONTEXTS) contexts.delete(contexts.keys().next().value as string)
     contexts.set(key, context)
     sdkContexts.add(context)

@@ -1,7 +1,6 @@
 // The last line of defence, just before pg opens a socket: the TLS options, negotiation and
 // destination pg is about to use must be exactly those the SDK resolved; and once TLS is up, the
 // session must be verified (and, for direct TLS, speak ALPN "postgresql") before pg sends a byte.
-import { isDeepStrictEqual } from 'node:util'
 import type { TLSSocket } from 'node:tls'
 import { AzurePgError } from '../errors.js'
 import { isSdkContext } from './tls-context.js'
@@ -31,8 +30,32 @@ function refused(what: string): AzurePgError {
 }
 
 /** A private copy of an `ssl` object: arrays copied, so later changes to the original are seen as changes. */
-function copyOf(ssl: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(ssl).map(([k, v]) => [k, Array.isArray(v) ? [...(v as unknown[])] : v]))
+export function copyOf(ssl: Record<string, unknown>): Record<string, unknown> {
+  // No prototype: reading a key the copy does not have must not find a polluted Object.prototype's.
+  const copy = Object.create(null) as Record<string, unknown>
+  for (const [k, v] of Object.entries(ssl)) copy[k] = Array.isArray(v) ? [...(v as unknown[])] : v
+  return copy
+}
+
+/**
+ * One TLS option value the same as the resolved one: arrays element by element, Buffers by bytes, strings
+ * and numbers by value, and everything else (a SecureContext, a function) by identity. Deep equality would
+ * call any two SecureContexts equal: their native handles have nothing it can compare.
+ */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v, b[i]))
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b)
+  return a === b
+}
+
+/** Refuses (`INSECURE_TLS`) TLS options that differ from the SDK's private copy of the resolved ones. */
+export function assertSameSsl(actual: unknown, resolved: Readonly<Record<string, unknown>>): void {
+  const ok = typeof actual === 'object' && actual !== null && (() => {
+    const a = copyOf(actual as Record<string, unknown>)
+    const keys = new Set([...Object.keys(a), ...Object.keys(resolved)])
+    return [...keys].every((k) => Object.hasOwn(a, k) === Object.hasOwn(resolved, k) && sameValue(a[k], resolved[k]))
+  })()
+  if (!ok) throw refused('The client\'s TLS options were changed after it was created')
 }
 
 /**
@@ -70,11 +93,7 @@ export interface PgConnectState {
 
 /** Refuses (`INSECURE_TLS`) unless pg is about to use exactly the expected TLS options, negotiation and destination. */
 export function checkBeforeConnect(actual: PgConnectState, expected: TlsExpectation): void {
-  for (const ssl of [actual.ssl, actual.connectionSsl]) {
-    if (typeof ssl !== 'object' || ssl === null || !isDeepStrictEqual(copyOf(ssl as Record<string, unknown>), expected.ssl)) {
-      throw refused('The client\'s TLS options were changed after it was created')
-    }
-  }
+  for (const ssl of [actual.ssl, actual.connectionSsl]) assertSameSsl(ssl, expected.ssl)
   if (actual.connectionNegotiation !== expected.negotiation) throw refused('The client\'s TLS negotiation was changed after it was created')
   if (actual.host !== expected.host || Number(actual.port) !== expected.port) throw refused('The client\'s host or port was changed after it was created')
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { createServer, connect as netConnect, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
+import { inspect } from 'node:util'
 import pg from 'pg'
 import { resolveSettings } from '../../src/config/resolve.js'
 import { prepare } from '../../src/connect/prepare.js'
@@ -12,7 +13,7 @@ import { startCountingListener, type CountingListener } from '../../lab/counting
 import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
-import { expectAzureError } from '../support/assert-error.js'
+import { errorText, expectAzureError } from '../support/assert-error.js'
 
 let lab: Lab
 let listener: CountingListener
@@ -66,8 +67,15 @@ describe('changes after creation are refused before any socket opens', () => {
     it(name, async () => {
       const before = listener.connections()
       const client = await createAzurePgClient(to(listener.port))
-      tamper(client as unknown as Internals)
-      await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, () => expectAzureError(() => client.connect(), 'INSECURE_TLS'))
+      // The TLS options are frozen and cannot be replaced: most changes fail where they are made.
+      let blocked = false
+      try {
+        tamper(client as unknown as Internals)
+      } catch (err) {
+        blocked = err instanceof TypeError
+        assert.ok(blocked, String(err))
+      }
+      if (!blocked) await withProcessEnv({ NODE_TLS_REJECT_UNAUTHORIZED: '0' }, () => expectAzureError(() => client.connect(), 'INSECURE_TLS'))
       assert.equal(listener.connections(), before, 'no socket was opened')
     })
   }
@@ -235,3 +243,124 @@ describe('the process environment', () => {
     })
   })
 })
+
+describe('secrets against a hostile server', () => {
+  it('never shows the password a server echoes back, in the error, its hint or its cause chain', async () => {
+    const secret = 'Echo-Me-4f9Q2z!'
+    const server = await startFakeTlsServer('echo-password', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { password: secret, learn: 'off' }))).connect(), 'AUTH_FAILED')
+      assert.ok(server.record.secret[0]?.includes(Buffer.from(secret)), 'the server did receive the password (inside TLS), so it could echo it')
+      assert.doesNotMatch(errorText(err) + inspect(err, { depth: 10 }), /Echo-Me-4f9Q2z/)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('pool clients', () => {
+  it('are AzurePgClients: checked before connecting and explained on failure', async () => {
+    const pool = await createAzurePgPool(to('good', { max: 2 }))
+    try {
+      const client = await pool.connect()
+      assert.ok(client instanceof AzurePgClient)
+      client.release()
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('refuse a pool whose shared TLS options were changed after creation, before any socket opens', async () => {
+    const before = listener.connections()
+    const pool = await createAzurePgPool(to(listener.port, { max: 2 }))
+    ;(pool as unknown as { options: { ssl: Record<string, unknown> } }).options.ssl['servername'] = 'otherserver.postgres.database.azure.com'
+    try {
+      await expectAzureError(() => pool.query('SELECT 1'), 'INSECURE_TLS')
+      assert.equal(listener.connections(), before)
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+describe('what an adversarial review found, each closed', () => {
+  async function echoServer(): Promise<FakeTlsServer> {
+    // A server with a certificate from a root the client does not trust, that would echo the password back.
+    const { createRootCa } = await import('../../lab/pki.js')
+    return startFakeTlsServer('echo-password', await issueServerCertificate(await createRootCa('Untrusted Root'), { dnsNames: [AZURE_HOST] }))
+  }
+
+  it('a SecureContext swapped in after creation is refused (it cannot even be set)', async () => {
+    const server = await echoServer()
+    try {
+      const client = await createAzurePgClient(to(server.port, { learn: 'off' })) as unknown as Internals & pg.Client
+      const { createSecureContext } = await import('node:tls')
+      const evil = createSecureContext({ minVersion: 'TLSv1.2' })
+      assert.throws(() => { client.connection.ssl['secureContext'] = evil }, TypeError)
+      assert.throws(() => { client.connection.ssl = { ...client.connection.ssl, secureContext: evil } }, TypeError)
+      await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0, 'nothing was sent to the untrusted server')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('the TLS options cannot be replaced between connect() and the moment pg reads them', async () => {
+    const server = await echoServer()
+    try {
+      const client = await createAzurePgClient(to(server.port, { learn: 'off' })) as unknown as Internals & pg.Client
+      const attempt = client.connect()
+      assert.throws(() => { client.connection.ssl = { rejectUnauthorized: true } }, TypeError)
+      await expectAzureError(() => attempt, 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('a polluted Object.prototype supplies no option, string key, variable or TLS setting', async () => {
+    const server = await echoServer()
+    const proto = Object.prototype as Record<string, unknown>
+    const evilPem = (await import('node:fs')).readFileSync(lab.rootPath, 'utf8').replace(/^/, '') // a real PEM, but of the lab: the point is it must not be used
+    const pollution: Record<string, unknown> = {
+      ca: evilPem, sslrootcert: '/nonexistent/evil.pem', PGSSLROOTCERT: '/nonexistent/evil.pem', ssl: { ca: evilPem }, env: { PGHOST: 'evil' },
+      session: Buffer.alloc(16), pskCallback: () => undefined, checkServerIdentity: () => undefined, servername: 'evil.example',
+    }
+    try {
+      for (const [k, v] of Object.entries(pollution)) proto[k] = v
+      const { sslrootcert: _trusted, ...noRoots } = to(server.port, { learn: 'off', certs: { source: 'bundled' } })
+      // Azure's roots only: the untrusted server must fail verification, whatever the prototype says.
+      await expectAzureError(async () => (await createAzurePgClient(noRoots)).connect(), 'TLS_VERIFY_FAILED')
+      assert.equal(server.record.secret[0]?.length ?? 0, 0)
+    } finally {
+      for (const k of Object.keys(pollution)) delete proto[k]
+      await server.close()
+    }
+  })
+
+  it('a password given as a function is kept out of errors, like a string one', async () => {
+    const secret = 'Fn-Secret-7Qz!x'
+    const server = await startFakeTlsServer('echo-password', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      const err = await expectAzureError(async () => (await createAzurePgClient(to(server.port, { password: async () => secret, learn: 'off' }))).connect(), 'AUTH_FAILED')
+      assert.doesNotMatch(errorText(err) + inspect(err, { depth: 10 }), /Fn-Secret-7Qz/)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('connect() called twice: both calls settle, the second with an AzurePgError', async () => {
+    const client = await createAzurePgClient(to('good'))
+    const first = client.connect()
+    await expectAzureError(() => client.connect(), 'INVALID_CONFIG')
+    await first
+    await client.end()
+  })
+
+  it('bad input is an AzurePgError: null options, a cipher list OpenSSL cannot use', async () => {
+    await expectAzureError(() => createAzurePgClient(null as unknown as undefined), 'INVALID_CONFIG')
+    await expectAzureError(() => createAzurePgPool(null as unknown as undefined), 'INVALID_CONFIG')
+    await expectAzureError(() => createAzurePgClient(to('good', { ssl: { ciphers: 'nonsense' } })), 'INVALID_CONFIG')
+  })
+})
+

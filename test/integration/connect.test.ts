@@ -197,7 +197,9 @@ describe('insecure settings never reach the network', () => {
 
   it('refuses a client whose TLS settings were weakened after creation, before connecting', async () => {
     const client = await createAzurePgClient(to('good', { port: listener.port, connectionTimeoutMillis: 3000 }))
-    ;(client as unknown as { connection: { ssl: { rejectUnauthorized: boolean } } }).connection.ssl.rejectUnauthorized = false
+    // The options are frozen: the change itself fails, and the client still refuses to go anywhere unverified.
+    assert.throws(() => { (client as unknown as { connection: { ssl: { rejectUnauthorized: boolean } } }).connection.ssl.rejectUnauthorized = false }, TypeError)
+    ;(client as unknown as { host: string }).host = '127.0.0.2'
     await expectAzureError(() => client.connect(), 'INSECURE_TLS')
     assert.equal(listener.connections(), 0)
   })

@@ -79,6 +79,31 @@ main().catch((err: unknown) => {
 })
 `
 
+// Sequelize, as its users write it, with the drop-in module from the installed package (CommonJS).
+const SEQUELIZE_APP = `const { Sequelize, QueryTypes } = require('sequelize')
+const pg = require('azure-pg-tls/pg')
+async function attempt(password) {
+  const sequelize = new Sequelize(process.env.PGDATABASE, process.env.PGUSER, password, {
+    host: process.env.PGHOST, port: Number(process.env.PGPORT), dialect: 'postgres', dialectModule: pg, logging: false,
+  })
+  try {
+    const rows = await sequelize.query(${JSON.stringify(SSL_QUERY)}, { type: QueryTypes.SELECT })
+    return { ssl: rows[0].ssl }
+  } catch (err) {
+    const cause = err.parent ?? err.original ?? err
+    return { error: cause.name, code: cause.code }
+  } finally {
+    await sequelize.close()
+  }
+}
+async function main() {
+  const good = await attempt(process.env.PGPASSWORD)
+  const wrong = await attempt('not-the-password')
+  console.log(JSON.stringify({ good, wrong, loaded: require.resolve('azure-pg-tls/pg') }))
+}
+main().catch((err) => { console.error(err); process.exitCode = 1 })
+`
+
 const TS_CONFIG = {
   compilerOptions: {
     module: 'commonjs', moduleResolution: 'node', target: 'ES2022', strict: true, esModuleInterop: true,
@@ -104,7 +129,8 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
       await mkdir(join(app, 'src'), { recursive: true })
       await writeFile(join(app, 'package.json'), `${JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2)}\n`)
       // What a TypeScript user adds beside the package: the compiler and the types of node and pg.
-      const devTools = ['typescript', '@types/node', '@types/pg'].map((name) => `${name}@${manifest.devDependencies[name] ?? 'missing'}`)
+      // And an ORM that takes a driver module, for azure-pg-tls/pg.
+      const devTools = ['typescript', '@types/node', '@types/pg', 'sequelize'].map((name) => `${name}@${manifest.devDependencies[name] ?? 'missing'}`)
       await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, packed[0].filename), ...devTools], app, cleanEnv(), 300_000)
     })()
     const servers = (async () => {
@@ -155,6 +181,14 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
     assert.match(compiled, /require\("azure-pg-tls"\)/, 'compiled to CommonJS')
     const out = JSON.parse(await exec(process.execPath, ['dist/main.js'], app, pgEnv)) as Record<string, unknown>
     assert.deepEqual(out, { ssl: true, loaded: join(app, 'node_modules', 'azure-pg-tls', 'dist', 'cjs', 'index.js'), errorClass: 'AzurePgError' })
+  })
+
+  it('azure-pg-tls/pg drives Sequelize over verified TLS, and a wrong password is an AzurePgError AUTH_FAILED', async () => {
+    await writeFile(join(app, 'sequelize-app.cjs'), SEQUELIZE_APP)
+    const out = JSON.parse(await exec(process.execPath, ['sequelize-app.cjs'], app, pgEnv)) as { good: unknown; wrong: unknown; loaded: string }
+    assert.deepEqual(out.good, { ssl: true })
+    assert.deepEqual(out.wrong, { error: 'AzurePgError', code: 'AUTH_FAILED' })
+    assert.match(out.loaded, /node_modules\/azure-pg-tls\/dist\/cjs\/connect\/pg\.js$/)
   })
 
   it('npx azure-pg-tls --version prints the package version; the doctor passes every step', async () => {
