@@ -9,7 +9,11 @@ import { AZURE_ROOTS } from '../src/index.js'
 /** How the mirror answers. */
 export type MirrorBehaviour =
   | 'good' | '404' | '500' | 'slow' | 'huge' | 'truncated' | 'truncatedPem' | 'html' | 'empty'
-  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'redirectAway' | 'wrongCert' | 'notCa'
+  | 'redirectLoop' | 'redirectOk' | 'redirectToHttp' | 'redirectAway' | 'redirectNoLocation' | 'redirectToFtp' | 'wrongCert' | 'notCa'
+  | 'twoCerts' | 'endless'
+
+/** What `endless` sends at most before it stalls (without ending): far more than any client should read. */
+export const ENDLESS_STALL_BYTES = 32 * 1024 * 1024
 
 export interface Mirror {
   readonly url: string
@@ -27,8 +31,15 @@ export interface Mirror {
   /** Ends every held request by destroying its connection, as a dropped network would. */
   releaseStalled(): void
   total(): number
-  /** Responses whose body the client stopped reading before the end. */
+  /** Responses whose body the client stopped reading before the end, since the last reset. */
   abandoned(): number
+  /**
+   * Resolves when the client hangs up on a response to `path` before its end, with the body bytes
+   * written to that response by then; rejects after `timeoutMs`.
+   */
+  whenAbandoned(path: string, timeoutMs?: number): Promise<{ bytesWritten: number }>
+  /** Back to `good`, with no requests and no abandoned responses counted (call between tests). */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -62,6 +73,8 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
   const held = new Set<http.ServerResponse>()
   const waiters: Array<{ n: number; resolve: () => void }> = []
   let abandoned = 0
+  const abandonedPaths = new Map<string, number>()
+  const abandonWaiters = new Map<string, Array<(bytesWritten: number) => void>>()
   const total = (): number => [...requests.values()].reduce((a, b) => a + b, 0)
   const state = { behaviour: options.behaviour ?? 'good', httpTarget: '' }
   const expectedAuth = options.auth === undefined ? undefined
@@ -73,7 +86,17 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     authorizations.push(req.headers.authorization)
     for (const w of waiters.filter((x) => total() >= x.n)) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
     const file = files.get(path.replace(/^\/hop\d/, ''))
-    res.on('close', () => { held.delete(res); if (!res.writableFinished) abandoned++ })
+    let bodyBytes = 0
+    const write = res.write.bind(res) as (chunk: Buffer) => boolean
+    const count = (chunk: Buffer): boolean => { bodyBytes += chunk.length; return write(chunk) }
+    res.on('close', () => {
+      held.delete(res)
+      if (res.writableFinished) return
+      abandoned++
+      abandonedPaths.set(path, bodyBytes)
+      for (const wake of abandonWaiters.get(path) ?? []) wake(bodyBytes)
+      abandonWaiters.delete(path)
+    })
     if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="pki"', 'content-type': 'text/plain' }).end('Unauthorized')
       return
@@ -97,9 +120,22 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
         const pump = (): void => {
           while (sent < 160 && !res.destroyed) {
             sent++
-            if (!res.write(chunk)) { res.once('drain', pump); return }
+            if (!count(chunk)) { res.once('drain', pump); return }
           }
           if (!res.destroyed) res.end()
+        }
+        pump()
+        return
+      }
+      case 'endless': {
+        // A body with no length that goes on for as long as the client reads (chunked); past
+        // ENDLESS_STALL_BYTES it stops sending but never ends, so a client that waits for the end hangs.
+        const chunk = Buffer.alloc(64 * 1024, 0x41)
+        res.writeHead(200, { 'content-type': 'application/octet-stream' })
+        const pump = (): void => {
+          while (!res.destroyed && bodyBytes < ENDLESS_STALL_BYTES) {
+            if (!count(chunk)) { res.once('drain', pump); return }
+          }
         }
         pump()
         return
@@ -125,6 +161,14 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
       }
       case 'redirectToHttp':
       case 'redirectAway': res.writeHead(302, { location: `${state.httpTarget}${path}` }).end(); return
+      case 'redirectNoLocation': res.writeHead(302).end(); return
+      case 'redirectToFtp': res.writeHead(301, { location: `ftp://127.0.0.1${path}` }).end(); return
+      case 'twoCerts': {
+        // The right root followed by another one: a body is one certificate, or it is refused.
+        const g2 = readFileSync(new URL('digicert-global-root-g2.pem', certsDir))
+        res.writeHead(200).end(Buffer.concat([g2, baltimore]))
+        return
+      }
       case 'wrongCert': res.writeHead(200).end(baltimore); return
       case 'notCa': res.writeHead(200).end(readFileSync(new URL('../test/fixtures/leaf-not-ca.pem', import.meta.url))); return
     }
@@ -146,6 +190,21 @@ export async function startMirror(options: MirrorOptions = {}): Promise<Mirror> 
     releaseStalled: () => { for (const res of held) res.socket?.destroy() },
     total,
     abandoned: () => abandoned,
+    whenAbandoned: (path, timeoutMs = 10_000) => {
+      const done = abandonedPaths.get(path)
+      if (done !== undefined) return Promise.resolve({ bytesWritten: done })
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the client did not hang up on ${path} within ${timeoutMs} ms`)), timeoutMs)
+        abandonWaiters.set(path, [...(abandonWaiters.get(path) ?? []), (bytesWritten) => { clearTimeout(timer); resolve({ bytesWritten }) }])
+      })
+    },
+    reset: () => {
+      state.behaviour = 'good'
+      requests.clear()
+      authorizations.length = 0
+      abandoned = 0
+      abandonedPaths.clear()
+    },
     close: () => new Promise((resolve) => {
       server.closeAllConnections()
       server.close(() => resolve())

@@ -1,14 +1,17 @@
 // The test lab: a throwaway "Azure" PKI and PostgreSQL servers that pose as
 // mydemoserver.postgres.database.azure.com on 127.0.0.1, good ones and deliberately bad ones.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import { createIntermediate, createRootCa, DAY_MS, issueServerCertificate, type Authority } from './pki.js'
 import { removeTemplate, startPostgres, type RunningPostgres } from './postgres-server.js'
+import { makeTempDir, removeTempDir } from './temp-dir.js'
 
 export const AZURE_HOST = 'mydemoserver.postgres.database.azure.com'
 export const SERVER_NAME = 'mydemoserver'
+
+/** Time limit of every lab connection (connect; each admin query), so a stuck server fails a test instead of hanging it. */
+export const LAB_CONNECT_TIMEOUT_MS = 10_000
 
 /**
  * Which servers a lab starts. `p256Only` is a good server that offers only the P-256 key share
@@ -45,7 +48,7 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   const root = await createRootCa('Lab Global Root G2')
   const intermediate = await createIntermediate(root, 'Lab TLS RSA CA 2026')
   const stranger = await createIntermediate(await createRootCa('Impostor Root CA'), 'Impostor Issuing CA')
-  const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-lab-'))
+  const dir = await makeTempDir('lab')
   const rootPath = join(dir, 'lab-root.pem')
   await writeFile(rootPath, root.pem)
 
@@ -66,10 +69,11 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     }
   }
   const servers: Partial<Record<ServerKind, RunningPostgres>> = {}
+  // Everything is stopped and removed even when one part fails; the first failure is reported after.
   const stop = async (): Promise<void> => {
-    await Promise.all(Object.values(servers).map((s) => s.stop()))
-    await removeTemplate()
-    await rm(dir, { recursive: true, force: true })
+    const results = await Promise.allSettled([...Object.values(servers).map((s) => s.stop()), removeTemplate(), removeTempDir(dir)])
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failure !== undefined) throw failure.reason
   }
   const started = await Promise.allSettled(kinds.map(async (kind) => { servers[kind] = await startPostgres(await credentialsFor(kind)) }))
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
@@ -88,7 +92,10 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     const s = server(kind)
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
     const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only', checkServerIdentity: () => undefined }
-    const client = new pg.Client({ host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl })
+    const client = new pg.Client({
+      host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl,
+      connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
+    })
     await client.connect()
     try {
       return await client.query(sql, params)
@@ -117,6 +124,7 @@ export async function adminQuery(server: RunningPostgres, sql: string, params: u
   const client = new pg.Client({
     host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres',
     ssl: { rejectUnauthorized: false },
+    connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
   })
   await client.connect()
   try {

@@ -4,12 +4,12 @@
 // unprivileged service user, like postgres does.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, chown, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
-import { adminQuery } from './lab.js'
+import { adminQuery, LAB_CONNECT_TIMEOUT_MS } from './lab.js'
 import { freePort, serviceUser, type RunningPostgres, type TlsFiles } from './postgres-server.js'
+import { makeTempDir, removeTempDir } from './temp-dir.js'
 
 /** Where Debian's package installs the binary. */
 const PGBOUNCER = process.env['PGBOUNCER_BIN'] ?? '/usr/sbin/pgbouncer'
@@ -54,7 +54,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
   if (missing.length > 0) throw new Error(`no SCRAM secret upstream for ${missing.join(', ')}`)
   const adminPassword = randomBytes(18).toString('base64url')
 
-  const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-pgbouncer-'))
+  const dir = await makeTempDir('pgbouncer')
   const owner = await serviceUser()
   try {
     await writeFile(join(dir, 'userlist.txt'), [
@@ -71,7 +71,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     }
     await chmod(dir, 0o700)
   } catch (err) {
-    await rm(dir, { recursive: true, force: true })
+    await removeTempDir(dir)
     throw err
   }
 
@@ -82,7 +82,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
       return await launch(dir, port, options, owner, adminPassword)
     } catch (err) {
       if (attempt >= 5 || !/Address already in use/i.test(String(err))) {
-        await rm(dir, { recursive: true, force: true })
+        await removeTempDir(dir)
         throw err
       }
     }
@@ -151,11 +151,14 @@ async function launch(dir: string, port: number, options: PgBouncerOptions, owne
       await exited
       clearTimeout(kill)
     }
-    await rm(dir, { recursive: true, force: true })
+    await removeTempDir(dir)
   }
   const admin = async (command: string): Promise<pg.QueryResult> => {
     // The harness reads PgBouncer's state; it does not verify PgBouncer's certificate (the tests do that).
-    const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN_USER, password: adminPassword, database: 'pgbouncer', ssl: { rejectUnauthorized: false } })
+    const client = new pg.Client({
+      host: '127.0.0.1', port, user: ADMIN_USER, password: adminPassword, database: 'pgbouncer', ssl: { rejectUnauthorized: false },
+      connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
+    })
     await client.connect()
     try {
       return await client.query(command)

@@ -3,13 +3,17 @@
 // since postgres refuses root.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { access, chmod, chown, constants, cp, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { access, chmod, chown, constants, cp, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
+import { makeTempDir, removeTempDir } from './temp-dir.js'
 
-const run = promisify(execFile)
+const runFile = promisify(execFile)
+/** Every helper program gets a time limit, so a stuck one fails the lab's start instead of hanging it. */
+const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; uid?: number; gid?: number } = {}): Promise<{ stdout: string; stderr: string }> =>
+  runFile(file, args, { timeout: 120_000, encoding: 'utf8', ...options })
 const SERVICE_USER = 'azurepgtls'
 
 interface Binaries { initdb: string; postgres: string }
@@ -107,7 +111,10 @@ async function copyIfUnreachable(): Promise<Binaries> {
   return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') }
 }
 
-/** A free TCP port on 127.0.0.1. */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago. Only for what cannot listen on port 0 itself:
+ * postgres (which must be told its port; startPostgres retries when another process took it first).
+ */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
@@ -120,7 +127,7 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** Servers still running; killed if the process exits without stopping them. */
+/** Servers still running; killed if the process exits without stopping them (their folders go too: temp-dir.ts). */
 const live = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of live) child.kill('SIGKILL') })
 
@@ -131,7 +138,7 @@ function initTemplate(): Promise<{ dir: string; password: string }> {
   template ??= (async () => {
     const { initdb } = await reachableBinaries()
     const owner = await ids()
-    const dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-template-'))
+    const dir = await makeTempDir('template')
     const password = randomBytes(18).toString('base64url')
     const pwfile = join(dir, '..', `${dir.split('/').pop() ?? 'x'}.pw`)
     await writeFile(pwfile, `${password}\n`, { mode: 0o600 })
@@ -171,7 +178,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   const { postgres } = await reachableBinaries()
   const tpl = await initTemplate()
   const owner = await ids()
-  const dataDir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-data-'))
+  const dataDir = await makeTempDir('data')
   await run('cp', ['-a', `${tpl.dir}/.`, dataDir])
   const tlsOn = options.tls !== false
   if (options.tls !== false) {
@@ -192,7 +199,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
       return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {})
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
-        await rm(dataDir, { recursive: true, force: true })
+        await removeTempDir(dataDir)
         throw err
       }
     }
@@ -241,7 +248,7 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     // Smart shutdown lets clients that are still closing finish (pg.Pool#end resolves before its
     // sockets close); a straggler gets fast shutdown after a moment.
     await halt('SIGTERM')
-    await rm(dataDir, { recursive: true, force: true })
+    await removeTempDir(dataDir)
   }
   const restart = async (downMs = 0): Promise<void> => {
     if (stopped) throw new Error('the server is stopped')
@@ -262,5 +269,5 @@ export async function removeTemplate(): Promise<void> {
   if (template === undefined) return
   const { dir } = await template
   template = undefined
-  await rm(dir, { recursive: true, force: true })
+  await removeTempDir(dir)
 }

@@ -3,8 +3,7 @@
 // that closes on a TLS ClientHello. Every assertion counts events (contexts built, ClientHellos,
 // SSLRequests, round trips), never milliseconds.
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
 import { forgetLearnedFacts, learnedFacts } from '../../src/connect/learned-facts.js'
@@ -14,6 +13,7 @@ import { startDelayProxy, type DelayProxy } from '../../lab/delay-proxy.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { startNoDirectTlsServer, type NoDirectTlsServer } from '../../lab/no-direct-tls-server.js'
 import { countRoundTrips } from '../../lab/round-trips.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 let lab: Lab
 let cacheDir: string
@@ -35,7 +35,7 @@ after(async () => {
 beforeEach(async () => {
   // Each test learns from nothing: a fresh cache folder, and nothing held in memory.
   forgetLearnedFacts()
-  cacheDir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-learn-'))
+  cacheDir = await makeTempDir('learn')
   toGood.reset()
   toP256.reset()
 })
@@ -144,5 +144,5 @@ async function settled(): Promise<void> {
 }
 
 after(async () => {
-  await rm(cacheDir, { recursive: true, force: true })
+  await removeTempDir(cacheDir)
 })

@@ -2,9 +2,7 @@
 // downloaded, read from the cache or taken from the bundled copies; and what `certs status` says.
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, readdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdir } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
 import { resolveAzurePgConfig } from '../../src/index.js'
@@ -13,6 +11,7 @@ import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions } from '../../src/options.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { sharedMirror } from '../support/shared-mirror.js'
+import { tempDirs } from '../support/temp-dir.js'
 
 const NAMES = [
   'DigiCert Global Root CA', 'DigiCert Global Root G2', 'DigiCert Global Root G3',
@@ -24,7 +23,7 @@ const EXPECTED = rootCertificates.map((pem) => new X509Certificate(pem))
   .filter((c) => NAMES.includes(/^CN=(.*)$/m.exec(c.subject)?.[1] ?? ''))
   .map((c) => c.fingerprint256).sort()
 
-const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-all-roots-'))
+const tempDir = tempDirs('all-roots')
 const pins = (roots: readonly ResolvedRoot[]): string[] => roots.map((r) => new X509Certificate(r.pem).fingerprint256).sort()
 const origins = (roots: readonly ResolvedRoot[]): string[] => [...new Set(roots.map((r) => r.origin))]
 

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { chmod, lstat, mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, lstat, readdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
@@ -13,6 +12,7 @@ import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions } from '../../src/options.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { sharedMirror } from '../support/shared-mirror.js'
+import { tempDirs } from '../support/temp-dir.js'
 
 const run = promisify(execFile)
 const LIMIT = { timeout: 30_000 }
@@ -25,7 +25,7 @@ const PINS = {
 }
 const G2_FILE = `${PINS.g2.replace(/:/g, '').toLowerCase()}.pem`
 
-const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-cache-hard-'))
+const tempDir = tempDirs('cache-hard')
 
 async function resolveWith(options: CertsOptions): Promise<{ roots: readonly ResolvedRoot[]; warnings: string[] }> {
   const warnings: string[] = []

@@ -3,8 +3,7 @@
 // Asserted by the order of events and by counting requests, never by measuring time.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -15,6 +14,7 @@ import { backgroundTasks } from '../../src/trust/background.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { expectAzureError } from '../support/assert-error.js'
 import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
+import { tempDirs } from '../support/temp-dir.js'
 
 const run = promisify(execFile)
 const repo = fileURLToPath(new URL('../../', import.meta.url))
@@ -23,7 +23,7 @@ const MARKER = 'refresh-failed.json'
 const DAY = 24 * 60 * 60 * 1000
 const DEFAULT_IDS = ['digicert-global-root-ca', 'digicert-global-root-g2', 'microsoft-rsa-root-ca-2017']
 
-const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-cold-'))
+const tempDir = tempDirs('cold')
 
 function resolveWith(options: CertsOptions, warnings: string[] = [], now = new Date()): Promise<readonly ResolvedRoot[]> {
   return resolveAzureRoots(resolveCertsSettings(options, {}), { logger: { warn: (m) => warnings.push(m) }, now: () => now })

@@ -1,13 +1,14 @@
 // Against real PostgreSQL 18 servers with TLS (test/support/lab.ts): good, impostor, wrong name,
 // expired, TLS off. Nothing here mocks pg or the server.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { startCountingListener, type CountingListener } from '../../lab/counting-listener.js'
 import { insecureSettings } from '../support/insecure-matrix.js'
-import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
+import { SSL_REQUEST, startTcpRelay, TLS_HANDSHAKE_RECORD } from '../../lab/tcp-relay.js'
 
 let lab: Lab
 
@@ -22,7 +23,8 @@ after(async () => {
 function to(kind: ServerKind, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions {
   return {
     host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server(kind).port, database: 'postgres',
-    user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, ...extra,
+    user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {},
+    connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, ...extra,
   }
 }
 
@@ -74,9 +76,23 @@ describe('a verified connection', () => {
     assert.equal((await sessionFacts(client)).current_user, 'myadmin')
   })
 
-  it('negotiates direct TLS (PostgreSQL 17+, ALPN) when asked', async () => {
-    const client = await createAzurePgClient(to('good', { sslnegotiation: 'direct' }))
-    assert.equal((await sessionFacts(client)).ssl, true)
+  it('negotiates direct TLS (PostgreSQL 17+, ALPN) when asked: the first bytes on the wire are a TLS ClientHello, not an SSLRequest', async () => {
+    const relay = await startTcpRelay(lab.server('good'))
+    try {
+      const direct = await createAzurePgClient(to('good', { port: relay.port, sslnegotiation: 'direct' }))
+      assert.equal((await sessionFacts(direct)).ssl, true)
+      // postgres, not the default auto: auto would have learned from the first connection that direct TLS works.
+      const standard = await createAzurePgClient(to('good', { port: relay.port, sslnegotiation: 'postgres' }))
+      assert.equal((await sessionFacts(standard)).ssl, true)
+      const [viaDirect, viaStandard] = relay.connections()
+      assert.equal(relay.connections().length, 2)
+      assert.equal(viaDirect?.firstBytes[0], TLS_HANDSHAKE_RECORD, `direct TLS began with ${viaDirect?.firstBytes.subarray(0, 8).toString('hex')}`)
+      assert.ok(!viaDirect.firstBytes.subarray(0, 8).equals(SSL_REQUEST), 'no SSLRequest with direct TLS')
+      // The relay's view is checked too: the standard negotiation does begin with the SSLRequest.
+      assert.deepEqual(viaStandard?.firstBytes.subarray(0, 8), SSL_REQUEST)
+    } finally {
+      await relay.close()
+    }
   })
 
   it('hands other libraries a config that plain pg connects with, verified', async () => {
@@ -160,12 +176,15 @@ describe('refusals at connect time', () => {
 })
 
 describe('insecure settings never reach the network', () => {
+  // A fresh listener per test: one test's stray connection must not fail (or excuse) another.
   let listener: CountingListener
-  before(async () => { listener = await startCountingListener() })
-  after(async () => { await listener.close() })
+  beforeEach(async () => { listener = await startCountingListener() })
+  afterEach(async () => { await listener.close() })
 
   it('refuses the whole insecure-settings matrix with zero connections made', async () => {
-    const matrix = insecureSettings(listener.port)
+    // Each option set carries a connection time limit: a setting that is wrongly let through fails
+    // this test within seconds (a timeout, and a counted connection) instead of hanging on the silent listener.
+    const matrix = insecureSettings(listener.port, { connectionTimeoutMillis: 3000 })
     for (const { name, options } of matrix) {
       const err = await expectAzureError(async () => {
         const client = await createAzurePgClient(options)
@@ -177,7 +196,7 @@ describe('insecure settings never reach the network', () => {
   })
 
   it('refuses a client whose TLS settings were weakened after creation, before connecting', async () => {
-    const client = await createAzurePgClient(to('good', { port: listener.port }))
+    const client = await createAzurePgClient(to('good', { port: listener.port, connectionTimeoutMillis: 3000 }))
     // The options are frozen: the change itself fails, and the client still refuses to go anywhere unverified.
     assert.throws(() => { (client as unknown as { connection: { ssl: { rejectUnauthorized: boolean } } }).connection.ssl.rejectUnauthorized = false }, TypeError)
     ;(client as unknown as { host: string }).host = '127.0.0.2'
@@ -186,7 +205,7 @@ describe('insecure settings never reach the network', () => {
   })
 
   it('refuses a pool whose clients would not verify, before connecting', async () => {
-    await expectAzureError(() => createAzurePgPool({ ...to('good', { port: listener.port }), ssl: { rejectUnauthorized: false } }), 'INSECURE_TLS')
+    await expectAzureError(() => createAzurePgPool({ ...to('good', { port: listener.port, connectionTimeoutMillis: 3000 }), ssl: { rejectUnauthorized: false } }), 'INSECURE_TLS')
     assert.equal(listener.connections(), 0)
   })
 })

@@ -2,8 +2,7 @@
 // nothing listening, garbage answer, wrong password, unknown user, and a chain missing its cross-certificate.
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import { after, before, describe, it } from 'node:test'
@@ -17,6 +16,8 @@ import { createIntermediate, createRootCa, createRotatedChain, type RotatedChain
 import { freePort, removeTemplate, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 import { incompleteChainVerdict } from '../../src/doctor/incomplete-chain.js'
+import { assertAzureIdentityAbsent } from '../support/preconditions.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 let lab: Lab
 let garbage: Server
@@ -137,6 +138,7 @@ describe('azure-pg-tls doctor', () => {
   })
 
   it('nothing listening: DNS resolves localhost, TCP fails with a fix', async () => {
+    // Nothing can listen on a port and refuse connections at once: a port free a moment ago is the best there is.
     const port = await freePort()
     const { code, report: r } = await report([`host=localhost port=${port} user=myadmin sslrootcert=${lab.rootPath}`])
     assert.equal(code, 1)
@@ -186,6 +188,7 @@ describe('azure-pg-tls doctor', () => {
   })
 
   it('--entra without @azure/identity: fails at authentication naming the package', async () => {
+    assertAzureIdentityAbsent()
     const { report: r } = await report([conninfo(lab.server('good').port), '--entra'])
     const f = failing(r)!
     assert.equal(f.step, 'authentication')
@@ -265,7 +268,7 @@ describe("doctor on Azure's rotated chain", () => {
 
   before(async () => {
     chain = await createRotatedChain([AZURE_HOST])
-    dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-doctor-rotated-'))
+    dir = await makeTempDir('doctor-rotated')
     oldRootPath = join(dir, 'old-root.pem')
     await writeFile(oldRootPath, chain.oldRoot.pem)
     for (const variant of ['full', 'withoutCross'] as const) {
@@ -276,7 +279,7 @@ describe("doctor on Azure's rotated chain", () => {
   after(async () => {
     await Promise.all(Object.values(servers).map((s) => s.stop()))
     await removeTemplate()
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    if (dir !== undefined) await removeTempDir(dir)
   })
 
   const rotatedConninfo = (variant: 'full' | 'withoutCross'): string =>

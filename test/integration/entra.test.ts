@@ -7,7 +7,7 @@ import type pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { FakeCredential, jwt } from '../support/fake-credential.js'
-import { AZURE_HOST, startLab, type Lab } from '../../lab/lab.js'
+import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, startLab, type Lab } from '../../lab/lab.js'
 
 const ALICE = 'alice@contoso.com'
 let lab: Lab
@@ -38,7 +38,7 @@ async function setPassword(role: string, token: string): Promise<void> {
 }
 
 function options(extra: AzurePgPoolOptions): AzurePgPoolOptions {
-  return { host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server('good').port, sslrootcert: lab.rootPath, env: {}, now, ...extra }
+  return { host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server('good').port, sslrootcert: lab.rootPath, env: {}, now, connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, ...extra }
 }
 
 const whoAmI = async (c: pg.ClientBase): Promise<string> => (await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]?.u ?? ''

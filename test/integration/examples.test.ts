@@ -5,13 +5,17 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { ensureFreshBuild } from '../support/fresh-build.js'
+import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 /** A clean environment: the machine's own PG* variables must not leak into what is tested. */
 function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: process.env['TMPDIR'], ...extra }
+  // The lab's run tag goes along, so lab/check-leftovers.mjs also sees what the demo's own lab leaves.
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'AZURE_PG_TLS_LAB_RUN'].filter((k) => process.env[k] !== undefined)
+  return { ...Object.fromEntries(keep.map((k) => [k, process.env[k]])), ...extra }
 }
 
 async function example(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -58,6 +62,7 @@ describe('examples', () => {
   })
 
   it('entra.ts says in one line which package to install when @azure/identity is missing', async () => {
+    assertAzureIdentityAbsent()
     const r = await example('entra.ts', { PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: pgEnv['PGPORT'] ?? '', PGSSLROOTCERT: lab.rootPath })
     assert.equal(r.code, 1)
     assert.match(r.stderr, /^ENTRA_UNAVAILABLE: entra: true needs the package @azure\/identity/m)
@@ -112,6 +117,7 @@ describe('examples', () => {
 
 describe('the built package', () => {
   it('loads from dist/esm through the exports map (import) and finds its bundled roots', async () => {
+    await ensureFreshBuild()
     const script = `
       const m = await import('azure-pg-tls');
       const c = await m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } });
@@ -121,6 +127,7 @@ describe('the built package', () => {
   })
 
   it('loads from dist/cjs through the exports map (require) and finds its bundled roots', async () => {
+    await ensureFreshBuild()
     const script = `
       const m = require('azure-pg-tls');
       m.resolveAzurePgConfig({ host: '${AZURE_HOST}', user: 'u', env: {}, certs: { source: 'bundled' } })

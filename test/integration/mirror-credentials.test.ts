@@ -1,9 +1,6 @@
 // A certificate mirror behind HTTP Basic authorization, against real HTTP servers on 127.0.0.1: the
 // credentials reach the mirror's origin as a header, never another origin, and never any text.
 import assert from 'node:assert/strict'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { runCli } from '../../src/cli/main.js'
@@ -15,6 +12,7 @@ import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRo
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { startMirror } from '../../lab/cert-mirror.js'
 import { sharedMirror } from '../support/shared-mirror.js'
+import { tempDirs } from '../support/temp-dir.js'
 
 const USER = 'pki-reader-7f3a'
 // Reserved characters, percent-encoded in the URL as RFC 3986 asks; the header carries the decoded form.
@@ -27,7 +25,7 @@ const withCredentials = (url: string, user = USER, password = PASSWORD): string 
   url.replace('://', `://${encodeURIComponent(user)}:${encodeURIComponent(password)}@`)
 
 const G2 = AZURE_ROOTS.find((r) => r.name === 'DigiCert Global Root G2')!
-const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-mirror-auth-'))
+const tempDir = tempDirs('mirror-auth')
 
 /** Fails when any form of the credentials appears in any of the texts. */
 function assertNoSecret(texts: readonly string[]): void {

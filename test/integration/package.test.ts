@@ -3,14 +3,14 @@
 // through npx. This is the package users get, not the sources the other tests import.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -120,7 +120,7 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
   let pgEnv: NodeJS.ProcessEnv
 
   before(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'azure-pg-tls-package-'))
+    tmp = await makeTempDir('package')
     const dir = tmp
     app = join(dir, 'app')
     const install = (async () => {
@@ -148,7 +148,7 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
   after(async () => {
     await mirror?.close()
     await lab?.stop()
-    if (tmp !== undefined) await rm(tmp, { recursive: true, force: true })
+    if (tmp !== undefined) await removeTempDir(tmp)
   })
 
   it('an ES module app imports it (dist/esm) and connects over TLS', async () => {

@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { rootCertificates } from 'node:tls'
 import { resolveAzurePgConfig } from '../../src/index.js'
 import { expectAzureError } from '../support/assert-error.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 const HOST = 'mydemoserver.postgres.database.azure.com'
 const [rawA = '', rawB = ''] = rootCertificates
@@ -20,8 +20,8 @@ const A = new X509Certificate(rawA).toString()
 const B = new X509Certificate(rawB).toString()
 let dir: string
 
-before(async () => { dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-rootfile-')) })
-after(async () => { await rm(dir, { recursive: true, force: true }) })
+before(async () => { dir = await makeTempDir('rootfile') })
+after(async () => { await removeTempDir(dir) })
 
 const caOf = async (path: string): Promise<unknown> => (await resolveAzurePgConfig({ host: HOST, user: 'u', env: {}, sslrootcert: path })).ssl.ca
 

@@ -3,8 +3,7 @@
 // present each variant of the chain; the SDK and libpq (psql) judge them.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
@@ -13,6 +12,7 @@ import { expectAzureError } from '../support/assert-error.js'
 import { AZURE_HOST, LOGINS, createLogins } from '../../lab/lab.js'
 import { createRotatedChain, type RotatedChain } from '../../lab/pki.js'
 import { removeTemplate, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
 
 const run = promisify(execFile)
 
@@ -29,7 +29,7 @@ describe("Azure's rotated chain (leaf ← issuing CA ← cross-signed new root �
 
   before(async () => {
     chain = await createRotatedChain([AZURE_HOST])
-    dir = await mkdtemp(join(tmpdir(), 'azure-pg-tls-rotated-'))
+    dir = await makeTempDir('rotated')
     oldRootPath = join(dir, 'old-root.pem')
     bothRootsPath = join(dir, 'both-roots.pem')
     await writeFile(oldRootPath, chain.oldRoot.pem)
@@ -47,7 +47,7 @@ describe("Azure's rotated chain (leaf ← issuing CA ← cross-signed new root �
   after(async () => {
     await Promise.all(Object.values(servers).map((s) => s.stop()))
     await removeTemplate()
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    if (dir !== undefined) await removeTempDir(dir)
   })
 
   const port = (v: Variant): number => {

@@ -3,9 +3,8 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { copyFile, link, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import https from 'node:https'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -15,11 +14,13 @@ import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
 import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions, FetchFunction } from '../../src/options.js'
-import { downloadRoot, downloadUrl } from '../../src/trust/download.js'
+import { downloadRoot, downloadUrl, MAX_DOWNLOAD_BYTES } from '../../src/trust/download.js'
 import { AZURE_ROOTS } from '../../src/trust/roots.js'
-import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
+import { clearRootMemo, DEFAULT_ROOTS, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { expectAzureError } from '../support/assert-error.js'
-import { startMirror, type Mirror, type MirrorBehaviour } from '../../lab/cert-mirror.js'
+import { ENDLESS_STALL_BYTES, startMirror, type Mirror, type MirrorBehaviour } from '../../lab/cert-mirror.js'
+import { ensureFreshBuild } from '../support/fresh-build.js'
+import { tempDirs } from '../support/temp-dir.js'
 import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 
 const run = promisify(execFile)
@@ -34,7 +35,7 @@ const PINS = {
 const CACHE_FILES = Object.values(PINS).map((p) => `${p.replace(/:/g, '').toLowerCase()}.pem`).sort()
 const G2 = AZURE_ROOTS.find((r) => r.sha256 === PINS.g2)!
 
-const tempDir = (): Promise<string> => mkdtemp(join(tmpdir(), 'apt-trust-'))
+const tempDir = tempDirs('trust')
 
 function capture(): { warnings: string[]; logger: { warn(m: string): void } } {
   const warnings: string[] = []
@@ -69,9 +70,14 @@ before(async () => { mirror = await startMirror() })
 after(async () => { await mirror.close() })
 afterEach(() => {
   clearRootMemo()
-  mirror.behaviour = 'good'
-  mirror.requests.clear()
+  // Requests and abandoned responses are counted per test: an earlier test must not satisfy a later one.
+  mirror.reset()
 })
+
+/** A mirror URL under a path of its own, so what the mirror saw of it belongs to one test alone. */
+const under = (name: string): string => `${mirror.url}/${name}`
+/** The request path of G2 under such a URL. */
+const g2Path = (name: string): string => `/${name}/DigiCertGlobalRootG2.crt.pem`
 
 describe('downloading from a good mirror', () => {
   it('downloads every root (PEM and DER), verifies the pins, and caches one file per fingerprint', async () => {
@@ -135,18 +141,24 @@ describe('a broken or hostile source', () => {
     ['html', 'CERT_UNAVAILABLE', /HTML/],
     ['empty', 'CERT_UNAVAILABLE', /empty/],
     ['redirectLoop', 'CERT_UNAVAILABLE', /more than 3 redirects/],
+    ['redirectNoLocation', 'CERT_UNAVAILABLE', /HTTP 302 without a Location/],
+    ['redirectToFtp', 'CERT_UNAVAILABLE', /a redirect to a ftp: URL/],
+    ['twoCerts', 'CERT_UNAVAILABLE', /expected one certificate, found 2/],
     ['wrongCert', 'CERT_PIN_MISMATCH', /Baltimore CyberTrust Root with SHA-256 16:AF/],
     ['notCa', 'CERT_UNAVAILABLE', /not a CA certificate/],
   ]
   for (const [behaviour, code, message] of cases) {
     it(`${behaviour}: ${code}, the bundled copy in auto mode, and a good cache left untouched`, async () => {
+      // The slow mirror never answers: its time limit is what is tested. The others get a time limit
+      // that a loaded machine cannot reach, so the verdict is the mirror's fault, never the clock's.
+      const timeoutMs = behaviour === 'slow' ? 300 : 10_000
       mirror.behaviour = behaviour
-      const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 300, mirror: mirror.url }), code as AzurePgError['code'])
+      const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs, mirror: mirror.url }), code as AzurePgError['code'])
       assert.match(err.message, message)
 
       const emptyCache = await tempDir()
       const warnings: string[] = []
-      const roots = await resolveWith({ mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }, { warnings })
+      const roots = await resolveWith({ mirror: mirror.url, cacheDir: emptyCache, timeoutMs }, { warnings })
       assert.ok(roots.every((r) => r.origin === 'bundled'))
       assert.deepEqual(fingerprintsOf(roots), Object.values(PINS).sort())
       // auto no longer waits for the download: it runs in the background, after the resolution.
@@ -155,7 +167,7 @@ describe('a broken or hostile source', () => {
       assert.deepEqual(await readdir(emptyCache), ['refresh-failed.json'], 'nothing bad is cached; the failed refresh is remembered')
 
       clearRootMemo()
-      const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: mirror.url, cacheDir: emptyCache, timeoutMs: 300 }), 'CERT_UNAVAILABLE')
+      const strict = await expectAzureError(() => resolveWith({ source: 'download', mirror: mirror.url, cacheDir: emptyCache, timeoutMs }), 'CERT_UNAVAILABLE')
       assert.match(strict.message, /DigiCert Global Root G2 \(cache: no copy; download: /)
 
       // A forced refresh (`certs fetch`) against the same source must not touch a good cache.
@@ -164,7 +176,7 @@ describe('a broken or hostile source', () => {
       assert.equal((await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', goodCache])).code, 0)
       const before = await cacheSnapshot(goodCache)
       mirror.behaviour = behaviour
-      const refresh = await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', goodCache, '--timeout', '300'])
+      const refresh = await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', goodCache, '--timeout', String(timeoutMs)])
       assert.equal(refresh.code, 1)
       assert.deepEqual(await cacheSnapshot(goodCache), before)
     })
@@ -172,9 +184,20 @@ describe('a broken or hostile source', () => {
 
   it('stops reading a 10 MiB body early', async () => {
     mirror.behaviour = 'huge'
-    await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 5000, mirror: mirror.url }), 'CERT_UNAVAILABLE')
-    await new Promise((r) => setTimeout(r, 50))
-    assert.ok(mirror.abandoned() >= 1, 'the server saw the client hang up before the end of the body')
+    const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 10_000, mirror: under('huge-early') }), 'CERT_UNAVAILABLE')
+    assert.match(err.message, /larger than 64 KiB/)
+    const { bytesWritten } = await mirror.whenAbandoned(g2Path('huge-early'))
+    assert.ok(bytesWritten < 10 * 1024 * 1024, 'the server saw the client hang up before the end of the body')
+  })
+
+  it('gives up on an endless body once past the size cap, instead of reading until the time limit', async () => {
+    mirror.behaviour = 'endless'
+    // The time limit is far away: failing by it (or by the test's own timeout) means the cap waited for the end.
+    const err = await expectAzureError(() => downloadRoot(G2, { fetch: undefined, timeoutMs: 20_000, mirror: under('endless') }), 'CERT_UNAVAILABLE')
+    assert.match(err.message, /the body is larger than 64 KiB/)
+    const { bytesWritten } = await mirror.whenAbandoned(g2Path('endless'))
+    assert.ok(bytesWritten > MAX_DOWNLOAD_BYTES && bytesWritten < ENDLESS_STALL_BYTES,
+      `the client hung up after ${bytesWritten} bytes were sent: past the cap, long before the mirror ran dry`)
   })
 
   it('refuses a redirect from https to http', async () => {
@@ -212,6 +235,36 @@ describe('the cache', () => {
     assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root CA .* does not match the pinned fingerprint/.test(w)), warnings.join('\n'))
     assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
     assert.equal(new X509Certificate(await readFile(g1File)).fingerprint256, PINS.g1)
+  })
+
+  it('ignores a cache file holding two certificates, even when the first one is the pinned root', async () => {
+    const cacheDir = await tempDir()
+    const g2File = join(cacheDir, CACHE_FILES.find((f) => f.startsWith('cb3c'))!)
+    const g2Pem = await readFile(new URL('../../certs/digicert-global-root-g2.pem', import.meta.url), 'utf8')
+    const extra = await readFile(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url), 'utf8')
+    await writeFile(g2File, `${g2Pem.trim()}\n${extra}`)
+    const warnings: string[] = []
+    const roots = await resolveWith({ offline: true, cacheDir }, { warnings })
+    assert.equal(roots.find((r) => r.root.sha256 === PINS.g2)?.origin, 'bundled', 'the two-certificate file is not trusted')
+    assert.ok(warnings.some((w) => /cached copy of DigiCert Global Root G2 .* holds 2 certificates; it is ignored/.test(w)), warnings.join('\n'))
+  })
+
+  it('replaces a cache file by renaming a new file over it: a reader holding the old file never sees it change', async () => {
+    const cacheDir = await tempDir()
+    const g2File = join(cacheDir, CACHE_FILES.find((f) => f.startsWith('cb3c'))!)
+    const stale = '-----BEGIN CERTIFICATE-----\nstale\n-----END CERTIFICATE-----\n'
+    await writeFile(g2File, stale)
+    // A second name for the old file stands for a reader that opened it before the refresh.
+    const reader = join(await tempDir(), 'held-open.pem')
+    await link(g2File, reader)
+    const oldInode = (await stat(g2File)).ino
+    await resolveWith({ source: 'download', mirror: mirror.url, cacheDir })
+    // The cache is written behind the resolution, off the connection path.
+    await settleBackgroundWork()
+    assert.equal(new X509Certificate(await readFile(g2File)).fingerprint256, PINS.g2)
+    assert.notEqual((await stat(g2File)).ino, oldInode, 'a new file took the name (rename), the old one was not rewritten in place')
+    assert.equal(await readFile(reader, 'utf8'), stale, 'the old file is untouched: written in place, a reader could see half a certificate')
+    assert.deepEqual((await readdir(cacheDir)).sort(), CACHE_FILES, 'no temporary file left behind')
   })
 
   it('carries on in memory, with one warning, when the cache folder cannot be created', async () => {
@@ -281,6 +334,21 @@ describe('resolution', () => {
     assert.equal(mirror.total(), 0)
   })
 
+  it('refuses a bundled copy that does not match its pin, or that cannot be read', async () => {
+    const now = (): Date => new Date()
+    const wrongG2 = await tempDir()
+    for (const r of DEFAULT_ROOTS) await copyFile(new URL(`../../certs/${r.id}.pem`, import.meta.url), join(wrongG2, `${r.id}.pem`))
+    await copyFile(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url), join(wrongG2, `${G2.id}.pem`))
+    const bundled = resolveCertsSettings({ source: 'bundled' }, {})
+    const mismatch = await expectAzureError(() => resolveAzureRoots(bundled, { logger: { warn() {} }, now, bundledDir: wrongG2 }), 'CERT_PIN_MISMATCH')
+    assert.match(mismatch.message, /bundled copy of DigiCert Global Root G2 .* does not match its pinned fingerprint/)
+
+    const missingG2 = await tempDir()
+    for (const r of DEFAULT_ROOTS.filter((r) => r !== G2)) await copyFile(new URL(`../../certs/${r.id}.pem`, import.meta.url), join(missingG2, `${r.id}.pem`))
+    const unreadable = await expectAzureError(() => resolveAzureRoots(bundled, { logger: { warn() {} }, now, bundledDir: missingG2 }), 'CERT_UNAVAILABLE')
+    assert.match(unreadable.message, /bundled copy of DigiCert Global Root G2 .* cannot be read/)
+  })
+
   it('skips expired roots and warns 90 days ahead (fixed clock)', async () => {
     const soon = capture()
     const nearG2 = await resolveWith({ source: 'bundled' }, { now: new Date('2037-12-01T00:00:00Z'), warnings: soon.warnings })
@@ -333,7 +401,7 @@ describe('azure-pg-tls certs (command line)', () => {
     assert.match(text.out, /^Baltimore CyberTrust Root\s+no \(legacy\)\s+-\s+-\s+2025-05-12 \(EXPIRED\)$/m)
     assert.match(text.out, /3 of 3 Azure roots available/)
 
-    await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', cacheDir])
+    assert.equal((await cli(['certs', 'fetch', '--mirror', mirror.url, '--cache-dir', cacheDir])).code, 0)
     const json = await cli(['certs', 'status', '--json'], { AZURE_PG_TLS_CACHE_DIR: cacheDir })
     const parsed = JSON.parse(json.out) as { ok: boolean; cacheDir: string; roots: Array<{ id: string; source: string; fingerprint: string }> }
     assert.equal(parsed.ok, true)
@@ -399,6 +467,7 @@ describe('azure-pg-tls certs (command line)', () => {
   })
 
   it('runs as the installed bin (package.json "bin": dist/esm/cli/bin.js)', async () => {
+    await ensureFreshBuild()
     const bin = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin['azure-pg-tls'] ?? ''
     assert.equal(bin, './dist/esm/cli/bin.js')
     const { stdout } = await run(process.execPath, [join(root, bin), 'certs', 'status', '--json', '--offline'], { env: { PATH: process.env['PATH'], AZURE_PG_TLS_CACHE_DIR: await tempDir() } })

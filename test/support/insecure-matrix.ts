@@ -4,9 +4,14 @@ const HOST = 'mydemoserver.postgres.database.azure.com'
 
 /**
  * Every way a user might ask for a connection without verified TLS, each aimed at 127.0.0.1:port, so
- * a test can prove the refusal happens before any socket is opened.
+ * a test can prove the refusal happens before any socket is opened. `extra` is added to every option
+ * set (e.g. a connection time limit).
  */
-export function insecureSettings(port: number): Array<{ name: string; options: AzurePgOptions }> {
+export function insecureSettings(port: number, extra: AzurePgOptions = {}): Array<{ name: string; options: AzurePgOptions }> {
+  return matrix(port).map(({ name, options }) => ({ name, options: { ...extra, ...options } }))
+}
+
+function matrix(port: number): Array<{ name: string; options: AzurePgOptions }> {
   const base = { host: HOST, hostaddr: '127.0.0.1', port, user: 'myadmin', password: 'pw', env: {} }
   const str = (connectionString: string): AzurePgOptions => ({ connectionString, env: {} })
   const kv = `host=${HOST} hostaddr=127.0.0.1 port=${port} user=myadmin password=pw`

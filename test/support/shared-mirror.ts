@@ -17,9 +17,9 @@ export function sharedMirror(options: MirrorOptions = {}): { readonly current: M
     ref.current.releaseStalled()
     await settleBackgroundWork()
     clearRootMemo()
+    // Requests and abandoned responses are counted per test: an earlier test must not satisfy a later one.
+    ref.current.reset()
     ref.current.behaviour = options.behaviour ?? 'good'
-    ref.current.requests.clear()
-    ref.current.authorizations.length = 0
   })
   return ref
 }

@@ -4,6 +4,7 @@ import { classifyAzureHost, entraScopeFor, resolveAzurePgConfig, userFromToken, 
 import { entraTokenSource } from '../../src/auth/entra.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { credentialFor, FakeCredential, jwt } from '../support/fake-credential.js'
+import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 
 const base: AzurePgOptions = { env: {}, certs: { source: 'bundled' } }
 
@@ -114,6 +115,7 @@ describe('Entra configuration errors', () => {
   })
 
   it('entra: true without @azure/identity installed is ENTRA_UNAVAILABLE naming the package', async () => {
+    assertAzureIdentityAbsent()
     const err = await expectAzureError(() => resolveAzurePgConfig({ ...base, host: 'x.postgres.database.azure.com', entra: true }), 'ENTRA_UNAVAILABLE')
     assert.match(err.message, /@azure\/identity/)
     assert.match(err.hint, /npm install @azure\/identity/)

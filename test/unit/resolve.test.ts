@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
-import { copyFile, mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { copyFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import { resolveAzurePgConfig, type AzurePgOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
+import { tempDirs } from '../support/temp-dir.js'
 
+const tempDir = tempDirs('unit')
 const HOST = 'mydemoserver.postgres.database.azure.com'
 // Pins copied from docs/azure-facts.md, not from the code under test.
 const G2 = 'CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F'
@@ -113,7 +114,7 @@ describe('resolved configuration', () => {
 
 describe('trust settings', () => {
   it('trusts a PEM file named by sslrootcert, and says which file is missing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'apt-unit-'))
+    const dir = await tempDir()
     const bundle = join(dir, 'bundle.pem')
     await writeFile(bundle, rootCertificates.slice(0, 2).join('\n'))
     const c = await resolve({ host: HOST, user: 'u', sslrootcert: bundle })
@@ -139,7 +140,7 @@ describe('trust settings', () => {
   })
 
   it("accepts the seed's string as written, warning that Baltimore has expired", async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'apt-seed-'))
+    const dir = await tempDir()
     await copyFile(new URL('../fixtures/BaltimoreCyberTrustRoot.crt.pem', import.meta.url), join(dir, 'BaltimoreCyberTrustRoot.crt'))
     const warnings: string[] = []
     const cwd = process.cwd()
