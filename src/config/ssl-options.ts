@@ -113,14 +113,13 @@ function caValue(v: unknown): NonNullable<ConnectionOptions['ca']> {
 
 function cipherValue(v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw invalidConfig('ssl.ciphers is not a cipher list.', 'Use an OpenSSL cipher list, e.g. "ECDHE+AESGCM", or leave it unset.')
-  for (const raw of v.split(/[:,\s]+/)) {
+  // OpenSSL reads @SECLEVEL anywhere in the list, also glued to a term ("DEFAULT@SECLEVEL=0").
+  for (const level of v.matchAll(/@SECLEVEL=(\d+)/gi)) {
+    if (Number(level[1]) < 2) throw insecure('ssl.ciphers lowering the security level', 'Remove @SECLEVEL below 2 from ssl.ciphers.')
+  }
+  for (const term of v.split(/[:,\s]+/)) {
+    const raw = term.split('@')[0] ?? ''
     if (raw === '' || raw.startsWith('!') || raw.startsWith('-')) continue
-    const level = /^@SECLEVEL=(\d+)$/i.exec(raw)
-    if (level !== null) {
-      if (Number(level[1]) < 2) throw insecure('ssl.ciphers lowering the security level', 'Remove @SECLEVEL below 2 from ssl.ciphers.')
-      continue
-    }
-    if (raw.startsWith('@')) continue
     if (WEAK_CIPHER_PART.test(raw.replace(/^\+/, ''))) {
       throw insecure('ssl.ciphers naming a suite without encryption, authentication or modern strength', 'Remove NULL, anonymous, export, RC4, DES and PSK suites from ssl.ciphers, or leave it unset.')
     }

@@ -49,7 +49,7 @@ describe('ssl allow-list', () => {
 
   it('refuses cipher lists with suites lacking encryption, authentication or strength, and a lowered security level', () => {
     for (const ciphers of ['NULL-SHA256', 'eNULL', 'aNULL', 'ECDHE-RSA-NULL-SHA', 'ADH-AES256-SHA', 'EXP-RC4-MD5', 'EXPORT', 'RC4-SHA',
-      'DES-CBC3-SHA', 'ALL', 'HIGH:@SECLEVEL=0', 'DEFAULT@SECLEVEL=1'.replace('@', ':@'), 'PSK-AES128-CBC-SHA', 'COMPLEMENTOFALL', 'LOW']) {
+      'DES-CBC3-SHA', 'ALL', 'HIGH:@SECLEVEL=0', 'DEFAULT@SECLEVEL=0', 'HIGH@SECLEVEL=1:!aNULL', 'NULL@SECLEVEL=2', 'DEFAULT@SECLEVEL=1'.replace('@', ':@'), 'PSK-AES128-CBC-SHA', 'COMPLEMENTOFALL', 'LOW']) {
       expectAzureErrorSync(() => resolveWith({ ciphers }), 'INSECURE_TLS')
     }
     for (const ciphers of ['HIGH:!aNULL:!eNULL', 'ECDHE+AESGCM', 'ECDHE-RSA-AES128-GCM-SHA256', 'DEFAULT:@SECLEVEL=2']) {
