@@ -89,19 +89,9 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     return s
   }
   const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
-    const s = server(kind)
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
     const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only', checkServerIdentity: () => undefined }
-    const client = new pg.Client({
-      host: s.host, port: s.port, user: s.superuser, password: s.superuserPassword, database: 'postgres', ssl,
-      connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
-    })
-    await client.connect()
-    try {
-      return await client.query(sql, params)
-    } finally {
-      await client.end()
-    }
+    return asSuperuser(server(kind), ssl, sql, params)
   }
   try {
     await Promise.all(Object.keys(servers).map(async (kind) => {
@@ -121,9 +111,13 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
  * the server's chain: it sets the stage, and the SDK's verification is what the tests examine.
  */
 export async function adminQuery(server: RunningPostgres, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
+  return asSuperuser(server, { rejectUnauthorized: false }, sql, params)
+}
+
+/** One query as the superuser on a fresh connection, time-limited, closed afterwards. */
+async function asSuperuser(server: RunningPostgres, ssl: pg.ClientConfig['ssl'], sql: string, params: unknown[]): Promise<pg.QueryResult> {
   const client = new pg.Client({
-    host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres',
-    ssl: { rejectUnauthorized: false },
+    host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres', ssl,
     connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
   })
   await client.connect()
