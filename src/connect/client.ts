@@ -48,9 +48,9 @@ export class AzurePgClient extends pg.Client {
   constructor(prepared: Prepared | undefined, config?: AzurePgClientConfig) {
     const planned = prepared === undefined ? undefined : planConnection(prepared, config ?? prepared.config)
     // Refuse a configuration that would not verify, before pg sees it: also for direct construction.
-    if (planned !== undefined) expectationOf(planned.config)
+    const expected = planned === undefined ? undefined : expectationOf(planned.config)
     super(planned?.config ?? config ?? { ssl: { rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
-    if (prepared !== undefined && planned !== undefined) this.#adopt(prepared, planned)
+    if (prepared !== undefined && planned !== undefined && expected !== undefined) this.#adopt(prepared, planned, expected)
   }
 
   /**
@@ -59,16 +59,16 @@ export class AzurePgClient extends pg.Client {
    */
   protected adoptPrepared(prepared: Prepared, rebuild: (config: AzurePgClientConfig) => void): void {
     const planned = planConnection(prepared, prepared.config)
-    expectationOf(planned.config)
+    const expected = expectationOf(planned.config)
     rebuild(planned.config)
-    this.#adopt(prepared, planned)
+    this.#adopt(prepared, planned, expected)
   }
 
-  #adopt(prepared: Prepared, planned: ConnectionPlan): void {
+  #adopt(prepared: Prepared, planned: ConnectionPlan, expected: TlsExpectation): void {
     const { config, plan } = planned
     this.#context = prepared.context
     this.#secrets = prepared.secrets
-    this.#expected = expectationOf(config)
+    this.#expected = expected
     const self = this as unknown as PgInternals
     // pg reads the TLS options when the server answers the SSLRequest, after connect() has checked them:
     // nobody may replace them in between (the object itself is frozen).
@@ -168,12 +168,12 @@ export class AzurePgClient extends pg.Client {
     const con = self.connection
     // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
     con.on('error', () => {})
-    const negotiation = this.#expected?.negotiation ?? 'postgres'
     con.once('connect', () => { if (con.sslNegotiation !== 'direct') con.requestSsl() })
     con.once('sslconnect', () => {
       const socket = con.stream as TLSSocket
+      // #guardSessions' check runs first and destroys a session that is not verified: send only on a live one.
       whenSecure(socket, () => {
-        if (verifySession(socket, negotiation) === undefined) {
+        if (!socket.destroyed) {
           con.cancel(target.processID, target.secretKey)
           con.end()
         }
