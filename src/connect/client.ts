@@ -7,7 +7,8 @@ import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
-import { explainQueryFailures, failureExplainer, trackPhase, type PhaseTracker } from './phase.js'
+import { CheckoutLimit, type Waiter } from './checkout-limit.js'
+import { errorConverter, failureExplainer, queryConverted, trackPhase, type PhaseTracker } from './phase.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -19,8 +20,27 @@ interface PgInternals {
   port: unknown
   ssl: unknown
   _activeQuery?: unknown
+  _queryable?: boolean
+  _ending?: boolean
+  _connecting?: boolean
   processID?: unknown
   secretKey?: unknown
+}
+
+/** pg.Client's methods that deliver failures, which AzurePgClient hooks. */
+interface PgFailurePaths {
+  query(config: unknown, values: unknown, callback: unknown): unknown
+  emit(event: string | symbol, ...args: unknown[]): boolean
+  _errorAllQueries(err: unknown): void
+  _handleErrorMessage(msg: unknown): void
+}
+
+const pgPaths = pg.Client.prototype as unknown as PgFailurePaths
+
+/** pg's `query_timeout` for this call: the query's own, else the client's. */
+function hasReadTimeout(config: unknown, client: PgInternals): boolean {
+  const own = typeof config === 'object' && config !== null ? (config as { query_timeout?: unknown }).query_timeout : undefined
+  return Boolean(own ?? client.connectionParameters['query_timeout'])
 }
 
 /** Fields pg would read from `process.env` (or `~/.pgpass`) when the configuration leaves them unset. */
@@ -39,6 +59,38 @@ export class AzurePgClient extends pg.Client {
   #secrets: () => readonly string[] = () => []
   #expected: TlsExpectation | undefined
   #phase: PhaseTracker | undefined
+  #convert: ((err: unknown) => unknown) | undefined
+
+  // A connection lost during a query becomes an AzurePgError of phase `query`, for the query and for
+  // 'error' listeners alike. pg's failure paths are hooked once, on the prototype, so that a query that
+  // succeeds runs pg's own code and nothing else.
+  static {
+    const hook = (name: keyof PgFailurePaths, value: (this: AzurePgClient, ...args: never[]) => unknown): void => {
+      Object.defineProperty(this.prototype, name, { value, writable: true, configurable: true, enumerable: false })
+    }
+    hook('query', function query(this: AzurePgClient, config: unknown, values: unknown, callback: unknown): unknown {
+      const convert = this.#convert
+      const self = this as unknown as PgInternals
+      // pg makes these failures inside query() itself: a closed or broken client, a query_timeout.
+      if (convert !== undefined && (self._queryable === false || self._ending === true || hasReadTimeout(config, self))) {
+        return queryConverted((...args) => pgPaths.query.apply(this, args as [unknown, unknown, unknown]), [config, values, callback], convert)
+      }
+      return pgPaths.query.call(this, config, values, callback)
+    })
+    hook('emit', function emit(this: AzurePgClient, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error' && this.#convert !== undefined) args[0] = this.#convert(args[0])
+      return pgPaths.emit.call(this, event, ...args)
+    })
+    // A lost connection (socket error, unexpected end) reaches the running and queued queries here.
+    hook('_errorAllQueries', function errorAllQueries(this: AzurePgClient, err: unknown): void {
+      pgPaths._errorAllQueries.call(this, this.#convert === undefined ? err : this.#convert(err))
+    })
+    // A server's ErrorResponse after login: a FATAL one (a restart) is a lost connection; SQL errors come back unchanged.
+    hook('_handleErrorMessage', function handleErrorMessage(this: AzurePgClient, msg: unknown): void {
+      const connecting = (this as unknown as PgInternals)._connecting === true
+      pgPaths._handleErrorMessage.call(this, this.#convert === undefined || connecting ? msg : this.#convert(msg))
+    })
+  }
 
   /**
    * Use {@link createAzurePgClient}; this constructor takes a prepared configuration (see `prepare`),
@@ -89,7 +141,9 @@ export class AzurePgClient extends pg.Client {
     installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
     // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
     this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
-    explainQueryFailures(this, failureExplainer(this.#phase, prepared.context, prepared.secrets))
+    this.#convert = errorConverter(failureExplainer(this.#phase, prepared.context, prepared.secrets), () => {
+      this.end().catch(() => undefined)
+    })
   }
 
   override connect(): Promise<pg.Client>
@@ -183,23 +237,104 @@ export class AzurePgClient extends pg.Client {
   }
 }
 
-/** A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login) are {@link AzurePgError}s. */
+type CheckoutCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
+
+/** One checkout waiting for a client, timed by the pool's {@link CheckoutLimit}. */
+class Checkout implements Waiter {
+  settled = false
+  /** The callback pg-pool holds for this checkout (so a timed-out one can be taken off its queue). */
+  handle: CheckoutCallback | undefined
+
+  constructor(readonly deadline: number, readonly callback: CheckoutCallback) {}
+}
+
+/** pg-pool's queue of waiting checkouts, and the options object it gives each new client. */
+interface PgPoolInternals {
+  _pendingQueue: Array<{ callback: unknown }>
+  Promise: PromiseConstructor
+  options: object
+}
+
+/** Each SDK pool's prepared configuration and connect limit, by the options object pg-pool gives its clients. */
+const preparedFor = new WeakMap<object, { prepared: Prepared; limitMs: number }>()
+
+/**
+ * The clients of every SDK pool: one class for all of them, so pg's code sees one shape of client
+ * however many pools an application makes.
+ */
+class AzurePgPoolClient extends AzurePgClient {
+  constructor(c: AzurePgClientConfig) {
+    const entry = preparedFor.get(c)
+    if (entry === undefined) throw new AzurePgError('INSECURE_TLS', 'This pool client has no prepared configuration; refused before connecting.', { hint: 'Create pools with createAzurePgPool (or azure-pg-tls/pg\'s Pool).' })
+    // The pool's own copy of the limit is 0 (it times checkouts itself): each client keeps the connect limit.
+    // pg-pool holds the password non-enumerable, which a spread drops.
+    super(entry.prepared, { ...c, password: c.password, connectionTimeoutMillis: entry.limitMs })
+  }
+}
+
+const NOOP = (): void => undefined
+
+/**
+ * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login) are
+ * {@link AzurePgError}s. Its checkout time limit (the client's `connectionTimeoutMillis`) runs on one
+ * timer for the whole pool instead of pg-pool's one per waiting checkout; each client keeps its own
+ * connect limit.
+ */
 class AzurePgPool extends pg.Pool {
-  readonly #context: ConnectContext
-  readonly #secrets: () => readonly string[]
+  readonly #explain: (err: unknown) => AzurePgError
+  readonly #limit: CheckoutLimit<Checkout> | undefined
 
   constructor(config: pg.PoolConfig, prepared: Prepared) {
-    super(config)
-    this.#context = prepared.context
-    this.#secrets = prepared.secrets
+    super({ ...config, connectionTimeoutMillis: 0 })
+    const limitMs = prepared.config.connectionTimeoutMillis ?? 0
+    // pg-pool hands its options object to every client it makes: that is how they find the prepared configuration.
+    preparedFor.set((this as unknown as PgPoolInternals).options, { prepared, limitMs })
+    this.#explain = (err) => explainConnectError(err, prepared.context, prepared.secrets())
+    this.#limit = limitMs > 0 ? new CheckoutLimit<Checkout>(limitMs, (waiter) => this.#timedOut(waiter)) : undefined
   }
 
   override connect(): Promise<pg.PoolClient>
-  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void
-  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): Promise<pg.PoolClient> | void {
-    const explain = (err: unknown): AzurePgError => explainConnectError(err, this.#context, this.#secrets())
-    if (callback === undefined) return super.connect().catch((err: unknown) => { throw explain(err) })
-    super.connect((err, client, done) => callback(err === undefined || err === null ? undefined : explain(err), client, done))
+  override connect(callback: CheckoutCallback): void
+  override connect(callback?: CheckoutCallback): Promise<pg.PoolClient> | void {
+    if (callback !== undefined) {
+      this.#checkout(callback)
+      return
+    }
+    const P = (this as unknown as PgPoolInternals).Promise
+    return new P<pg.PoolClient>((resolve, reject) => {
+      this.#checkout((err, client) => (err === undefined ? resolve(client as pg.PoolClient) : reject(err)))
+    })
+  }
+
+  #checkout(callback: CheckoutCallback): void {
+    const limit = this.#limit
+    if (limit === undefined) {
+      super.connect((err, client, done) => callback(err === undefined || err === null ? undefined : this.#explain(err), client, done))
+      return
+    }
+    const waiter = new Checkout(limit.deadline(), callback)
+    waiter.handle = (err, client, done) => {
+      if (waiter.settled) {
+        // It timed out while its client was being connected: the client goes back to the pool.
+        if (client !== undefined && (err === undefined || err === null)) done()
+        return
+      }
+      limit.settle(waiter)
+      callback(err === undefined || err === null ? undefined : this.#explain(err), client, done)
+    }
+    super.connect(waiter.handle)
+    // As pg-pool: only a checkout that waits in the queue is timed here; one that connects a client of
+    // its own is bounded by that client's connect limit, whose failure names the phase it reached.
+    const queue = (this as unknown as PgPoolInternals)._pendingQueue
+    if (queue[queue.length - 1]?.callback === waiter.handle) limit.add(waiter)
+  }
+
+  #timedOut(waiter: Checkout): void {
+    const queue = (this as unknown as PgPoolInternals)._pendingQueue
+    // Oldest first, as pg-pool queues them: the one to remove is at (or near) the front.
+    const at = queue.findIndex((item) => item.callback === waiter.handle)
+    if (at !== -1) queue.splice(at, 1)
+    waiter.callback(this.#explain(new Error('timeout exceeded when trying to connect')), undefined, NOOP)
   }
 }
 
@@ -225,10 +360,5 @@ export async function createAzurePgClient(options: AzurePgOptions = {}): Promise
 /** A `pg.Pool` whose every client is an Azure-verified client, resolved once for the whole pool. */
 export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<pg.Pool> {
   const prepared = await prepare(resolveOptions(options))
-  class PoolClient extends AzurePgClient {
-    constructor(c: AzurePgClientConfig) {
-      super(prepared, c)
-    }
-  }
-  return new AzurePgPool({ ...prepared.config, Client: PoolClient as unknown as typeof pg.Client }, prepared)
+  return new AzurePgPool({ ...prepared.config, Client: AzurePgPoolClient as unknown as typeof pg.Client }, prepared)
 }

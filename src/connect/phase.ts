@@ -55,42 +55,44 @@ export function failureExplainer(phase: PhaseTracker, ctx: ConnectContext, secre
   return (err) => (phase.current === 'query' ? explainQueryError(err, ctx, secrets()) : explainConnectError(err, ctx, secrets(), phase.current))
 }
 
-type Callback = (err: unknown, ...rest: unknown[]) => void
-type QueryFn = (...args: unknown[]) => unknown
-type EmitFn = (event: string | symbol, ...args: unknown[]) => boolean
-
 /**
- * Makes `client.query(...)` (promise and callback forms) and the client's `'error'` events report a
- * lost connection as an AzurePgError of phase `query`. The same raw error gives the same AzurePgError
- * to both, since pg hands it to the running query and to `'error'` listeners (pg-pool's among them).
- * Submittables (pg-cursor, pg-query-stream) keep pg's own error path. A query that ran out of
- * `query_timeout` ends the client: its connection may still deliver the old answer, so its state is unknown.
+ * One raw failure, one AzurePgError: pg hands a lost connection's error to the running query, to the
+ * queued ones and to `'error'` listeners (pg-pool's among them), and each must see the same object.
+ * Errors the explainer leaves alone (SQL errors) come back unchanged. A query that ran out of
+ * `query_timeout` ends the client (`end`): its connection may still deliver the old answer, so its
+ * state is unknown.
  */
-export function explainQueryFailures(client: { query: unknown; emit: unknown; end(): Promise<void> }, explain: QueryErrorExplainer): void {
+export function errorConverter(explain: QueryErrorExplainer, end: () => void): (err: unknown) => unknown {
   const seen = new WeakMap<object, unknown>()
-  const convert = (err: unknown): unknown => {
+  return (err) => {
     if (typeof err !== 'object' || err === null) return err
     if (seen.has(err)) return seen.get(err)
     const explained = explain(err) ?? err
     seen.set(err, explained)
-    if (explained !== err && (err as Error).message === 'Query read timeout') client.end().catch(() => undefined)
+    if (typeof explained === 'object' && explained !== null) seen.set(explained, explained)
+    if (explained !== err && (err as Error).message === 'Query read timeout') end()
     return explained
   }
-  const query = (client.query as QueryFn).bind(client)
-  const emit = (client.emit as EmitFn).bind(client)
-  const wrapped: QueryFn = (...args) => {
-    const first = args[0] as { submit?: unknown } | null | undefined
-    if (typeof first?.submit === 'function') return query(...args)
-    const at = args.findIndex((a) => typeof a === 'function')
-    if (at !== -1) {
-      const callback = args[at] as Callback
-      args[at] = ((err: unknown, ...rest: unknown[]) => callback(err === null || err === undefined ? err : convert(err), ...rest)) satisfies Callback
-      return query(...args)
-    }
-    const result = query(...args)
-    return result instanceof Promise ? result.catch((err: unknown) => { throw convert(err) }) : result
+}
+
+type Callback = (err: unknown, ...rest: unknown[]) => void
+type QueryFn = (...args: unknown[]) => unknown
+
+/**
+ * Runs one `client.query(...)` call (promise and callback forms) with its failure converted. Only the
+ * calls whose error pg makes inside `query()` itself need this (a client that is closed or broken, a
+ * `query_timeout`); a lost connection reaches queries through the client (see `AzurePgClient`), so an
+ * ordinary query pays nothing. Submittables (pg-cursor, pg-query-stream) keep pg's own path.
+ */
+export function queryConverted(query: QueryFn, args: unknown[], convert: (err: unknown) => unknown): unknown {
+  const first = args[0] as { submit?: unknown } | null | undefined
+  if (typeof first?.submit === 'function') return query(...args)
+  const at = args.findIndex((a) => typeof a === 'function')
+  if (at !== -1) {
+    const callback = args[at] as Callback
+    args[at] = ((err: unknown, ...rest: unknown[]) => callback(err === null || err === undefined ? err : convert(err), ...rest)) satisfies Callback
+    return query(...args)
   }
-  const emitting: EmitFn = (event, ...args) => emit(event, ...(event === 'error' ? [convert(args[0]), ...args.slice(1)] : args))
-  Object.defineProperty(client, 'query', { value: wrapped, writable: true, configurable: true, enumerable: false })
-  Object.defineProperty(client, 'emit', { value: emitting, writable: true, configurable: true, enumerable: false })
+  const result = query(...args)
+  return result instanceof Promise ? result.catch((err: unknown) => { throw convert(err) }) : result
 }

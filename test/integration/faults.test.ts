@@ -98,47 +98,52 @@ describe('faults at every phase', () => {
     learn: 'off', ...extra,
   })
 
-  for (const phase of Object.keys(PHASES) as FaultPhase[]) {
-    for (const fault of ['rst', 'stall', 'close'] as FaultKind[]) {
-      it(`${fault} at ${phase}: ${REASONS[fault]} in phase ${PHASES[phase].phase}, nothing left open, the pool recovers`, async () => {
-        const baseline = await settled()
-        // A stall in a query is bounded by query_timeout; connect stalls by the connect time limit.
-        const options = through(proxy.port, { max: 1, ...(phase === 'result' && { query_timeout: STALL_LIMIT_MS }) })
-        const client = await createAzurePgClient(options)
-        const pool = await createAzurePgPool(options)
-        const emitted: unknown[] = []
-        client.on('error', (e) => emitted.push(e))
-        pool.on('error', (e) => emitted.push(e))
-        proxy.inject({ phase, fault })
-        const fired = proxy.nextFault(LIMIT_MS)
-        try {
-          const [direct, pooled] = await within(Promise.all([
-            (async () => { await client.connect(); await client.query(BIG_QUERY) })().then(() => undefined, (e: unknown) => e),
-            pool.query(BIG_QUERY).then(() => undefined, (e: unknown) => e),
-          ]), 'both attempts to fail')
-          await fired
-          const expected = { ...PHASES[phase], reason: REASONS[fault] }
-          const seen: Array<[string, unknown]> = [['client', direct], ['pool', pooled], ...emitted.map((x): [string, unknown] => ["an 'error' event", x])]
-          for (const [what, e] of seen) {
-            // A reset right at accept can reach the client before its own connect completes (the kernel
-            // reports it as the connect's result): then the client was still opening the TCP connection.
-            const early = phase === 'accept' && fault === 'rst' && e instanceof AzurePgError && e.phase === 'tcp'
-            // A reset while the answer streams in: pg watches both the TCP socket and the TLS socket on
-            // it, and the TCP socket's close can reach it before the TLS socket's ECONNRESET.
-            const endFirst = phase === 'result' && fault === 'rst' && e instanceof AzurePgError && e.reason === 'closed'
-            assertFailure(e, early ? { ...expected, phase: 'tcp', words: /while opening the TCP connection/ } : endFirst ? { ...expected, reason: 'closed' } : expected, what)
-          }
-          assert.ok(proxy.connections().filter((c) => c.fired !== undefined).length >= 2)
-        } finally {
-          proxy.heal()
+  // Every phase and fault; then a lost connection during a query without query_timeout, where pg hands the
+  // error to the running query through the client rather than through the query's own timer.
+  const cases = [
+    ...(Object.keys(PHASES) as FaultPhase[]).flatMap((phase) => (['rst', 'stall', 'close'] as FaultKind[]).map((fault) => ({ phase, fault, queryTimeout: phase === 'result' }))),
+    ...(['rst', 'close'] as FaultKind[]).map((fault) => ({ phase: 'result' as FaultPhase, fault, queryTimeout: false })),
+  ]
+  for (const { phase, fault, queryTimeout } of cases) {
+    const title = `${fault} at ${phase}${phase === 'result' && !queryTimeout ? ' (no query_timeout)' : ''}`
+    it(`${title}: ${REASONS[fault]} in phase ${PHASES[phase].phase}, nothing left open, the pool recovers`, async () => {
+      const baseline = await settled()
+      // A stall in a query is bounded by query_timeout; connect stalls by the connect time limit.
+      const options = through(proxy.port, { max: 1, ...(queryTimeout && { query_timeout: STALL_LIMIT_MS }) })
+      const client = await createAzurePgClient(options)
+      const pool = await createAzurePgPool(options)
+      const emitted: unknown[] = []
+      client.on('error', (e) => emitted.push(e))
+      pool.on('error', (e) => emitted.push(e))
+      proxy.inject({ phase, fault })
+      const fired = proxy.nextFault(LIMIT_MS)
+      try {
+        const [direct, pooled] = await within(Promise.all([
+          (async () => { await client.connect(); await client.query(BIG_QUERY) })().then(() => undefined, (e: unknown) => e),
+          pool.query(BIG_QUERY).then(() => undefined, (e: unknown) => e),
+        ]), 'both attempts to fail')
+        await fired
+        const expected = { ...PHASES[phase], reason: REASONS[fault] }
+        const seen: Array<[string, unknown]> = [['client', direct], ['pool', pooled], ...emitted.map((x): [string, unknown] => ["an 'error' event", x])]
+        for (const [what, e] of seen) {
+          // A reset right at accept can reach the client before its own connect completes (the kernel
+          // reports it as the connect's result): then the client was still opening the TCP connection.
+          const early = phase === 'accept' && fault === 'rst' && e instanceof AzurePgError && e.phase === 'tcp'
+          // A reset while the answer streams in: pg watches both the TCP socket and the TLS socket on
+          // it, and the TCP socket's close can reach it before the TLS socket's ECONNRESET.
+          const endFirst = phase === 'result' && fault === 'rst' && e instanceof AzurePgError && e.reason === 'closed'
+          assertFailure(e, early ? { ...expected, phase: 'tcp', words: /while opening the TCP connection/ } : endFirst ? { ...expected, reason: 'closed' } : expected, what)
         }
-        const r = await within(pool.query<{ n: number }>('SELECT 42 AS n'), 'the pool after healing')
-        assert.equal(r.rows[0]?.n, 42)
-        await client.end().catch(() => undefined)
-        await pool.end()
-        await backTo(baseline)
-      })
-    }
+        assert.ok(proxy.connections().filter((c) => c.fired !== undefined).length >= 2)
+      } finally {
+        proxy.heal()
+      }
+      const r = await within(pool.query<{ n: number }>('SELECT 42 AS n'), 'the pool after healing')
+      assert.equal(r.rows[0]?.n, 42)
+      await client.end().catch(() => undefined)
+      await pool.end()
+      await backTo(baseline)
+    })
   }
 
   it('nothing listening: refused in phase tcp', async () => {
