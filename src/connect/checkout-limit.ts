@@ -1,14 +1,15 @@
-// A pool's checkout time limit with one timer for the whole pool. pg-pool arms a timer per waiting
-// checkout, which under load costs more than the SELECT the caller waits for. Every waiter of a pool
-// has the same limit, so deadlines come in arrival order: one timer, set for the oldest waiter, serves
-// them all, and a waiter served in time costs an object and a flag.
+// A pool's checkout time limit with one timer for the whole pool and nothing allocated per checkout.
+// pg-pool arms a timer per waiting checkout (and a closure around its callback), which under load costs
+// more than the SELECT the caller waits for. Every waiter of a pool has the same limit and pg-pool's queue
+// is first in, first out, so deadlines are in queue order: the limit writes a deadline on pg-pool's own
+// queue entry, and one timer, set for the oldest, times them all.
 
-/** One waiting checkout. */
-export interface Waiter {
-  /** When it times out, on the clock the limit was given. */
-  readonly deadline: number
-  /** Served or timed out: nothing more happens to it. */
-  settled: boolean
+/** A checkout as pg-pool queues it (its PendingItem), with the deadline this limit gives it. */
+export interface QueuedCheckout {
+  callback: (err: Error | undefined, client: undefined, done: () => void) => void
+  /** pg-pool's flag: a client that arrives for a timed-out checkout goes back to the pool. */
+  timedOut?: boolean
+  deadline?: number
 }
 
 /** The clock and timer the limit runs on (seams for tests; Node's by default). */
@@ -22,89 +23,83 @@ const nodeClock: LimitClock = {
   setTimer: (f, ms) => setTimeout(f, ms),
 }
 
-/** Stands for the timer while it runs, so that a waiter added by an expire callback does not arm a second one. */
-const FIRING = Symbol('firing')
-
-/** Waiters dropped from the front before the array is compacted. */
-const COMPACT_AFTER = 1024
+const NOOP = (): void => undefined
 
 /**
- * Times out waiters that are not settled by their deadline, oldest first, calling `expire` for each.
- * The timer is unref'd, as pg-pool's are: a waiting checkout does not keep the process alive.
+ * Times out the checkouts that wait longer than `limitMs`: in pg-pool's queue (taken off it), and those
+ * pg-pool took off the queue to open a new connection for (marked `timedOut`, so that pg-pool gives their
+ * client back to the pool when it arrives). The timer is unref'd, as pg-pool's are.
  */
-export class CheckoutLimit<W extends Waiter> {
-  readonly #queue: W[] = []
-  #head = 0
-  #timer: unknown
+export class CheckoutLimit {
   readonly #limitMs: number
-  readonly #expire: (waiter: W) => void
+  readonly #queue: () => QueuedCheckout[]
+  readonly #timeoutError: () => Error
   readonly #clock: LimitClock
+  /** Queued checkouts now waiting for a connection of their own. */
+  readonly #connecting = new Set<QueuedCheckout>()
+  #armed = false
 
-  constructor(limitMs: number, expire: (waiter: W) => void, clock: LimitClock = nodeClock) {
+  constructor(limitMs: number, queue: () => QueuedCheckout[], timeoutError: () => Error, clock: LimitClock = nodeClock) {
     this.#limitMs = limitMs
-    this.#expire = expire
+    this.#queue = queue
+    this.#timeoutError = timeoutError
     this.#clock = clock
   }
 
-  /** The deadline of a checkout that starts now. */
-  deadline(): number {
-    return this.#clock.now() + this.#limitMs
+  /** Starts timing the newest entry of the queue, unless it is timed already (call right after pg-pool queued a checkout). */
+  queued(): void {
+    const queue = this.#queue()
+    const newest = queue[queue.length - 1]
+    if (newest === undefined || newest.deadline !== undefined) return
+    newest.deadline = this.#clock.now() + this.#limitMs
+    if (!this.#armed) this.#arm(this.#limitMs)
   }
 
-  /** Starts timing a waiter (made with {@link CheckoutLimit.deadline}). */
-  add(waiter: W): void {
-    this.#queue.push(waiter)
-    if (this.#timer === undefined) this.#arm(waiter.deadline - this.#clock.now())
-  }
-
-  /** The waiter was served: it will not time out. */
-  settle(waiter: W): void {
-    waiter.settled = true
-    this.#dropSettled()
-  }
-
-  /** Waiters still timed (for tests and diagnostics). */
-  get size(): number {
-    return this.#queue.length - this.#head
-  }
-
-  #dropSettled(): void {
-    const queue = this.#queue
-    while (this.#head < queue.length && queue[this.#head]?.settled === true) this.#head++
-    if (this.#head === queue.length) {
-      queue.length = 0
-      this.#head = 0
-    } else if (this.#head >= COMPACT_AFTER && this.#head * 2 >= queue.length) {
-      queue.splice(0, this.#head)
-      this.#head = 0
+  /** A timed checkout left the queue for a new connection of its own: it stays timed until it is answered. */
+  connecting(item: QueuedCheckout): void {
+    if (item.deadline === undefined) return
+    const answer = item.callback
+    this.#connecting.add(item)
+    item.callback = (err, client, done) => {
+      this.#connecting.delete(item)
+      answer(err, client, done)
     }
+    if (!this.#armed) this.#arm(item.deadline - this.#clock.now())
   }
 
   #arm(ms: number): void {
+    this.#armed = true
     // A timer may fire a fraction of a millisecond early on the performance clock: #fire re-arms then.
-    const timer = this.#clock.setTimer(() => this.#fire(), Math.max(1, Math.ceil(ms)))
-    timer.unref?.()
-    this.#timer = timer
+    this.#clock.setTimer(() => this.#fire(), Math.max(1, Math.ceil(ms))).unref?.()
   }
 
   #fire(): void {
-    this.#timer = FIRING
-    try {
-      const now = this.#clock.now()
-      this.#dropSettled()
-      while (this.#head < this.#queue.length) {
-        const waiter = this.#queue[this.#head] as W
-        if (waiter.deadline > now) break
-        waiter.settled = true
-        this.#head++
-        this.#expire(waiter)
-        this.#dropSettled()
+    const now = this.#clock.now()
+    const due: QueuedCheckout[] = []
+    const queue = this.#queue()
+    while (queue.length > 0 && (queue[0]?.deadline ?? Number.POSITIVE_INFINITY) <= now) due.push(queue.shift() as QueuedCheckout)
+    for (const item of this.#connecting) {
+      if ((item.deadline ?? Number.POSITIVE_INFINITY) <= now) {
+        this.#connecting.delete(item)
+        due.push(item)
       }
-    } finally {
-      // Also after an expire callback threw: the waiters behind it still time out.
-      this.#timer = undefined
-      const next = this.#queue[this.#head]
-      if (next !== undefined) this.#arm(next.deadline - this.#clock.now())
     }
+    // The oldest timed entry is the next due (one without a deadline, queued behind the limit's back, is skipped).
+    let next = queue.find((item) => item.deadline !== undefined)?.deadline ?? Number.POSITIVE_INFINITY
+    for (const item of this.#connecting) next = Math.min(next, item.deadline ?? Number.POSITIVE_INFINITY)
+    this.#armed = false
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next - now)
+    // Answered last, once the limit's own state is whole: a caller's callback may check out again, or
+    // throw, which must not leave the others due unanswered (the first such error is rethrown after).
+    let thrown: { error: unknown } | undefined
+    for (const item of due) {
+      item.timedOut = true
+      try {
+        item.callback(this.#timeoutError(), undefined, NOOP)
+      } catch (error) {
+        thrown ??= { error }
+      }
+    }
+    if (thrown !== undefined) throw thrown.error
   }
 }

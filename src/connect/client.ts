@@ -7,7 +7,7 @@ import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
-import { CheckoutLimit, type Waiter } from './checkout-limit.js'
+import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
 import { errorConverter, failureExplainer, queryConverted, trackPhase, type PhaseTracker } from './phase.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
@@ -239,21 +239,15 @@ export class AzurePgClient extends pg.Client {
 
 type CheckoutCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
 
-/** One checkout waiting for a client, timed by the pool's {@link CheckoutLimit}. */
-class Checkout implements Waiter {
-  settled = false
-  /** The callback pg-pool holds for this checkout (so a timed-out one can be taken off its queue). */
-  handle: CheckoutCallback | undefined
-
-  constructor(readonly deadline: number, readonly callback: CheckoutCallback) {}
-}
-
-/** pg-pool's queue of waiting checkouts, and the options object it gives each new client. */
+/** pg-pool's internals the SDK pool uses: its queue of waiting checkouts, and the options object it gives each new client. */
 interface PgPoolInternals {
-  _pendingQueue: Array<{ callback: unknown }>
-  Promise: PromiseConstructor
+  _pendingQueue: QueuedCheckout[]
   options: object
+  ending: boolean
+  newClient(pendingItem: QueuedCheckout): void
 }
+
+const poolPaths = pg.Pool.prototype as unknown as PgPoolInternals
 
 /** Each SDK pool's prepared configuration and connect limit, by the options object pg-pool gives its clients. */
 const preparedFor = new WeakMap<object, { prepared: Prepared; limitMs: number }>()
@@ -272,69 +266,47 @@ class AzurePgPoolClient extends AzurePgClient {
   }
 }
 
-const NOOP = (): void => undefined
-
 /**
- * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login) are
- * {@link AzurePgError}s. Its checkout time limit (the client's `connectionTimeoutMillis`) runs on one
- * timer for the whole pool instead of pg-pool's one per waiting checkout; each client keeps its own
- * connect limit.
+ * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login, a pool
+ * already ended) are {@link AzurePgError}s: its clients explain their own connect failures, and the
+ * pool the rest. Its checkout time limit (the client's `connectionTimeoutMillis`) runs on one timer for
+ * the whole pool instead of pg-pool's one per waiting checkout; each client keeps its own connect limit.
  */
 class AzurePgPool extends pg.Pool {
   readonly #explain: (err: unknown) => AzurePgError
-  readonly #limit: CheckoutLimit<Checkout> | undefined
+  readonly #limit: CheckoutLimit | undefined
 
   constructor(config: pg.PoolConfig, prepared: Prepared) {
     super({ ...config, connectionTimeoutMillis: 0 })
     const limitMs = prepared.config.connectionTimeoutMillis ?? 0
+    const internals = this as unknown as PgPoolInternals
     // pg-pool hands its options object to every client it makes: that is how they find the prepared configuration.
-    preparedFor.set((this as unknown as PgPoolInternals).options, { prepared, limitMs })
+    preparedFor.set(internals.options, { prepared, limitMs })
     this.#explain = (err) => explainConnectError(err, prepared.context, prepared.secrets())
-    this.#limit = limitMs > 0 ? new CheckoutLimit<Checkout>(limitMs, (waiter) => this.#timedOut(waiter)) : undefined
+    this.#limit = limitMs > 0
+      ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => this.#explain(new Error('timeout exceeded when trying to connect')))
+      : undefined
   }
 
   override connect(): Promise<pg.PoolClient>
   override connect(callback: CheckoutCallback): void
   override connect(callback?: CheckoutCallback): Promise<pg.PoolClient> | void {
-    if (callback !== undefined) {
-      this.#checkout(callback)
+    if ((this as unknown as PgPoolInternals).ending) {
+      const err = this.#explain(new Error('Cannot use a pool after calling end on the pool'))
+      if (callback === undefined) return Promise.reject(err)
+      callback(err, undefined, () => undefined)
       return
     }
-    const P = (this as unknown as PgPoolInternals).Promise
-    return new P<pg.PoolClient>((resolve, reject) => {
-      this.#checkout((err, client) => (err === undefined ? resolve(client as pg.PoolClient) : reject(err)))
-    })
+    // The caller's own callback goes to pg-pool: nothing is made per checkout.
+    const result = callback === undefined ? super.connect() : super.connect(callback)
+    this.#limit?.queued()
+    return result
   }
 
-  #checkout(callback: CheckoutCallback): void {
-    const limit = this.#limit
-    if (limit === undefined) {
-      super.connect((err, client, done) => callback(err === undefined || err === null ? undefined : this.#explain(err), client, done))
-      return
-    }
-    const waiter = new Checkout(limit.deadline(), callback)
-    waiter.handle = (err, client, done) => {
-      if (waiter.settled) {
-        // It timed out while its client was being connected: the client goes back to the pool.
-        if (client !== undefined && (err === undefined || err === null)) done()
-        return
-      }
-      limit.settle(waiter)
-      callback(err === undefined || err === null ? undefined : this.#explain(err), client, done)
-    }
-    super.connect(waiter.handle)
-    // As pg-pool: only a checkout that waits in the queue is timed here; one that connects a client of
-    // its own is bounded by that client's connect limit, whose failure names the phase it reached.
-    const queue = (this as unknown as PgPoolInternals)._pendingQueue
-    if (queue[queue.length - 1]?.callback === waiter.handle) limit.add(waiter)
-  }
-
-  #timedOut(waiter: Checkout): void {
-    const queue = (this as unknown as PgPoolInternals)._pendingQueue
-    // Oldest first, as pg-pool queues them: the one to remove is at (or near) the front.
-    const at = queue.findIndex((item) => item.callback === waiter.handle)
-    if (at !== -1) queue.splice(at, 1)
-    waiter.callback(this.#explain(new Error('timeout exceeded when trying to connect')), undefined, NOOP)
+  /** pg-pool opens a connection for a checkout; one that waited in the queue stays timed. */
+  newClient(pendingItem: QueuedCheckout): void {
+    this.#limit?.connecting(pendingItem)
+    poolPaths.newClient.call(this, pendingItem)
   }
 }
 
