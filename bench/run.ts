@@ -7,7 +7,7 @@ import os from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, type AzurePgOptions } from '../src/index.js'
-import { clearRootMemo } from '../src/trust/store.js'
+import { clearRootMemo, settleBackgroundWork } from '../src/trust/store.js'
 import { startMirror, type Mirror } from '../lab/cert-mirror.js'
 import { startCountingListener } from '../lab/counting-listener.js'
 import { startDelayProxy } from '../lab/delay-proxy.js'
@@ -17,6 +17,7 @@ import { describeRoundTrips, countRoundTrips } from '../lab/round-trips.js'
 import { credentialFor } from '../test/support/fake-credential.js'
 import { newConnection, proxiedConnection, rawConfig, sdkOptions, type Contender, type ProxiedRun, type Target } from './connections.js'
 import { countSecureContexts } from '../lab/context-counter.js'
+import { pinCpus } from './cpu-pinning.js'
 import { markdownReport, type Results, type RoundTripCase, type RoundTripRow } from './report.js'
 import { median, since, summarise } from './stats.js'
 import { timelineSvg } from './svg-timeline.js'
@@ -25,7 +26,9 @@ const PAIRS = 40
 const WARM_UP = 5
 const DELAY_MS = 10 // one way: 20 ms round trips
 const LATER = 5
-const POOL_ROUNDS = 8
+const POOL_SIZE = 10
+const POOL_SETS = 10
+const POOL_ROUNDS = 6
 const POOL_QUERIES = 2000
 const BURST = 1000
 const silent = { warn: (): void => undefined }
@@ -127,28 +130,56 @@ async function roundTrips(lab: Lab, chart: Chart): Promise<RoundTripCase[]> {
   return out
 }
 
+/** The pool contenders: raw pg, the SDK, and a second raw pg pool as the A/A control (its ratio to raw pg is the noise floor). */
+type PoolContender = Contender | 'control'
+const POOL_CONTENDERS: readonly PoolContender[] = ['pg', 'sdk', 'control']
+/** Every order of the three, cycled, so that none always runs first or after the same one. */
+const POOL_ORDERS: ReadonlyArray<readonly PoolContender[]> = [
+  ['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'],
+  ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg'],
+]
+
 async function pooled(target: Target): Promise<Results['pool']> {
-  const raw = new pg.Pool({ ...rawConfig(target), max: 10 })
-  const sdk = await createAzurePgPool({ ...sdkOptions(target), max: 10 })
-  const pools: Record<Contender, pg.Pool> = { pg: raw, sdk }
-  const qps: Record<Contender, number[]> = { pg: [], sdk: [] }
-  try {
-    for (const p of Object.values(pools)) await Promise.all(Array.from({ length: 30 }, () => p.query('SELECT 1')))
-    for (let r = 0; r < POOL_ROUNDS; r++) {
-      for (const who of (r % 2 === 0 ? ['pg', 'sdk'] : ['sdk', 'pg']) as Contender[]) {
-        const start = performance.now()
-        await Promise.all(Array.from({ length: POOL_QUERIES }, () => pools[who].query('SELECT 1')))
-        qps[who].push(POOL_QUERIES / (since(start) / 1000))
-      }
+  const qps: Record<PoolContender, number[]> = { pg: [], sdk: [], control: [] }
+  const cpu: Record<PoolContender, number[]> = { pg: [], sdk: [], control: [] }
+  const roundRatios: number[] = []
+  // Fresh pools for each set: a pool's connections keep whatever CPU placement their server processes got,
+  // which on a shared 2-core machine moves one pool's throughput by several percent for its whole life.
+  for (let set = 0; set < POOL_SETS; set++) {
+    const pools: Record<PoolContender, pg.Pool> = {
+      pg: new pg.Pool({ ...rawConfig(target), max: POOL_SIZE }),
+      sdk: await createAzurePgPool({ ...sdkOptions(target), max: POOL_SIZE }),
+      control: new pg.Pool({ ...rawConfig(target), max: POOL_SIZE }),
     }
-  } finally {
-    await raw.end()
-    await sdk.end()
+    try {
+      for (const who of POOL_CONTENDERS) await Promise.all(Array.from({ length: POOL_QUERIES }, () => pools[who].query('SELECT 1')))
+      for (let r = 0; r < POOL_ROUNDS; r++) {
+        const round: Partial<Record<PoolContender, number>> = {}
+        for (const who of POOL_ORDERS[(set * POOL_ROUNDS + r) % POOL_ORDERS.length] ?? POOL_CONTENDERS) {
+          const cpuBefore = process.cpuUsage()
+          const start = performance.now()
+          await Promise.all(Array.from({ length: POOL_QUERIES }, () => pools[who].query('SELECT 1')))
+          const rate = POOL_QUERIES / (since(start) / 1000)
+          const used = process.cpuUsage(cpuBefore)
+          qps[who].push(rate)
+          cpu[who].push((used.user + used.system) / POOL_QUERIES)
+          round[who] = rate
+        }
+        roundRatios.push((round.sdk ?? Number.NaN) / (round.pg ?? Number.NaN))
+      }
+    } finally {
+      await Promise.all(POOL_CONTENDERS.map((who) => pools[who].end()))
+    }
   }
+  const ratioOf = (who: PoolContender): number => Number((median(qps[who]) / median(qps.pg)).toFixed(3))
   return {
-    poolSize: 10, queriesPerRound: POOL_QUERIES, rounds: POOL_ROUNDS,
-    pgQps: summarise(qps.pg, 0), sdkQps: summarise(qps.sdk, 0),
-    ratio: Number((median(qps.sdk) / median(qps.pg)).toFixed(3)),
+    poolSize: POOL_SIZE, queriesPerRound: POOL_QUERIES, sets: POOL_SETS, roundsPerSet: POOL_ROUNDS,
+    pgQps: summarise(qps.pg, 0), sdkQps: summarise(qps.sdk, 0), controlQps: summarise(qps.control, 0),
+    ratio: ratioOf('sdk'),
+    roundRatios: summarise(roundRatios),
+    controlRatio: ratioOf('control'),
+    cpuUsPerQuery: { pg: summarise(cpu.pg, 2), sdk: summarise(cpu.sdk, 2), control: summarise(cpu.control, 2) },
+    cpuRatio: Number((median(cpu.sdk) / median(cpu.pg)).toFixed(3)),
   }
 }
 
@@ -203,6 +234,8 @@ async function trust(mirror: Mirror): Promise<Results['trust']> {
 }
 
 async function burst(mirror: Mirror): Promise<Results['burst']> {
+  // The trust phase's background refreshes must not land in this count.
+  await settleBackgroundWork()
   clearRootMemo()
   const dir = freshDir()
   const credential = credentialFor({ upn: 'alice@contoso.com' }, () => new Date())
@@ -213,12 +246,12 @@ async function burst(mirror: Mirror): Promise<Results['burst']> {
     host: AZURE_HOST, entra: credential, env: {}, logger: silent, certs: { mirror: mirror.url, cacheDir: dir },
   })))
   const ms = since(start)
-  const onPath = mirror.total() - hits
-  // Anything the SDK refreshes in the background, off the callers' path, shows up a moment later.
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  const whileCalling = mirror.total() - hits
+  // Anything the SDK refreshes in the background, off the callers' path, shows up once that work is done.
+  await settleBackgroundWork()
   clearRootMemo()
   return {
-    calls: BURST, ms: Number(ms.toFixed(1)), downloads: onPath, downloadsIncludingBackground: mirror.total() - hits,
+    calls: BURST, ms: Number(ms.toFixed(1)), downloads: whileCalling, downloadsIncludingBackground: mirror.total() - hits,
     tokenRequests: credential.calls, contextsBuilt: contexts() - built,
   }
 }
@@ -226,8 +259,9 @@ async function burst(mirror: Mirror): Promise<Results['burst']> {
 const lab = await startLab(['good', 'p256Only'])
 const mirror = await startMirror()
 try {
+  const pinning = await pinCpus(Object.values(lab.servers))
   const target: Target = { port: lab.server('good').port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }
-  log(`bench: ${os.cpus().length} cores, node ${process.version}; servers up in ${(since(benchStart) / 1000).toFixed(1)} s`)
+  log(`bench: ${os.cpus().length} cores, node ${process.version}; servers up in ${(since(benchStart) / 1000).toFixed(1)} s; ${pinning}`)
   const latencyResult = await latency(target)
   log('  loopback latency done')
   const chart: Chart = {}
@@ -239,7 +273,7 @@ try {
   const burstResult = await burst(mirror)
   const results: Results = {
     date: new Date().toISOString(),
-    machine: { loadAverage: Number(os.loadavg()[0]?.toFixed(1)), cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, postgres: String((await lab.admin('good', 'SHOW server_version')).rows[0]?.server_version) },
+    machine: { loadAverage: Number(os.loadavg()[0]?.toFixed(1)), cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, pinning, postgres: String((await lab.admin('good', 'SHOW server_version')).rows[0]?.server_version) },
     trustSet: 'Azure roots from certs/ (3) + lab root',
     latency: latencyResult,
     roundTrips: { rttMs: 2 * DELAY_MS, cases: roundTripResult },
