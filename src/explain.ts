@@ -270,6 +270,10 @@ const NOT_QUERYABLE = /is not queryable|Connection terminated$/
  */
 export function explainQueryError(err: unknown, ctx: ConnectContext, secrets: readonly string[] = []): AzurePgError | undefined {
   if (err instanceof AzurePgError) return explainConnectError(err, ctx, secrets, 'query')
+  // A server error of severity ERROR leaves the session open: it is the query's own, whatever its text
+  // or SQLSTATE (RAISE can imitate both). Only FATAL and PANIC end a session. (A server whose messages
+  // are not in English spells ERROR otherwise; its errors are then told apart by SQLSTATE alone.)
+  if (typeof err === 'object' && err !== null && (err as { severity?: unknown }).severity === 'ERROR') return undefined
   const raw = factsOf(err)
   const text = foreignText(raw.message, secrets)
   const retry = 'The query\'s outcome is unknown: run it again on a new connection if it is safe to repeat (a pool drops the broken client); if it recurs, check the network path.'

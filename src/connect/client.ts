@@ -37,10 +37,10 @@ interface PgFailurePaths {
 
 const pgPaths = pg.Client.prototype as unknown as PgFailurePaths
 
-/** pg's `query_timeout` for this call: the query's own, else the client's. */
+/** Whether pg puts a `query_timeout` on this call: as pg decides it, the query's own unless falsy, else the client's. */
 function hasReadTimeout(config: unknown, client: PgInternals): boolean {
   const own = typeof config === 'object' && config !== null ? (config as { query_timeout?: unknown }).query_timeout : undefined
-  return Boolean(own ?? client.connectionParameters['query_timeout'])
+  return Boolean(own || client.connectionParameters['query_timeout'])
 }
 
 /** Fields pg would read from `process.env` (or `~/.pgpass`) when the configuration leaves them unset. */
@@ -303,8 +303,24 @@ class AzurePgPool extends pg.Pool {
     return result
   }
 
-  /** pg-pool opens a connection for a checkout; one that waited in the queue stays timed. */
+  /**
+   * pg-pool opens a connection for a checkout (rare next to checkouts served by idle clients, so this
+   * path may allocate). A failure of the pool's `onConnect` or `verify` hook is explained like a connect
+   * failure; a checkout is answered once, and a client that arrives after its checkout was answered (a
+   * `verify` that outlasted the time limit) goes back to the pool. One that waited in the queue stays timed.
+   */
   newClient(pendingItem: QueuedCheckout): void {
+    const answer = pendingItem.callback as CheckoutCallback
+    let answered = false
+    const once: CheckoutCallback = (err, client, done) => {
+      if (answered) {
+        if (client !== undefined && (err === undefined || err === null)) done()
+        return
+      }
+      answered = true
+      answer(err === undefined || err === null || err instanceof AzurePgError ? err ?? undefined : this.#explain(err), client, done)
+    }
+    pendingItem.callback = once as QueuedCheckout['callback']
     this.#limit?.connecting(pendingItem)
     poolPaths.newClient.call(this, pendingItem)
   }

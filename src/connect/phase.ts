@@ -82,7 +82,8 @@ type QueryFn = (...args: unknown[]) => unknown
  * Runs one `client.query(...)` call (promise and callback forms) with its failure converted. Only the
  * calls whose error pg makes inside `query()` itself need this (a client that is closed or broken, a
  * `query_timeout`); a lost connection reaches queries through the client (see `AzurePgClient`), so an
- * ordinary query pays nothing. Submittables (pg-cursor, pg-query-stream) keep pg's own path.
+ * ordinary query pays nothing. Submittables (pg-cursor, pg-query-stream) are passed through unwrapped:
+ * a lost connection reaches them through the client, as an AzurePgError, like any query.
  */
 export function queryConverted(query: QueryFn, args: unknown[], convert: (err: unknown) => unknown): unknown {
   const first = args[0] as { submit?: unknown } | null | undefined

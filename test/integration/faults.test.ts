@@ -164,6 +164,15 @@ describe('faults at every phase', () => {
       const err = await client.query('SELEKT 1').then(() => undefined, (e: unknown) => e)
       assert.ok(err instanceof pg.DatabaseError, String(err))
       assert.equal((err as pg.DatabaseError).code, '42601')
+      // Errors raised by SQL that imitate a lost connection, by text or by SQLSTATE, are SQL errors too.
+      for (const [sql, code] of [
+        ["DO $$BEGIN RAISE EXCEPTION 'Connection terminated'; END$$", 'P0001'],
+        ["DO $$BEGIN RAISE EXCEPTION USING ERRCODE = '57P01', MESSAGE = 'terminating connection due to administrator command'; END$$", '57P01'],
+      ] as const) {
+        const raised = await client.query(sql).then(() => undefined, (e: unknown) => e)
+        assert.ok(raised instanceof pg.DatabaseError && !(raised instanceof AzurePgError), `${sql}: ${String(raised)}`)
+        assert.equal((raised as pg.DatabaseError).code, code)
+      }
       assert.equal((await client.query<{ n: number }>('SELECT 1 AS n')).rows[0]?.n, 1)
     } finally {
       await client.end()
@@ -183,6 +192,19 @@ describe('faults at every phase', () => {
     } finally {
       proxy.heal()
       await client.end().catch(() => undefined)
+    }
+  })
+
+  it("a query's own query_timeout of 0 does not lift the client's: pg still times it, and so does the SDK's error", async () => {
+    proxy.inject({ phase: 'result', fault: 'stall' })
+    const pool = await createAzurePgPool(through(proxy.port, { max: 1, query_timeout: STALL_LIMIT_MS }))
+    pool.on('error', () => undefined)
+    try {
+      const err = await within(pool.query({ text: BIG_QUERY, query_timeout: 0 } as pg.QueryConfig).then(() => undefined, (e: unknown) => e), 'the timed-out query')
+      assertFailure(err, { reason: 'timeout', phase: 'query', words: /within query_timeout/ }, 'pool query')
+    } finally {
+      proxy.heal()
+      await pool.end()
     }
   })
 

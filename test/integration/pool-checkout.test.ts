@@ -119,4 +119,48 @@ describe('pool checkout time limit', () => {
       await proxy.close()
     }
   })
+
+  it("a failing onConnect or verify hook is an AzurePgError with the hook's error as its cause", async () => {
+    const port = lab.server('good').port
+    const hookError = new Error('hook failed')
+    for (const extra of [
+      { onConnect: async () => { throw hookError } },
+      { verify: (_client: unknown, done: (err?: Error) => void) => done(hookError) },
+    ] as AzurePgPoolOptions[]) {
+      const pool = await createAzurePgPool(to(port, { max: 1, connectionTimeoutMillis: LIMIT_MS, ...extra }))
+      try {
+        const err = await pool.connect().then((c) => { c.release(); return undefined }, (e: unknown) => e)
+        assert.ok(err instanceof AzurePgError, `${Object.keys(extra)[0]}: ${String(err)}`)
+        assert.equal(err.code, 'CONNECTION_FAILED')
+        assert.equal(err.cause, hookError)
+      } finally {
+        await pool.end()
+      }
+    }
+  })
+
+  it('a checkout whose new client is verified after its time limit is answered once; the client goes back to the pool', async () => {
+    const pool = await createAzurePgPool(to(lab.server('good').port, {
+      max: 1, connectionTimeoutMillis: LIMIT_MS,
+      // The first client is verified at once; the next takes longer than the checkout's time limit.
+      verify: ((): AzurePgPoolOptions['verify'] => {
+        let calls = 0
+        return (_client: unknown, done: (err?: Error) => void) => { setTimeout(() => done(), calls++ === 0 ? 0 : LIMIT_MS * 1.5) }
+      })(),
+    }))
+    try {
+      const held = await pool.connect()
+      const answers: string[] = []
+      pool.connect((err) => { answers.push(err === undefined ? 'client' : `${(err as AzurePgError).reason}`) })
+      await sleep(LIMIT_MS / 3)
+      // A released-with-error client is removed: pg-pool connects a new one for the waiter.
+      held.release(new Error('drop this client'))
+      await sleep(LIMIT_MS * 2)
+      assert.deepEqual(answers, ['timeout'], 'one answer, the time limit')
+      assert.equal(pool.idleCount, 1, 'the late client is idle in the pool')
+      assert.equal((await pool.query<{ n: number }>('SELECT 9 AS n')).rows[0]?.n, 9)
+    } finally {
+      await Promise.race([pool.end(), sleep(3000)])
+    }
+  })
 })
