@@ -237,6 +237,22 @@ export class AzurePgClient extends pg.Client {
   }
 }
 
+/** The `connectionTimeoutMillis` each pool was given, by the options object pg-pool gives its clients. */
+const givenLimits = new WeakMap<object, number | undefined>()
+
+/**
+ * A pool client's configuration with the connect limit its pool was given (pg-pool's own copy reads 0,
+ * see {@link CheckoutTimedPool}); the password kept, which pg-pool holds non-enumerable and a spread drops.
+ */
+export function givenConnectLimit<T extends { password?: unknown; connectionTimeoutMillis?: number }>(c: T): T {
+  const limit = givenLimits.get(c)
+  const copy = { ...c, password: c.password }
+  if (limit === undefined) delete copy.connectionTimeoutMillis
+  else copy.connectionTimeoutMillis = limit
+  if (c.password === undefined) delete copy.password
+  return copy
+}
+
 type CheckoutCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
 
 /** pg-pool's internals the SDK pool uses: its queue of waiting checkouts, and the options object it gives each new client. */
@@ -249,8 +265,8 @@ interface PgPoolInternals {
 
 const poolPaths = pg.Pool.prototype as unknown as PgPoolInternals
 
-/** Each SDK pool's prepared configuration and connect limit, by the options object pg-pool gives its clients. */
-const preparedFor = new WeakMap<object, { prepared: Prepared; limitMs: number }>()
+/** Each createAzurePgPool pool's prepared configuration, by the options object pg-pool gives its clients. */
+const preparedFor = new WeakMap<object, Prepared>()
 
 /**
  * The clients of every SDK pool: one class for all of them, so pg's code sees one shape of client
@@ -258,31 +274,31 @@ const preparedFor = new WeakMap<object, { prepared: Prepared; limitMs: number }>
  */
 class AzurePgPoolClient extends AzurePgClient {
   constructor(c: AzurePgClientConfig) {
-    const entry = preparedFor.get(c)
-    if (entry === undefined) throw new AzurePgError('INSECURE_TLS', 'This pool client has no prepared configuration; refused before connecting.', { hint: 'Create pools with createAzurePgPool (or azure-pg-tls/pg\'s Pool).' })
-    // The pool's own copy of the limit is 0 (it times checkouts itself): each client keeps the connect limit.
-    // pg-pool holds the password non-enumerable, which a spread drops.
-    super(entry.prepared, { ...c, password: c.password, connectionTimeoutMillis: entry.limitMs })
+    const prepared = preparedFor.get(c)
+    if (prepared === undefined) throw new AzurePgError('INSECURE_TLS', 'This pool client has no prepared configuration; refused before connecting.', { hint: 'Create pools with createAzurePgPool (or azure-pg-tls/pg\'s Pool).' })
+    // The connect limit as resolved for the pool; pg-pool holds the password non-enumerable, which a spread drops.
+    super(prepared, { ...c, password: c.password, connectionTimeoutMillis: prepared.config.connectionTimeoutMillis })
   }
 }
 
 /**
- * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a refused login, a pool
- * already ended) are {@link AzurePgError}s: its clients explain their own connect failures, and the
- * pool the rest. Its checkout time limit (the client's `connectionTimeoutMillis`) runs on one timer for
- * the whole pool instead of pg-pool's one per waiting checkout; each client keeps its own connect limit.
+ * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a failing `onConnect` or
+ * `verify` hook, a pool already ended) are {@link AzurePgError}s; its clients explain their own connect
+ * failures. Its checkout time limit runs on one timer for the whole pool instead of pg-pool's one per
+ * waiting checkout, so pg-pool's own copy of `connectionTimeoutMillis` is 0: clients must take their
+ * connect limit from {@link givenConnectLimit}. The base of both SDK pools.
  */
-class AzurePgPool extends pg.Pool {
+export class CheckoutTimedPool extends pg.Pool {
   readonly #explain: (err: unknown) => AzurePgError
   readonly #limit: CheckoutLimit | undefined
 
-  constructor(config: pg.PoolConfig, prepared: Prepared) {
-    super({ ...config, connectionTimeoutMillis: 0 })
-    const limitMs = prepared.config.connectionTimeoutMillis ?? 0
+  /** `limitMs`: how long a checkout may wait in the queue (0: no limit); `explain` makes a pool failure an AzurePgError. */
+  constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError) {
+    const given = { ...config }
+    super({ ...given, connectionTimeoutMillis: 0 })
     const internals = this as unknown as PgPoolInternals
-    // pg-pool hands its options object to every client it makes: that is how they find the prepared configuration.
-    preparedFor.set(internals.options, { prepared, limitMs })
-    this.#explain = (err) => explainConnectError(err, prepared.context, prepared.secrets())
+    givenLimits.set(internals.options, given.connectionTimeoutMillis)
+    this.#explain = explain
     this.#limit = limitMs > 0
       ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => this.#explain(new Error('timeout exceeded when trying to connect')))
       : undefined
@@ -323,6 +339,14 @@ class AzurePgPool extends pg.Pool {
     pendingItem.callback = once as QueuedCheckout['callback']
     this.#limit?.connecting(pendingItem)
     poolPaths.newClient.call(this, pendingItem)
+  }
+}
+
+/** The pool createAzurePgPool makes: its clients share one prepared configuration. */
+class AzurePgPool extends CheckoutTimedPool {
+  constructor(config: pg.PoolConfig, prepared: Prepared) {
+    super(config, prepared.config.connectionTimeoutMillis ?? 0, (err) => explainConnectError(err, prepared.context, prepared.secrets()))
+    preparedFor.set((this as unknown as PgPoolInternals).options, prepared)
   }
 }
 

@@ -11,10 +11,11 @@
 // and pg's own constructor never throws for a bad configuration either.
 import pg from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
-import { invalidConfig } from '../errors.js'
+import { AzurePgError, invalidConfig } from '../errors.js'
+import { explainConnectError } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
-import { AzurePgClient } from './client.js'
-import { prepare, type AzurePgClientConfig } from './prepare.js'
+import { AzurePgClient, CheckoutTimedPool, givenConnectLimit } from './client.js'
+import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 
 /** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
 export type ClientConfig = AzurePgOptions
@@ -107,16 +108,41 @@ export class Client extends AzurePgClient {
   }
 }
 
+/** A verified {@link Client} made by the pool, with the connect limit the pool was given. */
+class PoolClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(typeof config === 'object' && config !== null ? givenConnectLimit(config) : config)
+  }
+}
+
+/** How the pool turns its own failures (a checkout time limit, a failing hook) into AzurePgErrors. */
+function poolExplainer(p: Pending): (err: unknown) => AzurePgError {
+  const settings = p.settings
+  if (settings === undefined) {
+    // Every client of this pool is refused with the same error, before any socket opens.
+    const refusal = p.refusal instanceof AzurePgError ? p.refusal : new AzurePgError('INVALID_CONFIG', 'The pool\'s configuration was refused.', { hint: 'See the cause.', cause: p.refusal })
+    return () => refusal
+  }
+  const ctx = connectContext(settings, settings.user ?? '', 'the configured roots', settings.entra !== undefined)
+  const secrets = typeof settings.password === 'string' ? [settings.password] : []
+  return (err) => explainConnectError(err, ctx, secrets)
+}
+
 /**
  * pg's `Pool`, whose every client is a verified {@link Client}. Each new connection resolves and
- * prepares through the same path (the trusted roots and Entra tokens are shared in memory).
+ * prepares through the same path (the trusted roots and Entra tokens are shared in memory). A checkout
+ * waits at most the connect limit (`connectionTimeoutMillis`, else `PGCONNECT_TIMEOUT` in the env the
+ * SDK reads, else 30 s) in the queue, and the pool's own failures are AzurePgErrors, as with
+ * `createAzurePgPool`.
  */
-export class Pool extends pg.Pool {
+export class Pool extends CheckoutTimedPool {
   constructor(config: PoolConfig = {}) {
     if ((config as { Client?: unknown }).Client !== undefined) {
       throw invalidConfig('The Client option of azure-pg-tls/pg\'s Pool would replace its verified client.', 'Remove Client; to customise the client, use pg\'s own Pool with createAzurePgClient or resolveAzurePgConfig.')
     }
-    super({ ...config, Client } as pg.PoolConfig)
+    const p = pending(config)
+    const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
+    super({ ...config, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
   }
 }
 

@@ -84,6 +84,11 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   return { user, password, lastToken: () => last }
 }
 
+/** What errors say about a connection: where it goes, as whom, trusting what. */
+export function connectContext(settings: Settings, user: string, trust: string, entra: boolean): ConnectContext {
+  return { host: settings.host, connectHost: settings.connectHost, port: settings.port, user, serverType: settings.serverType, trust, entra }
+}
+
 /**
  * Loads the trust anchors, signs in with Entra ID when asked, and builds the pg configuration and
  * the error context. Reports the settings' warnings to their logger.
@@ -120,15 +125,7 @@ export async function prepare(settings: Settings): Promise<Prepared> {
   // pg reads PGSSLNEGOTIATION itself when this is unset; set it so the resolved value is the only one.
   // `auto` is the SDK's own (AzurePgClient decides per connection); other libraries get libpq's default.
   ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation === 'auto' ? 'postgres' : settings.tls.sslnegotiation
-  const context: ConnectContext = {
-    host: settings.host,
-    connectHost: settings.connectHost,
-    port: settings.port,
-    user,
-    serverType: settings.serverType,
-    trust: anchors.description,
-    entra: entra !== undefined,
-  }
+  const context = connectContext(settings, user, anchors.description, entra !== undefined)
   const fixed = typeof given === 'string' ? [given] : []
   const secrets = (): readonly string[] => {
     const more = [entra?.lastToken(), lastAnswer].filter((s): s is string => s !== undefined)

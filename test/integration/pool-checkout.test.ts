@@ -6,7 +6,10 @@ import assert from 'node:assert/strict'
 import { createHook } from 'node:async_hooks'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
+import { Pool as DropInPool } from 'azure-pg-tls/pg'
 import { AzurePgError, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
+import { startFakeTlsServer } from '../../lab/fake-tls-server.js'
+import { issueServerCertificate } from '../../lab/pki.js'
 import { startDelayProxy } from '../../lab/delay-proxy.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 
@@ -161,6 +164,41 @@ describe('pool checkout time limit', () => {
       assert.equal((await pool.query<{ n: number }>('SELECT 9 AS n')).rows[0]?.n, 9)
     } finally {
       await Promise.race([pool.end(), sleep(3000)])
+    }
+  })
+
+  it("azure-pg-tls/pg's Pool: a waiting checkout times out as an AzurePgError, at the limit it resolved (here PGCONNECT_TIMEOUT)", async () => {
+    // No connectionTimeoutMillis: pg-pool alone would let a checkout wait for ever.
+    const pool = new DropInPool({ ...to(lab.server('good').port, { max: 1, env: { PGCONNECT_TIMEOUT: '1' } }) })
+    const held = await pool.connect()
+    try {
+      const started = performance.now()
+      const err = await pool.connect().then((c) => { c.release(); return undefined }, (e: unknown) => e)
+      const waited = performance.now() - started
+      assert.ok(err instanceof AzurePgError && err.reason === 'timeout', String(err))
+      assert.ok(waited >= 900, `it waited the limit of 1 s: ${waited.toFixed(0)} ms`)
+      assert.equal(pool.waitingCount, 0)
+    } finally {
+      held.release()
+      await pool.end()
+    }
+  })
+
+  it('pool clients keep their own connect limit (pg-pool\'s copy reads 0): a stalled server fails them by phase', async () => {
+    const silent = await startFakeTlsServer('silent', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    try {
+      for (const pool of [
+        await createAzurePgPool(to(silent.port, { max: 1, connectionTimeoutMillis: 400 })),
+        new DropInPool({ ...to(silent.port, { max: 1, connectionTimeoutMillis: 400 }) }),
+      ]) {
+        assert.equal((pool as unknown as { options: { connectionTimeoutMillis: number } }).options.connectionTimeoutMillis, 0)
+        const err = await pool.connect().then((c) => { c.release(); return undefined }, (e: unknown) => e)
+        assert.ok(err instanceof AzurePgError && err.reason === 'timeout', String(err))
+        assert.equal(err.phase, 'tls-request', 'the client\'s own limit ended it, in the phase it had reached')
+        await pool.end()
+      }
+    } finally {
+      await silent.close()
     }
   })
 })
