@@ -237,22 +237,6 @@ export class AzurePgClient extends pg.Client {
   }
 }
 
-/** The `connectionTimeoutMillis` each pool was given, by the options object pg-pool gives its clients. */
-const givenLimits = new WeakMap<object, number | undefined>()
-
-/**
- * A pool client's configuration with the connect limit its pool was given (pg-pool's own copy reads 0,
- * see {@link CheckoutTimedPool}); the password kept, which pg-pool holds non-enumerable and a spread drops.
- */
-export function givenConnectLimit<T extends { password?: unknown; connectionTimeoutMillis?: number }>(c: T): T {
-  const limit = givenLimits.get(c)
-  const copy = { ...c, password: c.password }
-  if (limit === undefined) delete copy.connectionTimeoutMillis
-  else copy.connectionTimeoutMillis = limit
-  if (c.password === undefined) delete copy.password
-  return copy
-}
-
 type CheckoutCallback = (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void
 
 /** pg-pool's internals the SDK pool uses: its queue of waiting checkouts, and the options object it gives each new client. */
@@ -285,8 +269,9 @@ class AzurePgPoolClient extends AzurePgClient {
  * A `pg.Pool` whose failures to hand out a client (a checkout time limit, a failing `onConnect` or
  * `verify` hook, a pool already ended) are {@link AzurePgError}s; its clients explain their own connect
  * failures. Its checkout time limit runs on one timer for the whole pool instead of pg-pool's one per
- * waiting checkout, so pg-pool's own copy of `connectionTimeoutMillis` is 0: clients must take their
- * connect limit from {@link givenConnectLimit}. The base of both SDK pools.
+ * waiting checkout, so pg-pool's own copy of `connectionTimeoutMillis` is 0, which is also the options
+ * object pg-pool gives each new client: a subclass's clients must take their connect limit from
+ * elsewhere. The base of both SDK pools.
  */
 export class CheckoutTimedPool extends pg.Pool {
   readonly #explain: (err: unknown) => AzurePgError
@@ -294,10 +279,8 @@ export class CheckoutTimedPool extends pg.Pool {
 
   /** `limitMs`: how long a checkout may wait in the queue (0: no limit); `explain` makes a pool failure an AzurePgError. */
   constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError) {
-    const given = { ...config }
-    super({ ...given, connectionTimeoutMillis: 0 })
+    super({ ...config, connectionTimeoutMillis: 0 })
     const internals = this as unknown as PgPoolInternals
-    givenLimits.set(internals.options, given.connectionTimeoutMillis)
     this.#explain = explain
     this.#limit = limitMs > 0
       ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => this.#explain(new Error('timeout exceeded when trying to connect')))

@@ -14,7 +14,7 @@ import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
-import { AzurePgClient, CheckoutTimedPool, givenConnectLimit } from './client.js'
+import { AzurePgClient, CheckoutTimedPool } from './client.js'
 import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 
 /** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
@@ -108,10 +108,22 @@ export class Client extends AzurePgClient {
   }
 }
 
-/** A verified {@link Client} made by the pool, with the connect limit the pool was given. */
+/** The `connectionTimeoutMillis` each Pool was given, by the options object pg-pool gives its clients (whose own copy reads 0). */
+const givenLimits = new WeakMap<object, number | undefined>()
+
+/** A verified {@link Client} made by the pool, with the connect limit the pool was given (and the password pg-pool holds non-enumerable). */
 class PoolClient extends Client {
   constructor(config?: string | ClientConfig) {
-    super(typeof config === 'object' && config !== null ? givenConnectLimit(config) : config)
+    if (typeof config !== 'object' || config === null) {
+      super(config)
+      return
+    }
+    const limit = givenLimits.get(config)
+    const copy: ClientConfig = { ...config, password: config.password }
+    if (limit === undefined) delete copy.connectionTimeoutMillis
+    else copy.connectionTimeoutMillis = limit
+    if (config.password === undefined) delete copy.password
+    super(copy)
   }
 }
 
@@ -140,9 +152,11 @@ export class Pool extends CheckoutTimedPool {
     if ((config as { Client?: unknown }).Client !== undefined) {
       throw invalidConfig('The Client option of azure-pg-tls/pg\'s Pool would replace its verified client.', 'Remove Client; to customise the client, use pg\'s own Pool with createAzurePgClient or resolveAzurePgConfig.')
     }
-    const p = pending(config)
+    const given = { ...config }
+    const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
-    super({ ...config, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
+    givenLimits.set((this as unknown as { options: object }).options, given.connectionTimeoutMillis)
   }
 }
 

@@ -39,10 +39,10 @@ export function secureContextFor(trust: string, s: ContextSettings): SecureConte
   if (context === undefined) {
     try {
       context = createSecureContext({
-      ca: s.ca, minVersion: s.minVersion,
-      ...(s.maxVersion !== undefined && { maxVersion: s.maxVersion }),
-      ...(s.ciphers !== undefined && { ciphers: s.ciphers }),
-      ...(s.ecdhCurve !== undefined && { ecdhCurve: s.ecdhCurve }),
+        ca: s.ca, minVersion: s.minVersion,
+        ...(s.maxVersion !== undefined && { maxVersion: s.maxVersion }),
+        ...(s.ciphers !== undefined && { ciphers: s.ciphers }),
+        ...(s.ecdhCurve !== undefined && { ecdhCurve: s.ecdhCurve }),
       })
     } catch (cause) {
       // OpenSSL's own word on a cipher list or group list it cannot use (e.g. no cipher matches).
