@@ -13,6 +13,7 @@ export class MirrorCredentials {
   /** `scheme://host:port` of the mirror: the only origin the credentials are sent to. */
   readonly origin: string
   readonly #header: string
+  #fingerprint: string | undefined
   readonly #secrets: readonly string[]
 
   constructor(origin: string, user: string, password: string, rawUser: string, rawPassword: string) {
@@ -42,7 +43,9 @@ export class MirrorCredentials {
 
   /** A digest that tells two credentials apart (for in-memory keys), revealing nothing usable. */
   fingerprint(): string {
-    return createHash('sha256').update(this.#header).digest('hex').slice(0, 16)
+    // Part of the trust store's memo key, asked for on every prepare: computed once.
+    this.#fingerprint ??= createHash('sha256').update(this.#header).digest('hex').slice(0, 16)
+    return this.#fingerprint
   }
 
   /** Never shows the credentials. */
