@@ -29,6 +29,13 @@ export interface CliContext {
   readonly color?: boolean
 }
 
+/** The certificate options, the same in the main help and in `certs --help`. */
+const CERTS_OPTIONS = `  --cache-dir DIR   cache folder      (AZURE_PG_TLS_CACHE_DIR; default $XDG_CACHE_HOME/azure-pg-tls or ~/.cache/azure-pg-tls)
+  --mirror URL      internal mirror   (AZURE_PG_TLS_CERT_MIRROR): each root is fetched from URL/<official file name>
+  --offline         never use the network (AZURE_PG_TLS_OFFLINE=1)
+  --source S        auto | download | bundled, for bundle (AZURE_PG_TLS_CERT_SOURCE)
+  --timeout MS      per-download time limit (default 5000)`
+
 const HELP = `azure-pg-tls: verified TLS for Azure Database for PostgreSQL
 
 Usage:
@@ -39,11 +46,7 @@ Usage:
                                              (also reads PGHOST, PGUSER, ... like the library)
 
 Options:
-  --cache-dir DIR   cache folder      (AZURE_PG_TLS_CACHE_DIR; default $XDG_CACHE_HOME/azure-pg-tls or ~/.cache/azure-pg-tls)
-  --mirror URL      internal mirror   (AZURE_PG_TLS_CERT_MIRROR): each root is fetched from URL/<official file name>
-  --offline         never use the network (AZURE_PG_TLS_OFFLINE=1)
-  --source S        auto | download | bundled, for bundle (AZURE_PG_TLS_CERT_SOURCE)
-  --timeout MS      per-download time limit (default 5000)
+${CERTS_OPTIONS}
   --json            machine-readable output (status, fetch, doctor)
   --password-stdin  doctor: read the password from standard input and test the login
   --entra           doctor: log in with a Microsoft Entra ID token (needs @azure/identity)
@@ -96,11 +99,7 @@ Usage:
 Options:
   --json            machine-readable output (status, fetch)
   --out FILE        bundle: write the PEM to FILE
-  --cache-dir DIR   cache folder      (AZURE_PG_TLS_CACHE_DIR; default $XDG_CACHE_HOME/azure-pg-tls or ~/.cache/azure-pg-tls)
-  --mirror URL      internal mirror   (AZURE_PG_TLS_CERT_MIRROR): each root is fetched from URL/<official file name>
-  --offline         never use the network (AZURE_PG_TLS_OFFLINE=1)
-  --source S        auto | download | bundled, for bundle (AZURE_PG_TLS_CERT_SOURCE)
-  --timeout MS      per-download time limit (default 5000)
+${CERTS_OPTIONS}
   -h, --help        this help
 
 Examples:

@@ -42,13 +42,18 @@ export function peerChain(leaf: DetailedPeerCertificate): { entries: ChainEntry[
   return { entries, certs }
 }
 
+/** A certificate that issued and signed itself: a root. */
+export function isSelfSigned(cert: X509Certificate): boolean {
+  return cert.checkIssued(cert) && cert.verify(cert.publicKey)
+}
+
 /**
  * The candidate roots that issued the top of a chain (by name and by signature). Used to say which
  * root a server chains to, and whether the trust set, Azure's roots or Node's store hold it.
  */
 export function issuingRoots(top: X509Certificate, candidates: readonly CandidateRoot[]): CandidateRoot[] {
   // A self-signed top is itself the root: look for the same certificate.
-  if (top.checkIssued(top) && top.verify(top.publicKey)) {
+  if (isSelfSigned(top)) {
     return candidates.filter((c) => c.cert.fingerprint256 === top.fingerprint256)
   }
   return candidates.filter((c) => {

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto'
 import { commonName, issuerName } from '../util/pem.js'
-import { issuingRoots, type CandidateRoot } from './chain.js'
+import { isSelfSigned, issuingRoots, type CandidateRoot } from './chain.js'
 
 /** OpenSSL's verdicts for "the issuer of a certificate in the chain could not be found". */
 const ISSUER_NOT_FOUND = new Set(['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'])
@@ -29,8 +29,7 @@ export function incompleteChainVerdict(chain: UnverifiedChain): string | undefin
   if (!ISSUER_NOT_FOUND.has(chain.errorCode)) return undefined
   const top = chain.sent[chain.sent.length - 1]
   if (top === undefined) return undefined
-  const selfSigned = top.checkIssued(top) && top.verify(top.publicKey)
-  if (selfSigned || issuingRoots(top, chain.candidates).length > 0) return undefined
+  if (isSelfSigned(top) || issuingRoots(top, chain.candidates).length > 0) return undefined
   const missing = issuerName(top)
   return `the server sent an incomplete chain: ${commonName(top)} was issued by ${missing}, which the server did not send. ` +
     `${missing} is not in your trust set (${chain.trustDescription}), not an Azure root, and not in Node's built-in store: ` +

@@ -3,18 +3,14 @@
 import { lookup } from 'node:dns/promises'
 import { connect as netConnect, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls'
+import { withTimeLimit } from '../util/time-limit.js'
 
 /** Milliseconds since `start`, rounded to 0.1. */
 const since = (start: bigint): number => Math.round(Number(process.hrtime.bigint() - start) / 1e5) / 10
 
+/** A probe's bounded wait: `onTimeout` closes what the probe opened. */
 function withTimeout<T>(p: Promise<T>, ms: number, what: string, onTimeout: () => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      onTimeout()
-      reject(Object.assign(new Error(`${what}: no answer within ${ms} ms`), { code: 'ETIMEDOUT' }))
-    }, ms)
-    p.then((v) => { clearTimeout(timer); resolve(v) }, (e: unknown) => { clearTimeout(timer); reject(e) })
-  })
+  return withTimeLimit(p, ms, `${what}: no answer within ${ms} ms`, { onTimeout })
 }
 
 /** Resolves a host name to its addresses; the system resolver (getaddrinfo, /etc/hosts) by default. */

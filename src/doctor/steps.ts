@@ -53,6 +53,12 @@ function explained(err: unknown, ctx: ConnectContext, secrets: readonly string[]
   return { code: e.code, reason: e.message, fix: e.hint }
 }
 
+/** A failure the doctor diagnosed itself, with the table's code and fix for it. */
+function advice(id: Parameters<typeof adviceFor>[0], ctx: ConnectContext, reason: string): { code: string; reason: string; fix: string } {
+  const a = adviceFor(id, ctx)
+  return { code: a.code, reason, fix: a.hint }
+}
+
 /** The fields of a step that earlier steps must have set; a missing one is a bug in the step list. */
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`azure-pg-tls doctor: ${what} is not known yet`)
@@ -93,17 +99,15 @@ function handshakeStep(hs: HandshakeResult, host: string, ctx: ConnectContext, c
   // Node reports a host name mismatch as an authorization error too; it is a different diagnosis.
   const identity = checkServerIdentity(host, hs.peer)
   if (identity !== undefined || hs.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    const { hint: fix, code } = adviceFor('tls-hostname', ctx)
     const names = entries[0]?.altNames?.replace(/DNS:/g, '') ?? entries[0]?.subject ?? '?'
-    return fail('tls-handshake', 'certificate is for another host name', { code, reason: `the certificate is for ${names}, you connected to ${host}`, fix }, details)
+    return fail('tls-handshake', 'certificate is for another host name', advice('tls-hostname', ctx, `the certificate is for ${names}, you connected to ${host}`), details)
   }
   if (!hs.authorized) {
     const code = hs.authorizationError ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
-    const { hint: fix, code: errorCode } = adviceFor(classifyConnectError({ code }) ?? 'tls-unknown-ca', ctx)
     const reason = code === 'CERT_HAS_EXPIRED' ? `a certificate in the chain has expired (the server's is valid until ${entries[0]?.notAfter ?? '?'})`
       : code === 'CERT_NOT_YET_VALID' ? `a certificate in the chain is not valid yet (from ${leaf?.validFrom ?? '?'})`
         : incompleteChainVerdict({ errorCode: code, sent: certs, candidates, trustDescription: ctx.trust }) ?? verdict
-    return fail('tls-handshake', `certificate not trusted (${code})`, { code: errorCode, reason, fix }, details)
+    return fail('tls-handshake', `certificate not trusted (${code})`, advice(classifyConnectError({ code }) ?? 'tls-unknown-ca', ctx, reason), details)
   }
   return pass('tls-handshake', `${hs.protocol}, verified: ${verdict}`, details, hs.ms)
 }
@@ -184,12 +188,6 @@ const tlsRequest: DoctorStep = {
   },
 }
 
-/** A failure the doctor diagnosed itself, with the table's code and fix for it. */
-function advice(id: Parameters<typeof adviceFor>[0], ctx: ConnectContext, reason: string): { code: string; reason: string; fix: string } {
-  const a = adviceFor(id, ctx)
-  return { code: a.code, reason, fix: a.hint }
-}
-
 const tlsHandshake: DoctorStep = {
   name: 'tls-handshake',
   async run(state) {
@@ -253,8 +251,7 @@ const authentication: DoctorStep = {
     try {
       await client.connect()
     } catch (err) {
-      const e = explainConnectError(err, prepared.context, prepared.secrets())
-      return fail('authentication', `login as ${prepared.context.user || '(from the Entra ID token)'} refused`, { code: e.code, reason: e.message, fix: e.hint })
+      return fail('authentication', `login as ${prepared.context.user || '(from the Entra ID token)'} refused`, explained(err, prepared.context, prepared.secrets()))
     }
     state.client = client
     const r = await client.query<{ who: string }>('SELECT current_user AS who')

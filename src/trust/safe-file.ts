@@ -112,18 +112,3 @@ export async function writeFileAtomic(dir: string, name: string, data: string): 
     throw err
   }
 }
-
-/**
- * Settles with `work`, or rejects with an `ETIMEDOUT` error after `ms`. The timer is unref'd: a bounded
- * wait never keeps the process alive by itself. (Work already handed to the OS may still finish later.)
- */
-export function withTimeLimit<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(Object.assign(new Error(`${what} took longer than ${ms} ms`), { code: 'ETIMEDOUT' })), ms)
-    timer.unref()
-    work.then(
-      (v) => { clearTimeout(timer); resolve(v) },
-      (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))) },
-    )
-  })
-}

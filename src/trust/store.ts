@@ -7,12 +7,12 @@ import type { FetchFunction, Logger } from '../options.js'
 import { PromiseMemo } from '../util/memo.js'
 import { packageRoot } from '../util/package-root.js'
 import { daysLeft, parseCertificates } from '../util/pem.js'
+import { withTimeLimit } from '../util/time-limit.js'
 import { startLater, startNow } from './background.js'
 import { readCachedRoot, warnIfCacheDirShared, writeCachedRoot, type CacheRead } from './cache.js'
 import { downloadRoot } from './download.js'
 import { clearRefreshMarker, refreshPostponed, writeRefreshMarker } from './refresh-marker.js'
 import { rootsOf, type AzureRoot } from './roots.js'
-import { withTimeLimit } from './safe-file.js'
 
 export { settleBackgroundWork } from './background.js'
 
@@ -86,7 +86,7 @@ function errorCode(err: unknown): string {
 /** Writes a root into the cache, bounded in time; failures are warned about once per run, never thrown. */
 async function saveRoot(root: AzureRoot, pem: string, settings: CertsSettings, ctx: StoreContext, run: RunState, meanwhile: string): Promise<void> {
   try {
-    await withTimeLimit(writeCachedRoot(settings.cacheDir, root, pem), CACHE_WRITE_LIMIT_MS, 'writing the certificate cache')
+    await withTimeLimit(writeCachedRoot(settings.cacheDir, root, pem), CACHE_WRITE_LIMIT_MS, `writing the certificate cache took longer than ${CACHE_WRITE_LIMIT_MS} ms`, { unref: true })
   } catch (err) {
     if (!run.cacheWriteFailed) {
       run.cacheWriteFailed = true
@@ -174,7 +174,7 @@ async function refreshCache(roots: readonly AzureRoot[], settings: CertsSettings
     return
   }
   try {
-    await withTimeLimit(writeRefreshMarker(settings.cacheDir, settings.mirror, ctx.now(), failed), CACHE_WRITE_LIMIT_MS, 'writing the refresh marker')
+    await withTimeLimit(writeRefreshMarker(settings.cacheDir, settings.mirror, ctx.now(), failed), CACHE_WRITE_LIMIT_MS, `writing the refresh marker took longer than ${CACHE_WRITE_LIMIT_MS} ms`, { unref: true })
   } catch (err) {
     if (!run.cacheWriteFailed) ctx.logger.warn(`Cannot record the failed download in ${settings.cacheDir} (${errorCode(err)}); the next process tries again.`)
   }
@@ -189,10 +189,10 @@ async function resolveAll(settings: CertsSettings, ctx: StoreContext): Promise<r
     plainHttpWarned.add(settings.mirror)
     ctx.logger.warn(`certs.mirror ${settings.mirror} is plain http: its credentials travel unencrypted. Use https.`)
   }
-  const run: RunState = { cacheWriteFailed: false, stale: [] }
+  const stale: AzureRoot[] = []
+  const run: RunState = { cacheWriteFailed: false, stale }
   const outcomes = await Promise.all(roots.map((root) => resolveRoot(root, settings, ctx, run)))
-  if (run.stale !== undefined && run.stale.length > 0) {
-    const stale = [...run.stale]
+  if (stale.length > 0) {
     startLater(JSON.stringify([settings.cacheDir, settings.mirror ?? '', stale.map((r) => r.id)]), () => refreshCache(stale, settings, ctx))
   }
   // A package whose own copies are missing or changed is broken: say that, not "unavailable".
