@@ -16,6 +16,7 @@ import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../l
 import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 import { SSL_REQUEST, startTcpRelay } from '../../lab/tcp-relay.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
+import { sessionFacts } from '../support/session.js'
 
 let lab: Lab
 let listener: CountingListener
@@ -173,12 +174,7 @@ describe('direct TLS', () => {
 
   it('connects to PostgreSQL 18 with direct TLS, which selects ALPN "postgresql"', async () => {
     const client = await createAzurePgClient(to('good', { sslnegotiation: 'direct' }))
-    await client.connect()
-    try {
-      assert.equal((await client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()')).rows[0]?.ssl, true)
-    } finally {
-      await client.end()
-    }
+    assert.equal((await sessionFacts(client)).ssl, true)
   })
 })
 
