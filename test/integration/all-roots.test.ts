@@ -6,12 +6,12 @@ import { readdir } from 'node:fs/promises'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
 import { resolveAzurePgConfig } from '../../src/index.js'
-import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions } from '../../src/options.js'
 import { clearRootMemo, resolveAzureRoots, settleBackgroundWork, type ResolvedRoot } from '../../src/trust/store.js'
 import { sharedMirror } from '../support/shared-mirror.js'
 import { tempDirs } from '../support/temp-dir.js'
+import { runCliCaptured } from '../support/cli.js'
 
 const NAMES = [
   'DigiCert Global Root CA', 'DigiCert Global Root G2', 'DigiCert Global Root G3',
@@ -80,9 +80,8 @@ describe('certs.roots "all" resolves to exactly the pinned set', () => {
 
 describe('certs status shows the set and the tier', () => {
   async function status(env: Record<string, string>, json = false): Promise<{ code: number; out: string }> {
-    const out: string[] = []
-    const code = await runCli(['certs', 'status', '--offline', ...(json ? ['--json'] : [])], { stdout: (t) => out.push(t), stderr: (t) => out.push(t), env })
-    return { code, out: out.join('\n') }
+    const { code, all } = await runCliCaptured(['certs', 'status', '--offline', ...(json ? ['--json'] : [])], { env })
+    return { code, out: all }
   }
 
   it('default: three roots trusted, the rest of the set listed, tier "good" with what "best" needs', async () => {

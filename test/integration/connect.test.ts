@@ -5,6 +5,7 @@ import { after, afterEach, before, beforeEach, describe, it } from 'node:test'
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
+import { sessionFacts } from '../support/session.js'
 import { startCountingListener, type CountingListener } from '../../lab/counting-listener.js'
 import { insecureSettings } from '../support/insecure-matrix.js'
 import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
@@ -25,17 +26,6 @@ function to(kind: ServerKind, extra: AzurePgPoolOptions = {}): AzurePgPoolOption
     host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server(kind).port, database: 'postgres',
     user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {},
     connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, ...extra,
-  }
-}
-
-/** Connects, reads who and how the session is (pg_stat_ssl), and closes. */
-async function sessionFacts(client: pg.Client): Promise<{ current_user: string; ssl: boolean; version: string; cipher: string }> {
-  await client.connect()
-  try {
-    const r = await client.query('SELECT current_user, s.ssl, s.version, s.cipher FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()')
-    return r.rows[0]
-  } finally {
-    await client.end()
   }
 }
 

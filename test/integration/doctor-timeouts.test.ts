@@ -2,11 +2,11 @@
 // printed step by step as each one finishes.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { runCli } from '../../src/cli/main.js'
 import { runDoctor, type StepResult } from '../../src/doctor/run-doctor.js'
 import { startFakeTlsServer, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
+import { runCliCaptured } from '../support/cli.js'
 
 let lab: Lab
 let stalling: FakeTlsServer
@@ -39,9 +39,8 @@ describe('doctor time limits', () => {
   })
 
   it('prints the title first and each step as it finishes, then the verdict', async () => {
-    const out: string[] = []
-    const code = await runCli(['doctor', conninfo(stalling.port), '--timeout', '600', '--password-stdin'], {
-      stdout: (t) => out.push(t), stderr: () => {}, env: {}, stdin: async () => 'a-password\n',
+    const { code, outLines: out } = await runCliCaptured(['doctor', conninfo(stalling.port), '--timeout', '600', '--password-stdin'], {
+      stdin: async () => 'a-password\n',
     })
     assert.equal(code, 1)
     assert.equal(out[0], 'azure-pg-tls doctor')

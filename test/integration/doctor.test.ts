@@ -7,7 +7,6 @@ import { join } from 'node:path'
 import { createServer, type Server } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
-import { runCli } from '../../src/cli/main.js'
 import { rootVerdict, type CandidateRoot } from '../../src/doctor/chain.js'
 import { runDoctor, type DoctorReport } from '../../src/doctor/run-doctor.js'
 import { Resolver } from 'node:dns/promises'
@@ -18,6 +17,7 @@ import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab, type ServerKind }
 import { incompleteChainVerdict } from '../../src/doctor/incomplete-chain.js'
 import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
+import { runCliCaptured } from '../support/cli.js'
 
 let lab: Lab
 let garbage: Server
@@ -38,14 +38,12 @@ const conninfo = (port: number, extra = ''): string =>
   `host=${AZURE_HOST} hostaddr=127.0.0.1 port=${port} dbname=postgres user=myadmin sslrootcert=${lab.rootPath} ${extra}`.trim()
 
 async function doctor(args: string[], opts: { password?: string; env?: Record<string, string>; color?: boolean } = {}): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(['doctor', ...args], {
-    stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: opts.env ?? {},
+  const { code, out, err } = await runCliCaptured(['doctor', ...args], {
+    env: opts.env ?? {},
     ...(opts.password !== undefined && { stdin: async () => `${opts.password}\n` }),
     ...(opts.color !== undefined && { color: opts.color }),
   })
-  return { code, out: out.join('\n'), err: err.join('\n') }
+  return { code, out, err }
 }
 
 async function report(args: string[], opts: { password?: string; env?: Record<string, string> } = {}): Promise<{ code: number; report: DoctorReport; out: string }> {

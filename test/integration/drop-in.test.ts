@@ -7,6 +7,7 @@ import azurePg, { Client, Pool } from 'azure-pg-tls/pg'
 import { startCountingListener } from '../../lab/counting-listener.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { expectAzureError } from '../support/assert-error.js'
+import { sessionFacts } from '../support/session.js'
 
 let lab: Lab
 before(async () => { lab = await startLab(['good']) })
@@ -19,13 +20,10 @@ function config(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server('good').port, database: 'postgres', user: LOGINS.flexible.user, password: LOGINS.flexible.password, sslrootcert: lab.rootPath, env: {}, ...extra }
 }
 
+/** Connects, reads the session's user and whether it is TLS, closes. */
 async function facts(client: pg.Client): Promise<{ current_user: string; ssl: boolean }> {
-  await client.connect()
-  try {
-    return (await client.query(SSL_NOW)).rows[0]
-  } finally {
-    await client.end()
-  }
+  const { current_user, ssl } = await sessionFacts(client)
+  return { current_user, ssl }
 }
 
 describe('azure-pg-tls/pg Client', () => {

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
-import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions, FetchFunction } from '../../src/options.js'
 import { downloadRoot } from '../../src/trust/download.js'
@@ -13,6 +12,7 @@ import { errorText, expectAzureError } from '../support/assert-error.js'
 import { startMirror } from '../../lab/cert-mirror.js'
 import { sharedMirror } from '../support/shared-mirror.js'
 import { tempDirs } from '../support/temp-dir.js'
+import { runCliCaptured } from '../support/cli.js'
 
 const USER = 'pki-reader-7f3a'
 // Reserved characters, percent-encoded in the URL as RFC 3986 asks; the header carries the decoded form.
@@ -165,12 +165,10 @@ describe('the credentials never appear in a text', () => {
   })
 
   it('in the command line: certs fetch prints the mirror without user info', async () => {
-    const out: string[] = []
-    const code = await runCli(['certs', 'fetch', '--json', '--mirror', withCredentials(protectedLab.current.url), '--cache-dir', await tempDir()], {
-      stdout: (t) => out.push(t), stderr: (t) => out.push(t), env: {},
-    })
-    assert.equal(code, 0, out.join('\n'))
-    const results = (JSON.parse(out.join('\n')) as { results: Array<{ ok: boolean; url: string }> }).results
+    const run = await runCliCaptured(['certs', 'fetch', '--json', '--mirror', withCredentials(protectedLab.current.url), '--cache-dir', await tempDir()])
+    const { code, allLines: out } = run
+    assert.equal(code, 0, run.all)
+    const results = (JSON.parse(run.all) as { results: Array<{ ok: boolean; url: string }> }).results
     assert.deepEqual(results.map((r) => r.ok), [true, true, true])
     assert.ok(results.every((r) => r.url.startsWith(`${protectedLab.current.url}/`)))
     assertNoSecret(out)

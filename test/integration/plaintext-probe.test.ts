@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
-import { runCli } from '../../src/cli/main.js'
 import { resolveOptions } from '../../src/config/resolve.js'
 import type { DoctorReport } from '../../src/doctor/run-doctor.js'
 import { poolerNote } from '../../src/doctor/notes.js'
@@ -13,6 +12,7 @@ import { plaintextVerdict, probePlaintext } from '../../src/doctor/plaintext-pro
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
 import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { runCliCaptured } from '../support/cli.js'
 
 /** A relay to a server that keeps every byte each client connection sent. */
 interface Recorder { port: number; sent(): Buffer[]; close(): Promise<void> }
@@ -80,12 +80,11 @@ describe('doctor: plaintext probe', () => {
 
   /** The doctor's --json report, and (unless `jsonOnly`) its text form from a second run. */
   async function doctor(port: number, extra: string[] = [], jsonOnly = false): Promise<{ code: number; report: DoctorReport; text: string }> {
-    const out: string[] = []
     const args = ['doctor', `host=${AZURE_HOST} hostaddr=127.0.0.1 port=${port} dbname=postgres user=${LOGINS.flexible.user} sslrootcert=${lab.rootPath}`, '--password-stdin', ...extra]
-    const code = await runCli([...args, '--json'], { stdout: (t) => out.push(t), stderr: () => undefined, env: {}, stdin: async () => `${LOGINS.flexible.password}\n` })
-    const text: string[] = []
-    if (!jsonOnly) await runCli(args, { stdout: (t) => text.push(t), stderr: () => undefined, env: {}, stdin: async () => `${LOGINS.flexible.password}\n` })
-    return { code, report: JSON.parse(out.join('\n')) as DoctorReport, text: text.join('\n') }
+    const stdin = async (): Promise<string> => `${LOGINS.flexible.password}\n`
+    const { code, out } = await runCliCaptured([...args, '--json'], { stdin })
+    const text = jsonOnly ? '' : (await runCliCaptured(args, { stdin })).out
+    return { code, report: JSON.parse(out) as DoctorReport, text }
   }
 
   it('hostssl only (TLS enforced): pass, "enforced" in --json', async () => {

@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import nodeFetch from 'node-fetch'
 import { createAzurePgClient, type AzurePgError } from '../../src/index.js'
-import { runCli } from '../../src/cli/main.js'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
 import type { CertsOptions, FetchFunction } from '../../src/options.js'
 import { downloadRoot, downloadUrl, MAX_DOWNLOAD_BYTES } from '../../src/trust/download.js'
@@ -22,6 +21,7 @@ import { ENDLESS_STALL_BYTES, startMirror, type Mirror, type MirrorBehaviour } f
 import { ensureFreshBuild } from '../support/fresh-build.js'
 import { tempDirs } from '../support/temp-dir.js'
 import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
+import { runCliCaptured } from '../support/cli.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -59,10 +59,8 @@ async function cacheSnapshot(dir: string): Promise<Map<string, { body: string; m
 }
 
 async function cli(args: string[], env: Record<string, string> = {}, fetch?: FetchFunction): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env, ...(fetch && { fetch }) })
-  return { code, out: out.join('\n'), err: err.join('\n') }
+  const { code, out, err } = await runCliCaptured(args, { env, ...(fetch && { fetch }) })
+  return { code, out, err }
 }
 
 let mirror: Mirror
@@ -420,12 +418,11 @@ describe('azure-pg-tls certs (command line)', () => {
   })
 
   it('status exits 1 when no valid root is available', async () => {
-    const out: string[] = []
-    const code = await runCli(['certs', 'status', '--offline'], {
-      stdout: (t) => out.push(t), stderr: () => {}, env: { AZURE_PG_TLS_CACHE_DIR: await tempDir() }, now: () => new Date('2043-01-01T00:00:00Z'),
+    const { code, out } = await runCliCaptured(['certs', 'status', '--offline'], {
+      env: { AZURE_PG_TLS_CACHE_DIR: await tempDir() }, now: () => new Date('2043-01-01T00:00:00Z'),
     })
     assert.equal(code, 1)
-    assert.match(out.join('\n'), /No valid Azure root is available/)
+    assert.match(out, /No valid Azure root is available/)
   })
 
   it('fetch: per-root results, exit 1 on any failure, --json', async () => {

@@ -40,6 +40,29 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
 ]
 const layerOf = (file: string): number => LAYERS.findIndex((l) => l.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)))
 
+/** Every import cycle of a graph (module → the modules it imports), each as "a → b → a". */
+function cyclesIn(g: ReadonlyMap<string, readonly string[]>): string[] {
+  const state = new Map<string, 'open' | 'done'>()
+  const cycles: string[] = []
+  const visit = (file: string, path: string[]): void => {
+    if (state.get(file) === 'done') return
+    if (state.get(file) === 'open') {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(' → '))
+      return
+    }
+    state.set(file, 'open')
+    for (const d of g.get(file) ?? []) visit(d, [...path, file])
+    state.set(file, 'done')
+  }
+  for (const file of g.keys()) visit(file, [])
+  return cycles
+}
+
+/** Every import of a graph from a module to one in a higher layer, as "from → to". */
+function upwardImports(g: ReadonlyMap<string, readonly string[]>, layer: (file: string) => number): string[] {
+  return [...g].flatMap(([file, deps]) => deps.filter((d) => layer(d) > layer(file)).map((d) => `${file} → ${d}`))
+}
+
 describe('src/ structure', () => {
   it('every module belongs to a layer, and every import resolves to a module in src/', () => {
     for (const [file, deps] of graph) {
@@ -49,25 +72,11 @@ describe('src/ structure', () => {
   })
 
   it('has no import cycle, type-only imports included', () => {
-    const state = new Map<string, 'open' | 'done'>()
-    const cycles: string[] = []
-    const visit = (file: string, path: string[]): void => {
-      if (state.get(file) === 'done') return
-      if (state.get(file) === 'open') {
-        cycles.push([...path.slice(path.indexOf(file)), file].join(' → '))
-        return
-      }
-      state.set(file, 'open')
-      for (const d of graph.get(file) ?? []) visit(d, [...path, file])
-      state.set(file, 'done')
-    }
-    for (const file of graph.keys()) visit(file, [])
-    assert.deepEqual(cycles, [])
+    assert.deepEqual(cyclesIn(graph), [])
   })
 
   it('imports only downward: options, errors and config/ import nothing from the layers above them', () => {
-    const upward = [...graph].flatMap(([file, deps]) => deps.filter((d) => layerOf(d) > layerOf(file)).map((d) => `${file} → ${d}`))
-    assert.deepEqual(upward, [])
+    assert.deepEqual(upwardImports(graph, layerOf), [])
     assert.deepEqual(graph.get('options.ts'), [], 'options.ts imports nothing internal')
     assert.deepEqual(graph.get('errors.ts'), [], 'errors.ts imports nothing internal')
   })
@@ -86,5 +95,16 @@ describe('the structure checker', () => {
   it('sees the imports of a known module', () => {
     assert.ok(graph.get('connect/client.ts')?.includes('connect/prepare.ts'))
     assert.ok(graph.get('config/resolve.ts')?.includes('options.ts'), 'type-only imports are counted')
+  })
+
+  it('finds a cycle where there is one, and none in a graph without', () => {
+    assert.deepEqual(cyclesIn(new Map([['a', ['b']], ['b', ['a']]])), ['a → b → a'])
+    assert.deepEqual(cyclesIn(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), [])
+  })
+
+  it('finds an import from a lower layer to a higher one, and only that', () => {
+    const layer = (f: string): number => ['low', 'high'].indexOf(f)
+    assert.deepEqual(upwardImports(new Map([['low', ['high']], ['high', []]]), layer), ['low → high'])
+    assert.deepEqual(upwardImports(new Map([['high', ['low']], ['low', []]]), layer), [])
   })
 })

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { runCli } from '../../src/cli/main.js'
+import { runCliCaptured } from '../support/cli.js'
 
 /** The version as package.json states it, read here rather than through the code under test. */
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const code = await runCli(args, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), env: {} })
-  return { code, out: out.join('\n'), err: err.join('\n') }
+  const { code, out, err } = await runCliCaptured(args)
+  return { code, out, err }
 }
 
 describe('azure-pg-tls --version', () => {

@@ -80,6 +80,7 @@ const PARAMS = { seed: 20250518, numRuns: 3000 }
 
 describe('connection strings, property-based', () => {
   it('fail only with AzurePgError, verify fully when accepted, and never show the password', () => {
+    let accepted = 0
     fc.assert(fc.property(connectionString, ({ text, pw, secret }) => {
       let settings
       try {
@@ -90,12 +91,15 @@ describe('connection strings, property-based', () => {
         assertNoLeak(`${err.message}\n${err.hint}\n${inspect(err, { depth: 5 })}`, pw, text, secret)
         return
       }
+      accepted++
       assert.ok(['verify-full', 'require', 'verify-ca'].includes(settings.tls.requestedMode), settings.tls.requestedMode)
       assert.deepEqual(settings.tls.trust, { kind: 'azure' })
       assertNoLeak(settings.warnings.join('\n'), pw, text, secret)
       // No host or address is ever made of password text.
       assertNoLeak(`${settings.host}\n${settings.connectHost}`, pw, text, secret)
     }), PARAMS)
+    // The checks of an accepted string ran on some inputs, not none.
+    assert.ok(accepted > 0, 'no generated connection string was accepted')
   })
 
   it('throw nothing but AzurePgError on arbitrary text after each form\'s prefix', () => {
