@@ -6,29 +6,26 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
 import { listenOnLoopback, SocketSet } from './tcp-server.js'
 import { RecordScanner, SSL_REQUEST, TLS_APPLICATION_DATA, TLS_HANDSHAKE } from './tls-records.js'
 
-/** Where in a connection the fault fires. */
-export type FaultPhase =
-  /** As soon as the TCP connection is accepted (the upstream is never contacted). */
-  | 'accept'
-  /** When the client's 8-byte SSLRequest has arrived (it is not passed on). */
-  | 'ssl-request'
-  /** When the server's first TLS record comes back, mid-handshake (it is not passed on). */
-  | 'tls-handshake'
-  /** When the client's first application-data record after the handshake (the StartupMessage) arrives (not passed on). */
-  | 'startup'
-  /** When the client's next record after the startup (its first authentication answer, e.g. SCRAM's client-first) arrives (not passed on). */
-  | 'auth'
-  /** After `afterBytes` bytes of the server's answer to the client's query record have reached the client. */
-  | 'result'
+/**
+ * Where in a connection the fault fires, in the order a connection reaches them:
+ * - `accept`: as soon as the TCP connection is accepted (the upstream is never contacted);
+ * - `ssl-request`: when the client's 8-byte SSLRequest has arrived (it is not passed on);
+ * - `tls-handshake`: when the server's first TLS record comes back, mid-handshake (it is not passed on);
+ * - `startup`: when the client's first application-data record after the handshake (the StartupMessage) arrives (not passed on);
+ * - `auth`: when the client's next record after the startup (its first authentication answer, e.g. SCRAM's client-first) arrives (not passed on);
+ * - `result`: after `afterBytes` bytes of the server's answer to the client's query record have reached the client.
+ */
+export const FAULT_PHASES = ['accept', 'ssl-request', 'tls-handshake', 'startup', 'auth', 'result'] as const
+export type FaultPhase = (typeof FAULT_PHASES)[number]
 
-/** What the fault does to the client's connection. */
-export type FaultKind =
-  /** TCP reset (RST), as a crashed middlebox or a killed server does. */
-  | 'rst'
-  /** Stop relaying in both directions and keep both sockets open: a black hole. */
-  | 'stall'
-  /** An orderly close (FIN) towards the client. */
-  | 'close'
+/**
+ * What the fault does to the client's connection:
+ * - `rst`: TCP reset (RST), as a crashed middlebox or a killed server does;
+ * - `stall`: stop relaying in both directions and keep both sockets open: a black hole;
+ * - `close`: an orderly close (FIN) towards the client.
+ */
+export const FAULT_KINDS = ['rst', 'stall', 'close'] as const
+export type FaultKind = (typeof FAULT_KINDS)[number]
 
 /** One fault for every new connection until {@link FaultProxy.heal}. */
 export interface FaultPlan {

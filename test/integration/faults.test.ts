@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions, type ConnectionFailureReason, type ConnectionPhase } from '../../src/index.js'
-import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
+import { FAULT_KINDS, FAULT_PHASES, startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { startCountingListener } from '../../lab/counting-listener.js'
 
@@ -101,7 +101,7 @@ describe('faults at every phase', () => {
   // Every phase and fault; then a lost connection during a query without query_timeout, where pg hands the
   // error to the running query through the client rather than through the query's own timer.
   const cases = [
-    ...(Object.keys(PHASES) as FaultPhase[]).flatMap((phase) => (['rst', 'stall', 'close'] as FaultKind[]).map((fault) => ({ phase, fault, queryTimeout: phase === 'result' }))),
+    ...FAULT_PHASES.flatMap((phase) => FAULT_KINDS.map((fault) => ({ phase, fault, queryTimeout: phase === 'result' }))),
     ...(['rst', 'close'] as FaultKind[]).map((fault) => ({ phase: 'result' as FaultPhase, fault, queryTimeout: false })),
   ]
   for (const { phase, fault, queryTimeout } of cases) {
