@@ -2,7 +2,7 @@
 // servers with the same trust set (Azure's three roots from certs/ plus the lab root). Writes
 // bench/results.json, bench/results.md (also printed) and bench/timeline.svg.
 // Figures are for reading, not asserting: timing belongs here, never in tests.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -14,6 +14,7 @@ import { startDelayProxy } from '../lab/delay-proxy.js'
 import { AZURE_HOST, startLab, type Lab } from '../lab/lab.js'
 import { startNoDirectTlsServer } from '../lab/no-direct-tls-server.js'
 import { describeRoundTrips, countRoundTrips } from '../lab/round-trips.js'
+import { makeTempDir, removeTempDir } from '../lab/temp-dir.js'
 import { credentialFor } from '../test/support/fake-credential.js'
 import { newConnection, proxiedConnection, rawConfig, sdkOptions, type Contender, type ProxiedRun, type Target } from './connections.js'
 import { countSecureContexts } from '../lab/context-counter.js'
@@ -35,7 +36,7 @@ const silent = { warn: (): void => undefined }
 
 const benchStart = performance.now()
 const contexts = countSecureContexts()
-const workDir = await mkdtemp(join(os.tmpdir(), 'azure-pg-tls-bench-'))
+const workDir = await makeTempDir('bench')
 const certsDir = new URL('../certs/', import.meta.url)
 const azureRoots = await Promise.all((await readdir(certsDir)).filter((f) => f.endsWith('.pem')).sort().map((f) => readFile(new URL(f, certsDir), 'utf8')))
 let dirs = 0
@@ -88,7 +89,7 @@ function row(runs: readonly ProxiedRun[]): RoundTripRow {
 
 interface Chart { pg?: ProxiedRun; sdkFirst?: ProxiedRun; sdkLater?: ProxiedRun }
 
-async function roundTrips(lab: Lab, chart: Chart): Promise<RoundTripCase[]> {
+async function roundTrips(lab: Lab, target: Target, chart: Chart): Promise<RoundTripCase[]> {
   const standIn = await startNoDirectTlsServer({ upstreamPort: lab.server('good').port })
   const cases = [
     { id: 'pg18', name: 'PostgreSQL 18, default settings', upstream: lab.server('good').port },
@@ -104,8 +105,8 @@ async function roundTrips(lab: Lab, chart: Chart): Promise<RoundTripCase[]> {
       const before = standIn.directAttempts()
       try {
         const pgRuns: ProxiedRun[] = []
-        for (let i = 0; i < LATER; i++) pgRuns.push(await proxiedConnection('pg', { port: pgProxy.port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }, pgProxy))
-        const sdkTarget: Target = { port: sdkProxy.port, ca: [...azureRoots, lab.root.pem], cacheDir: join(workDir, 'sdk-cache') }
+        for (let i = 0; i < LATER; i++) pgRuns.push(await proxiedConnection('pg', { ...target, port: pgProxy.port }, pgProxy))
+        const sdkTarget: Target = { ...target, port: sdkProxy.port }
         const first = await proxiedConnection('sdk', sdkTarget, sdkProxy)
         const later: ProxiedRun[] = []
         for (let i = 0; i < LATER; i++) later.push(await proxiedConnection('sdk', sdkTarget, sdkProxy))
@@ -265,7 +266,7 @@ try {
   const latencyResult = await latency(target)
   log('  loopback latency done')
   const chart: Chart = {}
-  const roundTripResult = await roundTrips(lab, chart)
+  const roundTripResult = await roundTrips(lab, target, chart)
   const poolResult = await pooled(target)
   log('  pool done')
   const trustResult = await trust(mirror)
@@ -303,5 +304,5 @@ try {
 } finally {
   await mirror.close()
   await lab.stop()
-  await rm(workDir, { recursive: true, force: true })
+  await removeTempDir(workDir)
 }

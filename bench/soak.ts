@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { AzurePgError, createAzurePgPool } from '../src/index.js'
-import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../lab/fault-proxy.js'
+import { FAULT_KINDS, FAULT_PHASES, startFaultProxy, type FaultProxy } from '../lab/fault-proxy.js'
 import { AZURE_HOST, LOGINS, startLab } from '../lab/lab.js'
 
 const { values, positionals } = parseArgs({
@@ -35,8 +35,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 const WORKERS = 20
 const LIMIT_MS = 2000
-const PHASES: readonly FaultPhase[] = ['accept', 'ssl-request', 'tls-handshake', 'startup', 'auth', 'result']
-const FAULTS: readonly FaultKind[] = ['rst', 'stall', 'close']
 
 function handleCounts(): Record<string, number> {
   const counts: Record<string, number> = {}
@@ -109,8 +107,8 @@ async function chaos(): Promise<void> {
       restarts++
       await server.restart(down)
     } else {
-      const phase = pick(PHASES)
-      const fault = pick(FAULTS)
+      const phase = pick(FAULT_PHASES)
+      const fault = pick(FAULT_KINDS)
       const ms = Math.round(500 + random() * 2500)
       events.push(`${Math.round((Date.now() - deadline) / 1000 + minutes * 60)}s ${fault} at ${phase} for ${ms} ms`)
       faults++

@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net'
+import { createServer, type Server } from 'node:net'
+import { listenOnLoopback, SocketSet } from './tcp-server.js'
 
 /** A TCP listener on 127.0.0.1 that counts the connections it receives and answers nothing. */
 export interface CountingListener {
@@ -9,21 +10,15 @@ export interface CountingListener {
 
 export async function startCountingListener(): Promise<CountingListener> {
   let count = 0
-  const sockets = new Set<Socket>()
+  const sockets = new SocketSet()
   const server: Server = createServer((socket) => {
     count++
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
+    sockets.track(socket)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const port = await listenOnLoopback(server)
   return {
     port,
     connections: () => count,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    }),
+    close: () => sockets.close(server),
   }
 }

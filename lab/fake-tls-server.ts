@@ -3,6 +3,7 @@
 // stall, or accept direct TLS without ALPN. It records what the client sent, in the clear and inside TLS.
 import { createServer, type Server, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
+import { listenOnLoopback, SocketSet } from './tcp-server.js'
 
 /** How the stand-in behaves. */
 export type FakeMode =
@@ -36,26 +37,23 @@ export interface FakeTlsServer {
 /** Starts a stand-in presenting `credentials` (chain and key PEM) when it does TLS. */
 export async function startFakeTlsServer(mode: FakeMode, credentials: { certChainPem: string; keyPem: string }): Promise<FakeTlsServer> {
   const record: FakeRecord = { connections: 0, clear: [], secret: [], handshakes: 0 }
-  const sockets = new Set<Socket>()
+  const sockets = new SocketSet()
   const upgrade = (socket: Socket, index: number, head?: Buffer): void => {
     socket.removeAllListeners('data')
     const tls = new TLSSocket(socket, { isServer: true, cert: credentials.certChainPem, key: credentials.keyPem })
-    sockets.add(tls)
+    sockets.track(tls)
     tls.on('secure', () => { record.handshakes++ })
     tls.on('data', (d: Buffer) => {
       record.secret[index] = Buffer.concat([record.secret[index] ?? Buffer.alloc(0), d])
       if (mode === 'echo-password') echo(tls, record.secret[index] ?? Buffer.alloc(0))
     })
-    tls.on('error', () => {})
     if (head !== undefined) socket.unshift(head)
   }
   const server: Server = createServer((socket) => {
     const index = record.connections++
     record.clear[index] = Buffer.alloc(0)
     record.secret[index] = Buffer.alloc(0)
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
+    sockets.track(socket)
     if (mode === 'silent') return
     socket.once('data', (first: Buffer) => {
       if (mode === 'direct-without-alpn') {
@@ -67,16 +65,8 @@ export async function startFakeTlsServer(mode: FakeMode, credentials: { certChai
       if (mode === 'handshake-then-silent' || mode === 'echo-password') upgrade(socket, index)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const addr = server.address()
-  return {
-    port: typeof addr === 'object' && addr !== null ? addr.port : 0,
-    record,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    }),
-  }
+  const port = await listenOnLoopback(server)
+  return { port, record, close: () => sockets.close(server) }
 }
 
 /** The hostile server's side of the login: ask for a cleartext password once the startup message is in, then echo it. */

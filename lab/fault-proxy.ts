@@ -3,31 +3,29 @@
 // the phases from the clear parts: the 8-byte SSLRequest, the server's one-byte answer, and the TLS
 // record headers (5 bytes each, in the clear), counted per direction.
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import { listenOnLoopback, SocketSet } from './tcp-server.js'
 import { RecordScanner, SSL_REQUEST, TLS_APPLICATION_DATA, TLS_HANDSHAKE } from './tls-records.js'
 
-/** Where in a connection the fault fires. */
-export type FaultPhase =
-  /** As soon as the TCP connection is accepted (the upstream is never contacted). */
-  | 'accept'
-  /** When the client's 8-byte SSLRequest has arrived (it is not passed on). */
-  | 'ssl-request'
-  /** When the server's first TLS record comes back, mid-handshake (it is not passed on). */
-  | 'tls-handshake'
-  /** When the client's first application-data record after the handshake (the StartupMessage) arrives (not passed on). */
-  | 'startup'
-  /** When the client's next record after the startup (its first authentication answer, e.g. SCRAM's client-first) arrives (not passed on). */
-  | 'auth'
-  /** After `afterBytes` bytes of the server's answer to the client's query record have reached the client. */
-  | 'result'
+/**
+ * Where in a connection the fault fires, in the order a connection reaches them:
+ * - `accept`: as soon as the TCP connection is accepted (the upstream is never contacted);
+ * - `ssl-request`: when the client's 8-byte SSLRequest has arrived (it is not passed on);
+ * - `tls-handshake`: when the server's first TLS record comes back, mid-handshake (it is not passed on);
+ * - `startup`: when the client's first application-data record after the handshake (the StartupMessage) arrives (not passed on);
+ * - `auth`: when the client's next record after the startup (its first authentication answer, e.g. SCRAM's client-first) arrives (not passed on);
+ * - `result`: after `afterBytes` bytes of the server's answer to the client's query record have reached the client.
+ */
+export const FAULT_PHASES = ['accept', 'ssl-request', 'tls-handshake', 'startup', 'auth', 'result'] as const
+export type FaultPhase = (typeof FAULT_PHASES)[number]
 
-/** What the fault does to the client's connection. */
-export type FaultKind =
-  /** TCP reset (RST), as a crashed middlebox or a killed server does. */
-  | 'rst'
-  /** Stop relaying in both directions and keep both sockets open: a black hole. */
-  | 'stall'
-  /** An orderly close (FIN) towards the client. */
-  | 'close'
+/**
+ * What the fault does to the client's connection:
+ * - `rst`: TCP reset (RST), as a crashed middlebox or a killed server does;
+ * - `stall`: stop relaying in both directions and keep both sockets open: a black hole;
+ * - `close`: an orderly close (FIN) towards the client.
+ */
+export const FAULT_KINDS = ['rst', 'stall', 'close'] as const
+export type FaultKind = (typeof FAULT_KINDS)[number]
 
 /** One fault for every new connection until {@link FaultProxy.heal}. */
 export interface FaultPlan {
@@ -85,7 +83,7 @@ interface Relay {
 export async function startFaultProxy(options: { upstreamPort: number; upstreamHost?: string; fault?: FaultPlan }): Promise<FaultProxy> {
   const upstreamHost = options.upstreamHost ?? '127.0.0.1'
   let plan: FaultPlan | undefined = options.fault
-  const relays = new Set<Relay>()
+  const sockets = new SocketSet()
   const records: Relay['record'][] = []
   const faultWaiters = new Set<(r: ConnectionRecord) => void>()
   let nextId = 1
@@ -96,14 +94,10 @@ export async function startFaultProxy(options: { upstreamPort: number; upstreamH
     const record: Relay['record'] = { id: nextId++, events: ['accept'], fired: undefined, bytesUp: 0, bytesDown: 0 }
     records.push(record)
     const relay: Relay = { record, client, upstream: undefined }
-    relays.add(relay)
+    sockets.track(client)
     const note = (e: string): void => { if (record.events.length < MAX_EVENTS) record.events.push(e) }
     let broken = false
-    client.on('error', () => undefined)
-    client.on('close', () => {
-      relay.upstream?.destroy()
-      relays.delete(relay)
-    })
+    client.on('close', () => { relay.upstream?.destroy() })
 
     const fire = (phase: FaultPhase): void => {
       if (armed === undefined) return
@@ -131,7 +125,7 @@ export async function startFaultProxy(options: { upstreamPort: number; upstreamH
     }
     const upstream = connect({ host: upstreamHost, port: options.upstreamPort })
     relay.upstream = upstream
-    upstream.on('error', () => undefined)
+    sockets.track(upstream)
     upstream.on('close', () => { if (!broken) client.destroy() })
 
     // What the proxy knows about the conversation so far.
@@ -235,12 +229,7 @@ export async function startFaultProxy(options: { upstreamPort: number; upstreamH
     upstream.on('end', () => { if (!broken) client.end() })
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const addr = server.address()
-  const port = typeof addr === 'object' && addr !== null ? addr.port : 0
+  const port = await listenOnLoopback(server)
   const snapshot = (r: Relay['record']): ConnectionRecord => ({ ...r, events: [...r.events] })
 
   return {
@@ -260,13 +249,6 @@ export async function startFaultProxy(options: { upstreamPort: number; upstreamH
       }
       faultWaiters.add(done)
     }),
-    close: async () => {
-      for (const r of relays) {
-        r.client.destroy()
-        r.upstream?.destroy()
-      }
-      relays.clear()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    close: () => sockets.close(server),
   }
 }

@@ -115,11 +115,13 @@ export async function adminQuery(server: RunningPostgres, sql: string, params: u
 }
 
 /** One query as the superuser on a fresh connection, time-limited, closed afterwards. */
-async function asSuperuser(server: RunningPostgres, ssl: pg.ClientConfig['ssl'], sql: string, params: unknown[]): Promise<pg.QueryResult> {
-  const client = new pg.Client({
-    host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres', ssl,
-    connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
-  })
+function asSuperuser(server: RunningPostgres, ssl: pg.ClientConfig['ssl'], sql: string, params: unknown[]): Promise<pg.QueryResult> {
+  return queryOnce({ host: server.host, port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres', ssl }, sql, params)
+}
+
+/** One query on a fresh pg.Client, connect and query each limited to {@link LAB_CONNECT_TIMEOUT_MS}, closed afterwards. */
+export async function queryOnce(config: pg.ClientConfig, sql: string, params?: unknown[]): Promise<pg.QueryResult> {
+  const client = new pg.Client({ ...config, connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS })
   await client.connect()
   try {
     return await client.query(sql, params)

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, chown, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
-import { adminQuery, LAB_CONNECT_TIMEOUT_MS } from './lab.js'
+import { adminQuery, queryOnce } from './lab.js'
 import { freePort, serviceUser, type RunningPostgres, type TlsFiles } from './postgres-server.js'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
 
@@ -153,18 +153,9 @@ async function launch(dir: string, port: number, options: PgBouncerOptions, owne
     }
     await removeTempDir(dir)
   }
-  const admin = async (command: string): Promise<pg.QueryResult> => {
-    // The harness reads PgBouncer's state; it does not verify PgBouncer's certificate (the tests do that).
-    const client = new pg.Client({
-      host: '127.0.0.1', port, user: ADMIN_USER, password: adminPassword, database: 'pgbouncer', ssl: { rejectUnauthorized: false },
-      connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS, query_timeout: LAB_CONNECT_TIMEOUT_MS,
-    })
-    await client.connect()
-    try {
-      return await client.query(command)
-    } finally {
-      await client.end()
-    }
-  }
+  // The harness reads PgBouncer's state; it does not verify PgBouncer's certificate (the tests do that).
+  const admin = (command: string): Promise<pg.QueryResult> => queryOnce({
+    host: '127.0.0.1', port, user: ADMIN_USER, password: adminPassword, database: 'pgbouncer', ssl: { rejectUnauthorized: false },
+  }, command)
   return { host: '127.0.0.1', port, admin, log, stop }
 }

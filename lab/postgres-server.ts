@@ -66,7 +66,17 @@ export async function serviceUser(): Promise<{ uid: number; gid: number } | unde
   return ids()
 }
 
-async function ids(): Promise<{ uid: number; gid: number } | undefined> {
+/** The service user's ids, looked up (and the user created) once per process; a failed lookup is retried next time. */
+let idsOnce: Promise<{ uid: number; gid: number } | undefined> | undefined
+function ids(): Promise<{ uid: number; gid: number } | undefined> {
+  idsOnce ??= lookupIds().catch((err: unknown) => {
+    idsOnce = undefined
+    throw err
+  })
+  return idsOnce
+}
+
+async function lookupIds(): Promise<{ uid: number; gid: number } | undefined> {
   if (!isRoot()) return undefined
   const lookup = async (): Promise<{ uid: number; gid: number }> => ({
     uid: Number((await run('id', ['-u', SERVICE_USER])).stdout.trim()),

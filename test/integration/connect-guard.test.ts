@@ -14,7 +14,8 @@ import { startCountingListener, type CountingListener } from '../../lab/counting
 import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
-import { SSL_REQUEST, startTcpRelay } from '../../lab/tcp-relay.js'
+import { startTcpRelay } from '../../lab/tcp-relay.js'
+import { SSL_REQUEST } from '../../lab/tls-records.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { sessionFacts } from '../support/session.js'
 

@@ -9,7 +9,8 @@ import { sessionFacts } from '../support/session.js'
 import { startCountingListener, type CountingListener } from '../../lab/counting-listener.js'
 import { insecureSettings } from '../support/insecure-matrix.js'
 import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
-import { SSL_REQUEST, startTcpRelay, TLS_HANDSHAKE_RECORD } from '../../lab/tcp-relay.js'
+import { startTcpRelay } from '../../lab/tcp-relay.js'
+import { SSL_REQUEST, TLS_HANDSHAKE as TLS_HANDSHAKE_RECORD } from '../../lab/tls-records.js'
 
 let lab: Lab
 

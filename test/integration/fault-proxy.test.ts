@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { activeCounts, settledReading, waitUntil } from '../support/handles.js'
+import { timeLimit } from '../support/within.js'
 
 /** Milestones of a pg connection, as the client saw them. */
 type Milestone = 'tls-started' | 'tls-established' | 'auth-request' | 'auth-continue' | 'ready' | 'row-description' | 'data-row' | 'command-complete'
@@ -17,35 +19,21 @@ const MILESTONES: readonly Milestone[] = ['tls-started', 'tls-established', 'aut
 /** Every wait in this file has this limit. */
 const LIMIT_MS = 10_000
 
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${LIMIT_MS} ms`)), LIMIT_MS) }),
-  ])
-}
+const within = timeLimit(LIMIT_MS)
 
-const tcpHandles = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length
+const tcpHandles = (): number => {
+  const c = activeCounts(['TCPSocketWrap', 'TCPServerWrap'])
+  return c.TCPSocketWrap + c.TCPServerWrap
+}
 
 /** Waits (with a limit) until the count of TCP handles is back to `expected`. */
 async function handlesBackTo(expected: number): Promise<void> {
-  const deadline = Date.now() + LIMIT_MS
-  while (tcpHandles() !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  await waitUntil(() => tcpHandles() === expected, LIMIT_MS)
   assert.equal(tcpHandles(), expected, `TCP handles left: ${process.getActiveResourcesInfo().join(', ')}`)
 }
 
 /** The TCP handle count once sockets closed by earlier tests have finished closing. */
-async function settledHandles(): Promise<number> {
-  const deadline = Date.now() + LIMIT_MS
-  let last = tcpHandles()
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-    const now = tcpHandles()
-    if (now === last) return now
-    last = now
-  }
-  return last
-}
+const settledHandles = (): Promise<number> => settledReading(tcpHandles, LIMIT_MS)
 
 describe('fault proxy', () => {
   let lab: Lab

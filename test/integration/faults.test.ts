@@ -6,9 +6,11 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions, type ConnectionFailureReason, type ConnectionPhase } from '../../src/index.js'
-import { startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
+import { FAULT_KINDS, FAULT_PHASES, startFaultProxy, type FaultKind, type FaultPhase, type FaultProxy } from '../../lab/fault-proxy.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { startCountingListener } from '../../lab/counting-listener.js'
+import { activeCounts, settledReading, waitUntil } from '../support/handles.js'
+import { timeLimit } from '../support/within.js'
 
 /** Every wait in this file has this limit. */
 const LIMIT_MS = 15_000
@@ -17,41 +19,21 @@ const STALL_LIMIT_MS = 1500
 /** An answer of about 300 kB: several TLS records, so the proxy can break it in the middle. */
 const BIG_QUERY = "SELECT repeat('x', 1000) FROM generate_series(1, 300)"
 
-function within<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: nothing within ${LIMIT_MS} ms`)), LIMIT_MS) }),
-  ])
-}
+const within = timeLimit(LIMIT_MS)
 
 /** The handles a leaked connection would leave: sockets, TLS sessions, timers. */
 const WATCHED = ['TCPSocketWrap', 'TLSWrap', 'Timeout'] as const
 type Counts = Record<(typeof WATCHED)[number], number>
 
-function counts(): Counts {
-  const all = process.getActiveResourcesInfo()
-  return Object.fromEntries(WATCHED.map((k) => [k, all.filter((r) => r === k).length])) as Counts
-}
+const counts = (): Counts => activeCounts(WATCHED)
 
 /** Counts once the sockets closed by earlier steps have finished closing (two equal readings in a row). */
-async function settled(): Promise<Counts> {
-  const deadline = Date.now() + LIMIT_MS
-  let last = JSON.stringify(counts())
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50))
-    const now = JSON.stringify(counts())
-    if (now === last) return JSON.parse(now) as Counts
-    last = now
-  }
-  return counts()
-}
+const settled = (): Promise<Counts> => settledReading(counts, LIMIT_MS)
 
 /** Waits (with a limit) until no watched handle count is above its baseline, then asserts it. */
 async function backTo(baseline: Counts): Promise<void> {
   const above = (): string[] => WATCHED.filter((k) => counts()[k] > baseline[k])
-  const deadline = Date.now() + LIMIT_MS
-  while (above().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  await waitUntil(() => above().length === 0, LIMIT_MS)
   assert.deepEqual(above(), [], `handles left open: ${JSON.stringify(counts())} vs ${JSON.stringify(baseline)} (${process.getActiveResourcesInfo().join(', ')})`)
 }
 
@@ -101,7 +83,7 @@ describe('faults at every phase', () => {
   // Every phase and fault; then a lost connection during a query without query_timeout, where pg hands the
   // error to the running query through the client rather than through the query's own timer.
   const cases = [
-    ...(Object.keys(PHASES) as FaultPhase[]).flatMap((phase) => (['rst', 'stall', 'close'] as FaultKind[]).map((fault) => ({ phase, fault, queryTimeout: phase === 'result' }))),
+    ...FAULT_PHASES.flatMap((phase) => FAULT_KINDS.map((fault) => ({ phase, fault, queryTimeout: phase === 'result' }))),
     ...(['rst', 'close'] as FaultKind[]).map((fault) => ({ phase: 'result' as FaultPhase, fault, queryTimeout: false })),
   ]
   for (const { phase, fault, queryTimeout } of cases) {

@@ -12,6 +12,7 @@ import { plaintextVerdict, probePlaintext } from '../../src/doctor/plaintext-pro
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
 import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { SSL_REQUEST } from '../../lab/tls-records.js'
 import { runCliCaptured } from '../support/cli.js'
 
 /** A relay to a server that keeps every byte each client connection sent. */
@@ -58,7 +59,6 @@ function errorResponse(code: string, message: string): Buffer {
 }
 
 const PROTOCOL_3 = Buffer.from([0, 3, 0, 0])
-const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])
 
 describe('doctor: plaintext probe', () => {
   let lab: Lab
