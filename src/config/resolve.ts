@@ -160,9 +160,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   const options = Object.create(null) as AzurePgOptions
   for (const key of Object.getOwnPropertyNames(given)) (options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]
   const connectionString = options.connectionString
-  if (connectionString !== undefined && typeof connectionString !== 'string') {
-    throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
-  }
+  // parseConnectionString refuses a value that is not a string (null included).
   const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
   const names = (o: unknown, p: ParsedConnectionString | undefined, key: string): boolean => (o !== undefined && o !== null && o !== '') || p?.params[key] !== undefined
   const envServer = chooseEnvServer(names(options.host, parsed, 'host') || names(options.hostaddr, parsed, 'hostaddr'), env)
