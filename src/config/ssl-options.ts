@@ -8,7 +8,6 @@ import { parseCertificates } from '../util/pem.js'
 /** The `ssl` settings azure-pg-tls accepts from a user, after validation. */
 export interface AcceptedSsl {
   readonly ca?: NonNullable<ConnectionOptions['ca']>
-  readonly servername?: string
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3'
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3'
   readonly ciphers?: string
@@ -161,8 +160,7 @@ export function acceptSsl(ssl: boolean | Record<string, unknown> | undefined, ho
         if (typeof v !== 'string' || v.toLowerCase() !== host.toLowerCase()) {
           throw invalidConfig('ssl.servername differs from the host.', 'Set host to the name in the server certificate and hostaddr to the address to connect to.')
         }
-        out.servername = v
-        break
+        break // checked only: the server name is always derived from the host
       case 'minVersion': out.minVersion = version('minVersion', v); break
       case 'maxVersion': out.maxVersion = version('maxVersion', v); break
       case 'ciphers': out.ciphers = `${cipherValue(v)}${CIPHER_EXCLUSIONS}`; break

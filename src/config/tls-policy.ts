@@ -35,7 +35,7 @@ export interface TlsDecision {
   readonly strengthened: boolean
   readonly trust: TrustSpec
   /** TLS options the user set that passed the allow-list (versions, ciphers, groups), without `ca` and `servername`. */
-  readonly extraSsl: Omit<AcceptedSsl, 'ca' | 'servername'>
+  readonly extraSsl: Omit<AcceptedSsl, 'ca'>
   /** `auto` (the default) learns per server whether direct TLS works; `postgres` and `direct` keep libpq's meaning. */
   readonly sslnegotiation: 'auto' | 'postgres' | 'direct'
   /** The TLS server name (SNI and identity check): the host, or undefined for an IP literal, which is checked against the certificate's IP SANs. */
@@ -94,7 +94,7 @@ export function decideTls(input: TlsInput): TlsDecision {
     throw invalidConfig(`${input.clientCertificate.origin} sets a client certificate, which Azure Database for PostgreSQL does not support.`,
       'Remove sslcert/sslkey: authenticate with a password or a Microsoft Entra ID token.')
   }
-  const { ca, servername: _servername, ...extraSsl } = acceptSsl(input.ssl, input.host, 'option "ssl"')
+  const { ca, ...extraSsl } = acceptSsl(input.ssl, input.host, 'option "ssl"')
   let trust: TrustSpec = { kind: 'azure' }
   if (ca !== undefined) {
     if (input.sslrootcert?.source === 'option') {
