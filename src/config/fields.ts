@@ -135,11 +135,6 @@ export function firstSet(names: readonly string[], env: Readonly<Record<string, 
   return undefined
 }
 
-/** The first non-empty environment variable of a field, with its name. */
-export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
-  return firstSet(spec.env ?? [], env)
-}
-
 const KIND_WORDS = { text: 'a string', port: 'a port number', count: 'a number of milliseconds (0 or more)', flag: 'true or false' } as const
 
 /** An option value of the right type, as text; `INVALID_CONFIG` naming the option (never its value) otherwise. */
