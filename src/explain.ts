@@ -2,7 +2,7 @@
 // (explainConnectError), and the doctor asks for a row's advice by id (adviceFor).
 import { inspect } from 'node:util'
 import { AzurePgError, PHASE_WORDS, type AzurePgErrorCode, type ConnectionFailureReason, type ConnectionPhase, type FailureReason } from './errors.js'
-import type { ServerType } from './options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ServerType } from './options.js'
 
 /** What the error mapping knows about the connection attempt, for messages. Holds no secret. */
 export interface ConnectContext {
@@ -150,7 +150,7 @@ const ERROR_RULES: readonly ErrorRule[] = [
     // pg's connectionTimeoutMillis, and pg-pool's checkout time limit.
     matches: (e) => /^timeout expired$|Connection terminated due to connection timeout|timeout exceeded when trying to connect/.test(e.message),
     message: (ctx) => `No complete answer from ${where(ctx)} within the connect time limit.`,
-    hint: () => 'Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default 30000) only for a slow link.',
+    hint: () => `Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default ${DEFAULT_CONNECT_TIMEOUT_MS}) only for a slow link.`,
   },
   {
     id: 'closed', code: 'CONNECTION_FAILED', reason: 'closed',
