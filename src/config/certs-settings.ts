@@ -27,7 +27,7 @@ const SOURCES: readonly CertSource[] = ['auto', 'download', 'bundled']
 const ROOT_SETS: readonly RootSet[] = ['default', 'all']
 
 /** The default cache folder, following the XDG base-directory convention. */
-export function defaultCacheDir(env: Env): string {
+function defaultCacheDir(env: Env): string {
   const own = (name: string): string | undefined => (Object.hasOwn(env, name) ? env[name] : undefined)
   const xdg = own('XDG_CACHE_HOME')
   return xdg !== undefined && xdg !== '' ? join(xdg, 'azure-pg-tls') : join(own('HOME') ?? homedir(), '.cache', 'azure-pg-tls')

@@ -15,7 +15,7 @@ export interface AcceptedSsl {
 }
 
 /** The keys of `ssl` that are accepted (values checked below); README "Security model" lists them. */
-export const ACCEPTED_SSL_KEYS: readonly string[] = ['ca', 'rejectUnauthorized', 'servername', 'minVersion', 'maxVersion', 'ciphers', 'ecdhCurve']
+const ACCEPTED_SSL_KEYS: readonly string[] = ['ca', 'rejectUnauthorized', 'servername', 'minVersion', 'maxVersion', 'ciphers', 'ecdhCurve']
 
 /** Keys refused as insecure: each one can skip or replace a check. */
 const INSECURE_KEYS: Readonly<Record<string, string>> = {
@@ -39,7 +39,7 @@ const WEAK_VERSIONS = new Set(['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'])
 const WEAK_CIPHER_PART = /(?:^|[-+])(?:e?NULL|aNULL|ADH|AECDH|anon|EXP(?:ORT)?\d*|RC4|DES|3DES|MD5|PSK|SRP|kPSK|aPSK|LOW|ALL|COMPLEMENTOF\w*)(?:$|[-+])/i
 
 /** Appended to every accepted cipher list, so macros such as HIGH can never bring such suites back. */
-export const CIPHER_EXCLUSIONS = ':!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP'
+const CIPHER_EXCLUSIONS = ':!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP'
 
 /** Groups (curves) that keep at least 128-bit security; `auto` is Node's default list. */
 const GROUPS = new Set([

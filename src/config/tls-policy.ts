@@ -57,7 +57,7 @@ const SECURE_HINT = 'Remove it, or use sslmode=verify-full (the default): Azure 
  * Normalises an sslmode as libpq, JDBC and Npgsql spell it (`verify-full`, `VerifyFull`, `Require`,
  * `required`) to libpq's name. Unknown values are `INVALID_CONFIG`.
  */
-export function normaliseSslMode(setting: Setting): SslMode {
+function normaliseSslMode(setting: Setting): SslMode {
   const mode = MODE_ALIASES[setting.value.toLowerCase().replace(/[-_\s]/g, '')]
   if (mode === undefined) {
     throw invalidConfig(`sslmode (from ${setting.origin}) is not a known sslmode.`,
@@ -127,6 +127,6 @@ export function decideTls(input: TlsInput): TlsDecision {
 }
 
 /** The name TLS sends as SNI and checks the certificate against: the host, unless it is an IP literal. */
-export function servernameFor(host: string): string | undefined {
+function servernameFor(host: string): string | undefined {
   return isIP(host) === 0 ? host : undefined
 }
