@@ -2,7 +2,7 @@
 // (explainConnectError), and the doctor asks for a row's advice by id (adviceFor).
 import { inspect } from 'node:util'
 import { AzurePgError, PHASE_WORDS, type AzurePgErrorCode, type ConnectionFailureReason, type ConnectionPhase, type FailureReason } from './errors.js'
-import type { ServerType } from './options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type ServerType } from './options.js'
 
 /** What the error mapping knows about the connection attempt, for messages. Holds no secret. */
 export interface ConnectContext {
@@ -32,7 +32,7 @@ export type AdviceId =
   | 'access-denied' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
-export interface ErrorRule {
+interface ErrorRule {
   readonly id: AdviceId
   readonly code: AzurePgErrorCode
   readonly reason?: FailureReason | ((e: ErrorFacts) => FailureReason)
@@ -66,7 +66,7 @@ const where = (ctx: ConnectContext): string =>
  * The error-to-fix table. Order matters: the first matching row explains the error. Server messages
  * are matched on Azure's exact texts (docs/azure-facts.md "Error messages users meet").
  */
-export const ERROR_RULES: readonly ErrorRule[] = [
+const ERROR_RULES: readonly ErrorRule[] = [
   {
     id: 'tls-hostname', code: 'TLS_VERIFY_FAILED', reason: 'hostname',
     matches: (e) => e.code === 'ERR_TLS_CERT_ALTNAME_INVALID',
@@ -150,7 +150,7 @@ export const ERROR_RULES: readonly ErrorRule[] = [
     // pg's connectionTimeoutMillis, and pg-pool's checkout time limit.
     matches: (e) => /^timeout expired$|Connection terminated due to connection timeout|timeout exceeded when trying to connect/.test(e.message),
     message: (ctx) => `No complete answer from ${where(ctx)} within the connect time limit.`,
-    hint: () => 'Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default 30000) only for a slow link.',
+    hint: () => `Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default ${DEFAULT_CONNECT_TIMEOUT_MS}) only for a slow link.`,
   },
   {
     id: 'closed', code: 'CONNECTION_FAILED', reason: 'closed',
@@ -192,14 +192,18 @@ export function adviceFor(id: AdviceId, ctx: ConnectContext): Advice {
 
 /** The row that explains a raw error (or an object with its `code` and `message`), if any. */
 export function classifyConnectError(err: unknown): AdviceId | undefined {
-  const facts = factsOf(err)
-  return ERROR_RULES.find((r) => r.matches(facts))?.id
+  return ruleFor(factsOf(err))?.id
+}
+
+/** The first row of the table that matches. */
+function ruleFor(facts: ErrorFacts): ErrorRule | undefined {
+  return ERROR_RULES.find((r) => r.matches(facts))
 }
 
 const usable = (secrets: readonly string[]): string[] => secrets.filter((s) => s.length > 0)
 
 /** True when a secret occurs anywhere in a value as `util.inspect` shows it (message, stack, own properties, causes). */
-export function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
+function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
   const list = usable(secrets)
   if (list.length === 0) return false
   const text = typeof value === 'string' ? value : inspect(value, { depth: 8, showHidden: false })
@@ -215,8 +219,12 @@ function foreignText(text: string, secrets: readonly string[]): string {
 }
 
 /** The original error to keep as `cause`, or a stand-in with its code when it holds a secret. */
-export function safeCause(err: unknown, secrets: readonly string[]): unknown {
-  if (!holdsSecret(err, secrets)) return err
+function safeCause(err: unknown, secrets: readonly string[]): unknown {
+  return holdsSecret(err, secrets) ? standIn(err) : err
+}
+
+/** What stands in for an error that holds a secret: a plain Error with only its code. */
+function standIn(err: unknown): Error {
   const code = (err as { code?: unknown } | null)?.code
   return Object.assign(new Error('The original error is withheld: it contained a secret.'), typeof code === 'string' ? { code } : {})
 }
@@ -243,13 +251,14 @@ export function explainConnectError(err: unknown, ctx: ConnectContext, secrets: 
 }
 
 function explainWithoutPhase(err: unknown, ctx: ConnectContext, secrets: readonly string[]): AzurePgError {
-  if (err instanceof AzurePgError && !holdsSecret(err, secrets)) return err
+  if (err instanceof AzurePgError) {
+    if (!holdsSecret(err, secrets)) return err
+    return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause: standIn(err), reason: err.reason, phase: err.phase })
+  }
   const raw = factsOf(err)
   const facts: ErrorFacts = { code: raw.code, message: foreignText(raw.message, secrets) }
   const cause = safeCause(err, secrets)
-  if (err instanceof AzurePgError) return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause, reason: err.reason, phase: err.phase })
-  const id = classifyConnectError(err)
-  const rule = ERROR_RULES.find((r) => r.id === id)
+  const rule = ruleFor(raw)
   if (rule === undefined) {
     return new AzurePgError('CONNECTION_FAILED', `Connecting to ${where(ctx)} failed: ${facts.message}`, {
       hint: 'See the cause for details; check the host, port and credentials.', cause, reason: 'other',

@@ -1,7 +1,10 @@
-// The public vocabulary: every option and every type a caller names. This module imports nothing
-// internal, so every other layer can depend on it without a cycle.
+// The public vocabulary: every option and every type a caller names, and the defaults layers share.
+// This module imports nothing internal, so every other layer can depend on it without a cycle.
 import type { ConnectionOptions } from 'node:tls'
 import type pg from 'pg'
+
+/** The connect time limit when none is set: TCP, TLS and login together. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)

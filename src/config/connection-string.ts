@@ -7,7 +7,7 @@ import { GrammarError, reject, type RawPair } from './connection-string/grammar.
 import { JDBC_PREFIX, parseJdbc } from './connection-string/jdbc.js'
 import { parseKeyValue } from './connection-string/keyvalue.js'
 import { parseUri, URI_PREFIXES } from './connection-string/uri.js'
-import { isKeywordShaped, keyLabel, meaningOf, wellKnownName, type ConnectionStringForm } from './connection-string/vocabulary.js'
+import { isKeywordShaped, keyLabel, meaningOf, positionAfter, wellKnownName, type ConnectionStringForm } from './connection-string/vocabulary.js'
 
 export type { ConnectionStringForm } from './connection-string/vocabulary.js'
 
@@ -100,7 +100,7 @@ function read(form: ConnectionStringForm, text: string): Reading {
   let previous: string | undefined
   for (const { key, value } of GRAMMARS[form](text)) {
     const meaning = meaningOf(form, key)
-    const after = previous === undefined ? 'at the start' : `after the value of ${keyLabel(form, previous)}`
+    const after = positionAfter(form, previous)
     previous = key
     if (meaning === undefined) {
       if (form !== 'adonet' && key.toLowerCase() === 'service') {

@@ -6,7 +6,7 @@
 // table, the connection-string parser learns from it which keys exist (every other key is
 // reported as ignored), and the README's options table is checked against it by a test.
 import { invalidConfig } from '../errors.js'
-import type { AzurePgOptions } from '../options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions } from '../options.js'
 
 /** One configurable field. */
 export interface FieldSpec {
@@ -51,7 +51,7 @@ const ROWS: readonly FieldSpec[] = [
   { name: 'fallback_application_name', kind: 'text', option: 'fallback_application_name', stringKeys: ['fallback_application_name'], doc: 'Used when no application name is set.' },
   { name: 'options', kind: 'text', option: 'options', stringKeys: ['options'], env: ['PGOPTIONS'], doc: 'Server options sent at startup (`-c key=value`).' },
   { name: 'client_encoding', kind: 'text', option: 'client_encoding', stringKeys: ['client_encoding'], env: ['PGCLIENTENCODING'], doc: 'Client character set.' },
-  { name: 'connect_timeout', kind: 'count', option: 'connectionTimeoutMillis', stringKeys: ['connect_timeout'], env: ['PGCONNECT_TIMEOUT'], default: '30 s (0: none)', doc: 'Connect time limit (TCP, TLS and login): milliseconds as an option, seconds in a string or variable.' },
+  { name: 'connect_timeout', kind: 'count', option: 'connectionTimeoutMillis', stringKeys: ['connect_timeout'], env: ['PGCONNECT_TIMEOUT'], default: `${DEFAULT_CONNECT_TIMEOUT_MS / 1000} s (0: none)`, doc: 'Connect time limit (TCP, TLS and login): milliseconds as an option, seconds in a string or variable.' },
   { name: 'serverType', kind: 'text', option: 'serverType', env: ['AZURE_PG_TLS_SERVER_TYPE'], default: '`auto`', doc: '`single` sends `user@server`; `flexible` and `auto` send the user as given.' },
   { name: 'serverName', kind: 'text', option: 'serverName', env: ['AZURE_PG_TLS_SERVER_NAME'], default: 'from the host', doc: 'Short server name, for hosts outside Azure\'s DNS names.' },
   { name: 'entra', option: 'entra', doc: '`true` or a `TokenCredential`: the Entra ID token is the password.' },
@@ -133,11 +133,6 @@ export function firstSet(names: readonly string[], env: Readonly<Record<string, 
     if (value !== undefined && value !== '') return { name, value }
   }
   return undefined
-}
-
-/** The first non-empty environment variable of a field, with its name. */
-export function envValue(spec: FieldSpec, env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
-  return firstSet(spec.env ?? [], env)
 }
 
 const KIND_WORDS = { text: 'a string', port: 'a port number', count: 'a number of milliseconds (0 or more)', flag: 'true or false' } as const

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
-import type { AzureHostInfo, AzurePgOptions, LearnMode, Logger, PasswordSource, ServerType, TokenCredential } from '../options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type Logger, type PasswordSource, type ServerType, type TokenCredential } from '../options.js'
 import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
@@ -12,9 +12,6 @@ import { readSslOption } from './ssl-options.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
 
 type Env = Readonly<Record<string, string | undefined>>
-
-/** The connect time limit when none is set: TCP, TLS and login together. */
-export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 
 /** Entra ID sign-in, as resolved: which credential (undefined: `DefaultAzureCredential`) and scope. */
 export interface EntraSettings {
@@ -160,9 +157,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   const options = Object.create(null) as AzurePgOptions
   for (const key of Object.getOwnPropertyNames(given)) (options as Record<string, unknown>)[key] = (given as Record<string, unknown>)[key]
   const connectionString = options.connectionString
-  if (connectionString !== undefined && typeof connectionString !== 'string') {
-    throw invalidConfig('connectionString is not a string.', 'Pass the connection string as a string, or leave it unset.')
-  }
+  // parseConnectionString refuses a value that is not a string (null included).
   const parsed = connectionString === undefined ? undefined : parseConnectionString(connectionString)
   const names = (o: unknown, p: ParsedConnectionString | undefined, key: string): boolean => (o !== undefined && o !== null && o !== '') || p?.params[key] !== undefined
   const envServer = chooseEnvServer(names(options.host, parsed, 'host') || names(options.hostaddr, parsed, 'hostaddr'), env)

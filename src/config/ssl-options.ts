@@ -8,7 +8,6 @@ import { parseCertificates } from '../util/pem.js'
 /** The `ssl` settings azure-pg-tls accepts from a user, after validation. */
 export interface AcceptedSsl {
   readonly ca?: NonNullable<ConnectionOptions['ca']>
-  readonly servername?: string
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3'
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3'
   readonly ciphers?: string
@@ -16,7 +15,7 @@ export interface AcceptedSsl {
 }
 
 /** The keys of `ssl` that are accepted (values checked below); README "Security model" lists them. */
-export const ACCEPTED_SSL_KEYS: readonly string[] = ['ca', 'rejectUnauthorized', 'servername', 'minVersion', 'maxVersion', 'ciphers', 'ecdhCurve']
+const ACCEPTED_SSL_KEYS: readonly string[] = ['ca', 'rejectUnauthorized', 'servername', 'minVersion', 'maxVersion', 'ciphers', 'ecdhCurve']
 
 /** Keys refused as insecure: each one can skip or replace a check. */
 const INSECURE_KEYS: Readonly<Record<string, string>> = {
@@ -40,7 +39,7 @@ const WEAK_VERSIONS = new Set(['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1'])
 const WEAK_CIPHER_PART = /(?:^|[-+])(?:e?NULL|aNULL|ADH|AECDH|anon|EXP(?:ORT)?\d*|RC4|DES|3DES|MD5|PSK|SRP|kPSK|aPSK|LOW|ALL|COMPLEMENTOF\w*)(?:$|[-+])/i
 
 /** Appended to every accepted cipher list, so macros such as HIGH can never bring such suites back. */
-export const CIPHER_EXCLUSIONS = ':!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP'
+const CIPHER_EXCLUSIONS = ':!aNULL:!eNULL:!EXPORT:!LOW:!RC4:!DES:!3DES:!MD5:!PSK:!SRP'
 
 /** Groups (curves) that keep at least 128-bit security; `auto` is Node's default list. */
 const GROUPS = new Set([
@@ -161,8 +160,7 @@ export function acceptSsl(ssl: boolean | Record<string, unknown> | undefined, ho
         if (typeof v !== 'string' || v.toLowerCase() !== host.toLowerCase()) {
           throw invalidConfig('ssl.servername differs from the host.', 'Set host to the name in the server certificate and hostaddr to the address to connect to.')
         }
-        out.servername = v
-        break
+        break // checked only: the server name is always derived from the host
       case 'minVersion': out.minVersion = version('minVersion', v); break
       case 'maxVersion': out.maxVersion = version('maxVersion', v); break
       case 'ciphers': out.ciphers = `${cipherValue(v)}${CIPHER_EXCLUSIONS}`; break

@@ -35,7 +35,7 @@ export interface TlsDecision {
   readonly strengthened: boolean
   readonly trust: TrustSpec
   /** TLS options the user set that passed the allow-list (versions, ciphers, groups), without `ca` and `servername`. */
-  readonly extraSsl: Omit<AcceptedSsl, 'ca' | 'servername'>
+  readonly extraSsl: Omit<AcceptedSsl, 'ca'>
   /** `auto` (the default) learns per server whether direct TLS works; `postgres` and `direct` keep libpq's meaning. */
   readonly sslnegotiation: 'auto' | 'postgres' | 'direct'
   /** The TLS server name (SNI and identity check): the host, or undefined for an IP literal, which is checked against the certificate's IP SANs. */
@@ -57,7 +57,7 @@ const SECURE_HINT = 'Remove it, or use sslmode=verify-full (the default): Azure 
  * Normalises an sslmode as libpq, JDBC and Npgsql spell it (`verify-full`, `VerifyFull`, `Require`,
  * `required`) to libpq's name. Unknown values are `INVALID_CONFIG`.
  */
-export function normaliseSslMode(setting: Setting): SslMode {
+function normaliseSslMode(setting: Setting): SslMode {
   const mode = MODE_ALIASES[setting.value.toLowerCase().replace(/[-_\s]/g, '')]
   if (mode === undefined) {
     throw invalidConfig(`sslmode (from ${setting.origin}) is not a known sslmode.`,
@@ -94,7 +94,7 @@ export function decideTls(input: TlsInput): TlsDecision {
     throw invalidConfig(`${input.clientCertificate.origin} sets a client certificate, which Azure Database for PostgreSQL does not support.`,
       'Remove sslcert/sslkey: authenticate with a password or a Microsoft Entra ID token.')
   }
-  const { ca, servername: _servername, ...extraSsl } = acceptSsl(input.ssl, input.host, 'option "ssl"')
+  const { ca, ...extraSsl } = acceptSsl(input.ssl, input.host, 'option "ssl"')
   let trust: TrustSpec = { kind: 'azure' }
   if (ca !== undefined) {
     if (input.sslrootcert?.source === 'option') {
@@ -127,6 +127,6 @@ export function decideTls(input: TlsInput): TlsDecision {
 }
 
 /** The name TLS sends as SNI and checks the certificate against: the host, unless it is an IP literal. */
-export function servernameFor(host: string): string | undefined {
+function servernameFor(host: string): string | undefined {
   return isIP(host) === 0 ? host : undefined
 }

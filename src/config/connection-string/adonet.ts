@@ -1,7 +1,7 @@
 // ADO.NET connection strings as .NET's DbConnectionStringBuilder reads them (the state machine of
 // DbConnectionOptions.GetKeyValuePair, non-ODBC rules), for Npgsql's keywords.
 import { reject, type RawPair } from './grammar.js'
-import { keyLabel } from './vocabulary.js'
+import { keyLabel, positionAfter } from './vocabulary.js'
 
 const HINT = 'Write each setting as Key=Value;. Put a value holding ";", a leading quote or edge spaces in double quotes ("a;b", with "" for a quote inside) or single quotes; write "=" in a key as "==".'
 
@@ -45,7 +45,7 @@ const TRAILING_SPACE = new RegExp(`[${WS}]+$`)
 const EDGE_SPACE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'g')
 
 function onePair(text: string, start: number, previous: string | undefined): { next: number; pair: RawPair | undefined } {
-  const where = (): string => (previous === undefined ? 'at the start' : `after the value of ${keyLabel('adonet', previous)}`)
+  const where = (): string => positionAfter('adonet', previous)
   let state = 'nothing' as State
   let buffer = ''
   let key: string | undefined

@@ -1,6 +1,6 @@
 // libpq's key=value grammar (conninfo_parse in PostgreSQL's fe-connect.c), read the same way.
 import { isCSpace, reject, type RawPair } from './grammar.js'
-import { keyLabel } from './vocabulary.js'
+import { keyLabel, positionAfter } from './vocabulary.js'
 
 const HINT = "Write each setting as key=value, separated by spaces; put values holding spaces in single quotes ('a b'), with \\' and \\\\ inside."
 
@@ -25,9 +25,9 @@ export function parseKeyValue(text: string): RawPair[] {
     while (i < n && isCSpace(text[i])) i++
     const after = pairs[pairs.length - 1]?.key
     if (text[i] !== '=') {
-      reject(`a setting ${after === undefined ? 'at the start' : `after the value of ${keyLabel('keyvalue', after)}`} has no "="`, HINT)
+      reject(`a setting ${positionAfter('keyvalue', after)} has no "="`, HINT)
     }
-    if (key === '') reject(`a setting ${after === undefined ? 'at the start' : `after the value of ${keyLabel('keyvalue', after)}`} has an empty key`, HINT)
+    if (key === '') reject(`a setting ${positionAfter('keyvalue', after)} has an empty key`, HINT)
     i++
     while (i < n && isCSpace(text[i])) i++
     let value = ''

@@ -119,6 +119,14 @@ export function keyLabel(form: ConnectionStringForm, key: string | undefined): s
 }
 
 /**
+ * Where in the string a message points: "at the start", or after the value of the key before it
+ * (named as {@link keyLabel} allows).
+ */
+export function positionAfter(form: ConnectionStringForm, previous: string | undefined): string {
+  return previous === undefined ? 'at the start' : `after the value of ${keyLabel(form, previous)}`
+}
+
+/**
  * Whether an unknown key looks like a keyword at all. Keys with other characters (`;`, `/`, `@`,
  * quotes) are fragments of a mis-quoted value, so the string is refused rather than half-read.
  */
