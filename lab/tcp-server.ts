@@ -23,9 +23,14 @@ export class SocketSet {
     return socket
   }
 
+  /** Destroys every socket held now. */
+  destroyAll(): void {
+    for (const s of this.sockets) s.destroy()
+  }
+
   /** Destroys every socket, then closes the server. */
   async close(server: Server): Promise<void> {
-    for (const s of this.sockets) s.destroy()
+    this.destroyAll()
     await new Promise<void>((resolve) => server.close(() => resolve()))
   }
 }
