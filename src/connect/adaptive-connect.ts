@@ -111,7 +111,12 @@ export function installAdaptiveConnect(con: PgConnection, plan: AdaptivePlan): v
   }
 }
 
-/** Direct TLS (ALPN "postgresql"): handed to pg only once verified; `fallBack` on a failure before that, where allowed. */
+/**
+ * Direct TLS (ALPN "postgresql"): handed to pg only once verified; `fallBack` on a failure before that, where allowed.
+ * As with pg's own connect, the raw socket closing ends the connection ('end'), whatever happened before:
+ * pg's end() and its queued queries wait for that event. Only a fallback, which gives the connection a
+ * new socket, leaves the old one's close unreported.
+ */
 function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host: string, fallBack: () => void): void {
   con._connecting = true
   const raw = new Socket()
@@ -119,6 +124,7 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
   // pg's connect time limit destroys con.stream: point it at the socket being tried.
   con.stream = raw
   let settled = false
+  let fellBack = false
   // A failure to reach the server at all is not about direct TLS: report it as pg would.
   const unreachable = (err: unknown): void => {
     if (settled) return
@@ -126,11 +132,14 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
     raw.destroy()
     con.emit('error', err)
   }
+  const closedEarly = (): void => unreachable(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }))
   raw.once('error', unreachable)
-  raw.once('close', () => unreachable(Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' })))
+  raw.once('close', closedEarly)
+  // Registered after the listeners above, so that pg hears a failure ('error') before the end of the connection.
+  raw.once('close', () => { if (!fellBack) con.emit('end') })
   raw.once('connect', () => {
-    raw.removeAllListeners('error')
-    raw.removeAllListeners('close')
+    raw.removeListener('error', unreachable)
+    raw.removeListener('close', closedEarly)
     // As pg's own direct path: 'connect' when TCP is up (the client sends nothing for direct TLS).
     con.emit('connect')
     startTls()
@@ -147,8 +156,12 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
       settled = true
       socket.destroy()
       raw.destroy()
-      if (plan.fallback && con._ending !== true && !isVerificationFailure(err)) fallBack()
-      else con.emit('error', err)
+      if (plan.fallback && con._ending !== true && !isVerificationFailure(err)) {
+        fellBack = true
+        fallBack()
+      } else {
+        con.emit('error', err)
+      }
     }
     socket.once('error', fail)
     socket.once('close', () => fail(Object.assign(new Error('The server closed the connection during the direct TLS handshake.'), { code: 'ECONNRESET' })))
@@ -168,7 +181,6 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
       }
       raw.on('error', report)
       socket.on('error', report)
-      raw.on('close', () => con.emit('end'))
       if (con._keepAlive === true) raw.setKeepAlive(true, con._keepAliveInitialDelayMillis)
       con.stream = socket
       alreadySecure.add(socket)

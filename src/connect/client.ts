@@ -23,13 +23,17 @@ interface PgInternals {
   _queryable?: boolean
   _ending?: boolean
   _connecting?: boolean
+  _connectionCallback?: ((err: Error | null) => void) | null
+  _queryQueue?: unknown[]
+  _sentQueryQueue?: unknown[]
   processID?: unknown
   secretKey?: unknown
 }
 
 /** pg.Client's methods that deliver failures, which AzurePgClient hooks. */
 interface PgFailurePaths {
-  query(config: unknown, values: unknown, callback: unknown): unknown
+  query(config: unknown, values?: unknown, callback?: unknown): unknown
+  end(callback: () => void): void
   emit(event: string | symbol, ...args: unknown[]): boolean
   _errorAllQueries(err: unknown): void
   _handleErrorMessage(msg: unknown): void
@@ -41,6 +45,46 @@ const pgPaths = pg.Client.prototype as unknown as PgFailurePaths
 function hasReadTimeout(config: unknown, client: PgInternals): boolean {
   const own = typeof config === 'object' && config !== null ? (config as { query_timeout?: unknown }).query_timeout : undefined
   return Boolean(own || client.connectionParameters['query_timeout'])
+}
+
+/**
+ * How long `end()` waits for the server to close the connection after pg's Terminate message before it
+ * closes the socket itself (a live server closes at once; libpq does not wait at all).
+ */
+export const END_LIMIT_MS = 5000
+
+/** pg's internals of a client whose query is being cancelled, in any pg 8 version: newer ones prefix them with `_`. */
+interface CancelTarget {
+  _activeQuery?: unknown
+  activeQuery?: unknown
+  _queryQueue?: unknown[]
+  queryQueue?: unknown[]
+  _sentQueryQueue?: unknown[]
+}
+
+/**
+ * A field of pg's client by its current name (`_activeQuery`) where that exists, else by its older one
+ * (`activeQuery`): a client may come from another copy of pg (ORMs bring their own) of another version.
+ * The older names are deprecated getters in newer pg, so they are read only where the new one is missing.
+ */
+function pgField<K extends keyof CancelTarget>(client: CancelTarget, current: K, older: K): CancelTarget[K] {
+  return current in client ? client[current] : client[older]
+}
+
+/** Where `query` is on `client`: running now, queued, already sent (pipelining), or nowhere (finished, or never there). */
+function queryState(client: object, query: object): 'running' | 'queued' | 'sent' | 'none' {
+  const c = client as CancelTarget
+  if (pgField(c, '_activeQuery', 'activeQuery') === query) return 'running'
+  if (pgField(c, '_queryQueue', 'queryQueue')?.includes(query) === true) return 'queued'
+  if (c._sentQueryQueue?.includes(query) === true) return 'sent'
+  return 'none'
+}
+
+/** Takes a query that has not been sent off its client's queue (what cancelling it means: no network needed). */
+function dequeue(client: object, query: object): void {
+  const queue = pgField(client as CancelTarget, '_queryQueue', 'queryQueue')
+  const at = queue?.indexOf(query) ?? -1
+  if (queue !== undefined && at !== -1) queue.splice(at, 1)
 }
 
 /** Fields pg would read from `process.env` (or `~/.pgpass`) when the configuration leaves them unset. */
@@ -68,14 +112,16 @@ export class AzurePgClient extends pg.Client {
     const hook = (name: keyof PgFailurePaths, value: (this: AzurePgClient, ...args: never[]) => unknown): void => {
       Object.defineProperty(this.prototype, name, { value, writable: true, configurable: true, enumerable: false })
     }
-    hook('query', function query(this: AzurePgClient, config: unknown, values: unknown, callback: unknown): unknown {
+    // The caller's arguments go to pg exactly as given (their number included): pg and the tools that wrap
+    // query() (OpenTelemetry's instrumentation-pg) tell the promise, callback and submittable forms apart by them.
+    hook('query', function query(this: AzurePgClient, config: unknown): unknown {
       const convert = this.#convert
       const self = this as unknown as PgInternals
       // pg makes these failures inside query() itself: a closed or broken client, a query_timeout.
       if (convert !== undefined && (self._queryable === false || self._ending === true || hasReadTimeout(config, self))) {
-        return queryConverted((...args) => pgPaths.query.apply(this, args as [unknown, unknown, unknown]), [config, values, callback], convert)
+        return queryConverted((...args) => pgPaths.query.apply(this, args as [unknown]), [...arguments], convert)
       }
-      return pgPaths.query.call(this, config, values, callback)
+      return pgPaths.query.apply(this, arguments as unknown as [unknown])
     })
     hook('emit', function emit(this: AzurePgClient, event: string | symbol, ...args: unknown[]): boolean {
       if (event === 'error' && this.#convert !== undefined) args[0] = this.#convert(args[0])
@@ -155,6 +201,44 @@ export class AzurePgClient extends pg.Client {
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))
   }
 
+  /**
+   * pg's `end()`, with two guarantees pg lacks: it settles within {@link END_LIMIT_MS} even when the server
+   * never closes its side (the socket is then closed from here), and a `connect()` still pending when
+   * `end()` is called rejects (`CONNECTION_FAILED`, reason `closed`) instead of staying pending forever.
+   */
+  override end(): Promise<void>
+  override end(callback: (err?: Error) => void): void
+  override end(callback?: (err?: Error) => void): Promise<void> | void {
+    const ended = this.#end()
+    if (callback === undefined) return ended
+    ended.then(() => callback(), callback)
+  }
+
+  #end(): Promise<void> {
+    const self = this as unknown as PgInternals
+    const con = self.connection
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined
+      let done = false
+      pgPaths.end.call(this, () => {
+        done = true
+        clearTimeout(timer)
+        // pg leaves a connect() that end() overtook without an answer: give it one.
+        const pending = self._connecting === true ? self._connectionCallback : undefined
+        if (typeof pending === 'function') {
+          self._connectionCallback = null
+          pending(new Error('Connection terminated'))
+        }
+        resolve()
+      })
+      // pg's end() waits for the server to close the connection after its Terminate message: not forever.
+      if (!done) {
+        timer = setTimeout(() => { (con.stream as { destroy?: () => void } | undefined)?.destroy?.() }, END_LIMIT_MS)
+        timer.unref()
+      }
+    })
+  }
+
   #check(): void {
     const self = this as unknown as PgInternals
     if (this.#expected === undefined) {
@@ -195,25 +279,47 @@ export class AzurePgClient extends pg.Client {
       })
     }
     this.#connectCalled = true
+    // end() came first (the drop-in Client prepares before connecting): pg would still open a socket.
+    if ((this as unknown as PgInternals)._ending === true) throw this.#explain(new Error('Connection terminated'))
     this.#check()
     this.#guardSessions()
     try {
       return await super.connect()
     } catch (err) {
+      // pg leaves a client whose connect failed queryable, when the connection ended before an error event:
+      // its next query() would wait forever for a ReadyForQuery that cannot come. pg's own not-queryable answer instead.
+      ;(this as unknown as PgInternals)._queryable = false
       throw this.#explain(err)
     }
   }
 
   /**
+   * For a client built without a prepared configuration (the `azure-pg-tls/pg` Client): prepares it, so
+   * that {@link AzurePgClient.cancel} can open its verified TLS session. Undefined: nothing to wait for.
+   */
+  protected prepareToCancel(): Promise<void> | undefined {
+    return undefined
+  }
+
+  /**
    * pg's cancel sends the cancel key in plaintext on a new socket; this one sends it inside verified
-   * TLS, as PostgreSQL accepts a CancelRequest after SSL negotiation (and libpq 17 does).
+   * TLS, as PostgreSQL accepts a CancelRequest after SSL negotiation (and libpq 17 does). It never hands
+   * the work to pg's own cancel, whatever copy or version of pg made `client`: a query still queued is
+   * taken off the queue with no network at all, and only the running one is cancelled, over TLS.
    */
   cancel(client: pg.Client, query: pg.Query): void {
     const target = client as unknown as PgInternals
-    if (target._activeQuery !== query) {
-      // Not running yet: pg only takes it off the queue, with no network at all.
-      const base = pg.Client.prototype as unknown as { cancel(this: pg.Client, c: pg.Client, q: pg.Query): void }
-      base.cancel.call(this, client, query)
+    const state = queryState(target, query)
+    if (state !== 'running') {
+      if (state === 'queued') dequeue(target, query)
+      // Already on the wire (pipelining): pg drops its answer, as pg's cancel does.
+      else if (state === 'sent') (query as unknown as { callback: unknown }).callback = () => undefined
+      return
+    }
+    const preparing = this.#expected === undefined ? this.prepareToCancel() : undefined
+    if (preparing !== undefined) {
+      // Its answer is the query's own outcome, as with pg: a refusal to prepare has nobody else to go to.
+      preparing.then(() => this.cancel(client, query), () => undefined)
       return
     }
     this.#check()
@@ -242,12 +348,16 @@ type CheckoutCallback = (err: Error | undefined, client: pg.PoolClient | undefin
 /** pg-pool's internals the SDK pool uses: its queue of waiting checkouts, and the options object it gives each new client. */
 interface PgPoolInternals {
   _pendingQueue: QueuedCheckout[]
+  _clients: unknown[]
+  _pulseQueue(): void
   options: object
   ending: boolean
   newClient(pendingItem: QueuedCheckout): void
 }
 
 const poolPaths = pg.Pool.prototype as unknown as PgPoolInternals
+
+const NOOP = (): void => undefined
 
 /** Each createAzurePgPool pool's prepared configuration, by the options object pg-pool gives its clients. */
 const preparedFor = new WeakMap<object, Prepared>()
@@ -321,7 +431,20 @@ export class CheckoutTimedPool extends pg.Pool {
     }
     pendingItem.callback = once as QueuedCheckout['callback']
     this.#limit?.connecting(pendingItem)
-    poolPaths.newClient.call(this, pendingItem)
+    const internals = this as unknown as PgPoolInternals
+    const clients = internals._clients.length
+    try {
+      poolPaths.newClient.call(this, pendingItem)
+    } catch (err) {
+      // pg-pool builds the client outside any try, so a client refused at construction (options changed
+      // after the pool was made) would throw out of connect(), query() or a release(): answer this
+      // checkout with the error instead, later, as pg-pool answers a failed connect.
+      if (internals._clients.length > clients) internals._clients.pop()
+      process.nextTick(() => {
+        internals._pulseQueue()
+        if (pendingItem.timedOut !== true) pendingItem.callback(err as Error, undefined, NOOP)
+      })
+    }
   }
 }
 

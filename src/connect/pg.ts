@@ -96,6 +96,10 @@ export class Client extends AzurePgClient {
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))
   }
 
+  protected override prepareToCancel(): Promise<void> {
+    return this.#ready()
+  }
+
   /** Prepares once; a second connect() waits for the same preparation, then gets pg's "cannot reuse" error. */
   #ready(): Promise<void> {
     const p = this.#pending

@@ -7,6 +7,8 @@ import { createSecureContext } from 'node:tls'
 import { after, before, describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import pg from 'pg'
+import LegacyPg from 'pg-8-11'
+import { Client as DropInClient } from '../../src/connect/pg.js'
 import { resolveSettings } from '../../src/config/resolve.js'
 import { prepare } from '../../src/connect/prepare.js'
 import { AzurePgClient, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
@@ -180,29 +182,81 @@ describe('direct TLS', () => {
 })
 
 describe('cancel', () => {
-  it('sends the cancel request inside verified TLS, never in plaintext', async () => {
+  /** A client as another copy of pg makes it (ORMs bring their own): pg 8.11, whose fields have no `_` prefix. */
+  async function legacyClient(port: number): Promise<pg.Client> {
+    const client = new LegacyPg.Client({
+      host: '127.0.0.1', port, database: 'postgres', user: LOGINS.flexible.user, password: LOGINS.flexible.password,
+      ssl: { ca: lab.root.pem, servername: AZURE_HOST }, connectionTimeoutMillis: 5000,
+    })
+    await client.connect()
+    return client as unknown as pg.Client
+  }
+
+  /** Waits until the server runs `SELECT pg_sleep…`, so the cancel has something to cancel. */
+  async function untilRunning(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const r = await lab.admin('good', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%'")
+      if (r.rows[0]?.n === 1) return
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+
+  /** The first byte of a TLS handshake record. */
+  const TLS_HANDSHAKE = 0x16
+  type Canceller = { cancel(c: pg.Client, q: pg.Query): void }
+  const workers: Record<string, (port: number) => Promise<pg.Client>> = {
+    'an SDK client': async (port) => {
+      const c = await createAzurePgClient(to(port))
+      await c.connect()
+      return c
+    },
+    "pg 8.11's client (only activeQuery, no _activeQuery)": legacyClient,
+  }
+  const cancellers: Record<string, (port: number) => Promise<Canceller>> = {
+    'createAzurePgClient': async (port) => (await createAzurePgClient(to(port))) as unknown as Canceller,
+    "azure-pg-tls/pg's Client, never connected": async (port) => new DropInClient(to(port)) as unknown as Canceller,
+  }
+  for (const [workerName, makeWorker] of Object.entries(workers)) {
+    for (const [cancellerName, makeCanceller] of Object.entries(cancellers)) {
+      it(`cancels ${workerName}'s running query from ${cancellerName} inside verified TLS, never in plaintext`, async () => {
+        const relay = await startTcpRelay(lab.server('good'))
+        const worker = await makeWorker(relay.port)
+        try {
+          // A Query of the worker's own copy of pg: each copy knows only its own.
+          const OwnQuery = (Object.getPrototypeOf(worker) === LegacyPg.Client.prototype ? LegacyPg : pg).Query
+          const query = worker.query(new OwnQuery('SELECT pg_sleep(30)'))
+          const outcome = new Promise<Error>((resolve) => query.on('error', resolve))
+          await untilRunning()
+          ;(await makeCanceller(relay.port)).cancel(worker, query)
+          const err = await outcome
+          assert.equal((err as { code?: string }).code, '57014', err.message)
+          // Each connection opened with TLS: an SSLRequest, or a ClientHello at once (direct TLS, once the
+          // SDK has learned the server takes it); a CancelRequest in the clear would start with its length, 16.
+          const openings = relay.connections().map((c) => (c.firstBytes[0] === TLS_HANDSHAKE ? 'tls' : c.firstBytes.subarray(0, 8).equals(SSL_REQUEST) ? 'ssl-request' : c.firstBytes.toString('hex')))
+          assert.equal(openings.length, 2)
+          for (const opening of openings) assert.ok(opening === 'tls' || opening === 'ssl-request', `a connection opened with ${opening}`)
+        } finally {
+          await worker.end()
+          await relay.close()
+        }
+      })
+    }
+  }
+
+  it("takes a queued query of pg 8.11's client off its queue with no network at all", async () => {
     const relay = await startTcpRelay(lab.server('good'))
-    const port = relay.port
-    const worker = await createAzurePgClient(to(port))
-    const canceller = await createAzurePgClient(to(port))
-    await worker.connect()
+    const worker = await legacyClient(relay.port)
     try {
-      const query = worker.query(new pg.Query('SELECT pg_sleep(30)'))
-      const outcome = new Promise<Error>((resolve) => query.on('error', resolve))
-      // Cancel once the server runs it, so the cancel has something to cancel.
-      for (let i = 0; i < 200; i++) {
-        const r = await lab.admin('good', "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%'")
-        if (r.rows[0]?.n === 1) break
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-      ;(canceller as unknown as { cancel(c: pg.Client, q: pg.Query): void }).cancel(worker, query)
-      const err = await outcome
-      assert.equal((err as { code?: string }).code, '57014', err.message)
-      const firstBytes = relay.connections().map((c) => c.firstBytes)
-      assert.equal(firstBytes.length, 2)
-      for (const b of firstBytes) {
-        assert.equal(b.subarray(4, 8).toString('hex'), SSL_REQUEST.subarray(4, 8).toString('hex'))
-      }
+      const running = worker.query('SELECT 1 AS one')
+      const queued = worker.query(new LegacyPg.Query('SELECT 2 AS two'))
+      let queuedAnswered = false
+      queued.on('end', () => { queuedAnswered = true })
+      queued.on('error', () => { queuedAnswered = true })
+      ;((await createAzurePgClient(to(relay.port))) as unknown as Canceller).cancel(worker, queued)
+      assert.equal((await running).rows[0]?.one, 1)
+      assert.equal((await worker.query('SELECT 3 AS three')).rows[0]?.three, 3)
+      assert.equal(queuedAnswered, false, 'the cancelled query never ran')
+      assert.equal(relay.connections().length, 1, 'the cancel opened no connection')
     } finally {
       await worker.end()
       await relay.close()
