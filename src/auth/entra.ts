@@ -1,6 +1,7 @@
 import { AzurePgError } from '../errors.js'
 import type { AccessToken, TokenCredential } from '../options.js'
 import { PromiseMemo } from '../util/memo.js'
+import { withTimeLimit } from '../util/time-limit.js'
 
 /** Tokens are renewed this long before they expire, so a connection never starts with a dying one. */
 export const REFRESH_MARGIN_MS = 5 * 60_000
@@ -44,9 +45,11 @@ function tokenFailed(why: string, cause?: unknown): AzurePgError {
 
 /**
  * A token source for one credential and scope: a cached token is reused until
- * {@link REFRESH_MARGIN_MS} before it expires, and concurrent callers share one `getToken` call.
+ * {@link REFRESH_MARGIN_MS} before it expires, and concurrent callers share one `getToken` call, which
+ * may take at most `limitMs` (a credential that never answers, such as a managed-identity endpoint that
+ * is not there, fails with `ENTRA_TOKEN_FAILED` instead of holding the connection forever).
  */
-export function entraTokenSource(credential: TokenCredential, scope: string, now: () => Date): () => Promise<string> {
+export function entraTokenSource(credential: TokenCredential, scope: string, now: () => Date, limitMs: number): () => Promise<string> {
   let byScope = tokenCache.get(credential)
   if (byScope === undefined) {
     byScope = new Map()
@@ -60,9 +63,10 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
     entry.inflight ??= (async () => {
       let token: AccessToken | null
       try {
-        token = await credential.getToken(scope)
+        token = await withTimeLimit(Promise.resolve().then(() => credential.getToken(scope)), limitMs, `no token within ${limitMs} ms`)
       } catch (cause) {
-        throw tokenFailed('the credential threw', cause)
+        const timedOut = (cause as { code?: unknown }).code === 'ETIMEDOUT' && !(cause instanceof AzurePgError)
+        throw tokenFailed(timedOut ? `the credential gave no token within ${limitMs} ms` : 'the credential threw', cause)
       }
       if (token === null || typeof token.token !== 'string' || token.token === '') throw tokenFailed('the credential returned no token')
       entry.token = token

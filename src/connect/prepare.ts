@@ -7,6 +7,7 @@ import { entraTokenSource, loadDefaultCredential, userFromToken } from '../auth/
 import { azureLoginName } from '../config/azure-host.js'
 import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS } from '../options.js'
 import type { ConnectContext } from '../explain.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
 import { learnedFacts, type LearnedFacts } from './learned-facts.js'
@@ -60,6 +61,12 @@ interface EntraLogin {
   readonly lastToken: () => string | undefined
 }
 
+/** How long a token may take: the connect limit, or its default where the connect limit is 0 (none): a token wait always ends. */
+function tokenLimitMs(settings: Settings): number {
+  const limit = Number(settings.pgExtras['connectionTimeoutMillis'])
+  return Number.isFinite(limit) && limit > 0 ? limit : DEFAULT_CONNECT_TIMEOUT_MS
+}
+
 /** With Entra ID: the token source as pg's password, and the user name (from the token if not configured). */
 async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   const { entra } = settings
@@ -69,7 +76,7 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   let nextToken: (() => Promise<string>) | undefined
   let last: string | undefined
   const password = async (): Promise<string> => {
-    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential(entra.managedIdentityClientId)), entra.scope, settings.now)
+    nextToken ??= entraTokenSource(entra.credential ?? (await loadDefaultCredential(entra.managedIdentityClientId)), entra.scope, settings.now, tokenLimitMs(settings))
     return (last = await nextToken())
   }
   let user = settings.user

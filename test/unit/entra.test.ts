@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { classifyAzureHost, entraScopeFor, resolveAzurePgConfig, userFromToken, type AzurePgOptions } from '../../src/index.js'
+import { classifyAzureHost, entraScopeFor, resolveAzurePgConfig, userFromToken, type AzurePgOptions, type TokenCredential } from '../../src/index.js'
 import { entraTokenSource } from '../../src/auth/entra.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
 import { credentialFor, FakeCredential, jwt } from '../support/fake-credential.js'
@@ -67,7 +67,7 @@ describe('token source', () => {
     let t = Date.parse('2026-11-29T10:00:00Z')
     const now = () => new Date(t)
     const cred = credentialFor({ upn: 'a@b.c' }, now, 60 * 60_000)
-    const next = entraTokenSource(cred, 'scope-a', now)
+    const next = entraTokenSource(cred, 'scope-a', now, 30_000)
     const first = await next()
     t += 54 * 60_000
     assert.equal(await next(), first)
@@ -82,24 +82,33 @@ describe('token source', () => {
     const now = () => new Date()
     const cred = credentialFor({ upn: 'a@b.c' }, now)
     cred.delayMs = 30
-    const tokens = await Promise.all(Array.from({ length: 50 }, () => entraTokenSource(cred, 'scope-b', now)()))
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => entraTokenSource(cred, 'scope-b', now, 30_000)()))
     assert.equal(cred.calls, 1)
     assert.equal(new Set(tokens).size, 1)
-    await entraTokenSource(cred, 'scope-c', now)()
+    await entraTokenSource(cred, 'scope-c', now, 30_000)()
     assert.equal(cred.calls, 2, 'another scope is another token')
   })
 
   it('reports a throwing or empty credential as ENTRA_TOKEN_FAILED, with the credential error as cause', async () => {
     const boom = new Error('AADSTS700016: application not found')
     const throwing = new FakeCredential(() => { throw boom })
-    const err = await expectAzureError(() => entraTokenSource(throwing, 's', () => new Date())(), 'ENTRA_TOKEN_FAILED')
+    const err = await expectAzureError(() => entraTokenSource(throwing, 's', () => new Date(), 30_000)(), 'ENTRA_TOKEN_FAILED')
     assert.equal(err.cause, boom)
-    await expectAzureError(() => entraTokenSource(new FakeCredential(() => null), 's', () => new Date())(), 'ENTRA_TOKEN_FAILED')
+    await expectAzureError(() => entraTokenSource(new FakeCredential(() => null), 's', () => new Date(), 30_000)(), 'ENTRA_TOKEN_FAILED')
     // A failed attempt is not cached: the next call asks again.
     const flaky = new FakeCredential(() => null)
-    await expectAzureError(() => entraTokenSource(flaky, 's', () => new Date())(), 'ENTRA_TOKEN_FAILED')
+    await expectAzureError(() => entraTokenSource(flaky, 's', () => new Date(), 30_000)(), 'ENTRA_TOKEN_FAILED')
     flaky.next = () => ({ token: jwt({ upn: 'a@b.c' }), expiresOnTimestamp: Date.now() + 3_600_000 })
-    assert.match(await entraTokenSource(flaky, 's', () => new Date())(), /^ey/)
+    assert.match(await entraTokenSource(flaky, 's', () => new Date(), 30_000)(), /^ey/)
+  })
+
+  it('gives up on a credential that never answers after its time limit, and asks again next time', async () => {
+    const silent: TokenCredential = { getToken: () => new Promise<never>(() => undefined) }
+    const source = entraTokenSource(silent, 'silent-scope', () => new Date(), 50)
+    const err = await expectAzureError(() => source(), 'ENTRA_TOKEN_FAILED')
+    assert.match(err.message, /gave no token within 50 ms/)
+    // The wait that timed out is not shared with the next caller: it gets its own limit.
+    await expectAzureError(() => source(), 'ENTRA_TOKEN_FAILED')
   })
 })
 
