@@ -11,7 +11,7 @@ import { promisify } from 'node:util'
 import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
-import { pgTypeNames, typedPrograms, TYPED_MODES, type PgTypeNames, type TypedMode } from '../support/typed-consumers.js'
+import { pgTypeNames, typedPrograms, TYPED_MODES, verifiedTypes, type PgTypeNames, type TypedMode } from '../support/typed-consumers.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -121,7 +121,9 @@ async function typeCheck(app: string, mode: TypedMode, names: PgTypeNames): Prom
   const dir = join(app, 'typed', mode.name.replaceAll(/\W+/g, '-'))
   for (const [folder, specifier] of [['pg', 'pg'], ['drop-in', 'azure-pg-tls/pg']] as const) {
     await mkdir(join(dir, 'src', folder), { recursive: true })
-    for (const [name, text] of Object.entries(typedPrograms(mode, specifier, names))) {
+    const programs = typedPrograms(mode, specifier, names)
+    if (folder === 'drop-in') programs['verified-types'] = verifiedTypes(specifier)
+    for (const [name, text] of Object.entries(programs)) {
       await writeFile(join(dir, 'src', folder, `${name}.ts`), text)
     }
   }
@@ -135,10 +137,12 @@ async function typeCheck(app: string, mode: TypedMode, names: PgTypeNames): Prom
     output = (err as { stdout?: string }).stdout ?? String(err)
   }
   const errors: Record<string, string[]> = {}
+  let file = '(tsc)'
   for (const line of output.split('\n').filter((l) => l.trim() !== '')) {
-    const m = /^(.+?)\(\d+,\d+\): (.*)$/.exec(line)
-    const file = m?.[1] ?? '(tsc)'
-    ;(errors[file] ??= []).push(m?.[2] ?? line)
+    // An indented line continues the diagnostic above it.
+    const m = /^(\S.*?)\(\d+,\d+\): (.*)$/.exec(line)
+    if (m !== null) file = m[1] ?? file
+    ;(errors[file] ??= []).push(m?.[2] ?? line.trim())
   }
   return errors
 }

@@ -36,6 +36,10 @@ export const pool: pg.Pool = new pg.Pool({ max: 1 } satisfies pg.PoolConfig)
 export function isServerError(err: unknown): err is pg.DatabaseError {
   return err instanceof pg.DatabaseError
 }
+// pg's default row type is \`any\`: untyped results can be handed to typed code.
+export function untyped(result: pg.QueryResult): Row[] {
+  return result.rows
+}
 export function describe(field: pg.FieldDef, note: pg.Notification, row: pg.QueryResultRow, query: pg.QueryConfig): string {
   return field.name + note.channel + String(row['id']) + query.text
 }
@@ -47,6 +51,26 @@ function takesPg(p: import('pg').Pool, c: import('pg').Client): void {
 }
 takesPg(pool, client)
 `
+
+/**
+ * For the drop-in only: its \`pg.Pool\` and \`pg.Client\` types are the verified classes that run (not pg's
+ * under the same name), the same by every import form, and \`pg.ClientConfig\` takes the SDK's options.
+ */
+export function verifiedTypes(specifier: string): string {
+  const spec = JSON.stringify(specifier)
+  return `import pg, { Client, Pool, type ClientConfig, type PoolConfig } from ${spec}
+import * as ns from ${spec}
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+export const same: [
+  Same<pg.Pool, InstanceType<typeof pg.Pool>>, Same<pg.Client, InstanceType<typeof pg.Client>>,
+  Same<pg.Pool, Pool>, Same<ns.Pool, Pool>, Same<pg.Client, Client>, Same<ns.Client, Client>,
+  Same<pg.ClientConfig, ClientConfig>, Same<ns.ClientConfig, ClientConfig>, Same<pg.PoolConfig, PoolConfig>,
+  Same<pg.Client, import('pg').Client>,
+] = [true, true, true, true, true, true, true, true, true, false]
+export const config: pg.ClientConfig = { host: 'db.example', sslmode: 'verify-full', sslrootcert: 'system' }
+export const client: pg.Client = new pg.Client(config)
+`
+}
 
 /** The names BODY uses through `pg.`, for the named-import form of the same code. */
 const BODY_NAMES = {
