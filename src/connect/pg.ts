@@ -10,6 +10,7 @@
 // throwing constructor would escape as a synchronous exception or leave a pool's bookkeeping half done,
 // and pg's own constructor never throws for a bad configuration either.
 import pg from 'pg'
+import type * as upstream from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError } from '../explain.js'
@@ -21,6 +22,8 @@ import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 export type ClientConfig = AzurePgOptions
 /** What `new Pool(config)` accepts: pg's pool options plus the SDK's. */
 export type PoolConfig = AzurePgPoolOptions
+/** pg's other name for {@link ClientConfig}; here too. */
+export type ConnectionConfig = ClientConfig
 
 /** EventEmitter's own bookkeeping: listeners attached before connect() belong to the object, not to its configuration. */
 const EMITTER_STATE = new Set(['_events', '_eventsCount', '_maxListeners'])
@@ -168,13 +171,80 @@ export const { Connection, types, Query, DatabaseError, escapeIdentifier, escape
 /** pg-native talks to libpq with its own TLS settings, outside this SDK's policy: not offered. */
 export const native = null
 
+// The classes above are pg's, taken from its module object at run time (pg is CommonJS that Node's ESM
+// cannot name-import), so their type meanings are declared here. Type parameters and their defaults,
+// `any` included, are copied from @types/pg: `Query` without arguments must mean what it means with pg.
+/** pg's `Connection`: the protocol connection a client owns. */
+export type Connection = upstream.Connection
+/** pg's `Query`: a submittable query that emits rows. */
+export type Query<R extends upstream.QueryResultRow = any, I extends any[] = any> = upstream.Query<R, I>
+/** pg's `DatabaseError`: an error the server reported. */
+export type DatabaseError = upstream.DatabaseError
+/** pg's `Result`: what a query builds its rows into. */
+export type Result<R extends upstream.QueryResultRow = any> = upstream.Result<R>
+/** pg's `TypeOverrides`: per-client type parsers. */
+export type TypeOverrides = upstream.TypeOverrides
+
 export type {
-  ClientBase, CustomTypesConfig, FieldDef, Notification, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig,
-  QueryResult, QueryResultBase, QueryResultRow, Submittable,
+  BindConfig, ClientBase, CustomTypesConfig, Defaults, Events, ExecuteConfig, FieldDef, MessageConfig, Notification,
+  PoolClient, PoolOptions, QueryArrayConfig, QueryArrayResult, QueryConfig, QueryConfigValues, QueryParse, QueryResult,
+  QueryResultBase, QueryResultRow, ResultBuilder, Submittable, TransactionStatus,
 } from 'pg'
 
 /** The module object, as `import pg from 'pg'` gives it: pg's, with the verified Client and Pool and no native. */
 const azurePg: Omit<typeof pg, 'Client' | 'Pool' | 'native'> & { Client: typeof Client; Pool: typeof Pool; native: null } = {
   ...pg, Client, Pool, native,
+}
+
+/** The verified classes under names the namespace below does not shadow. */
+type VerifiedClient = Client
+type VerifiedPool = Pool
+
+/**
+ * The types `pg.X` names after `import pg from 'azure-pg-tls/pg'`, as after `import pg from 'pg'`, so typed
+ * code changes only its import line. Each is the type of this module's named export of that name, so
+ * `pg.Pool`, `Pool` and `ns.Pool` (after `import * as ns`) agree. Types only: nothing here exists at run
+ * time, which is how a namespace can merge with the const above and leave the module object as it is.
+ */
+declare namespace azurePg {
+  /** This module's verified Client class, not pg's. */
+  export type Client = VerifiedClient
+  /** This module's verified Pool class, not pg's. */
+  export type Pool = VerifiedPool
+  /** What `new pg.Client(config)` accepts here: pg's options plus the SDK's. */
+  export type ClientConfig = AzurePgOptions
+  /** What `new pg.Pool(config)` accepts here: pg's pool options plus the SDK's. */
+  export type PoolConfig = AzurePgPoolOptions
+  /** pg's other name for ClientConfig; here too. */
+  export type ConnectionConfig = AzurePgOptions
+
+  // pg's own types, documented by @types/pg; type parameters and defaults as it declares them (see above).
+  export type ClientBase = upstream.ClientBase
+  export type PoolClient = upstream.PoolClient
+  export type PoolOptions = upstream.PoolOptions
+  export type Defaults = upstream.Defaults
+  export type Connection = upstream.Connection
+  export type DatabaseError = upstream.DatabaseError
+  export type TypeOverrides = upstream.TypeOverrides
+  export type Events = upstream.Events
+  export type Query<R extends QueryResultRow = any, I extends any[] = any> = upstream.Query<R, I>
+  export type Result<R extends QueryResultRow = any> = upstream.Result<R>
+  export type QueryConfig<I = any[]> = upstream.QueryConfig<I>
+  export type QueryArrayConfig<I = any[]> = upstream.QueryArrayConfig<I>
+  export type QueryConfigValues<T> = upstream.QueryConfigValues<T>
+  export type QueryResult<R extends QueryResultRow = any> = upstream.QueryResult<R>
+  export type QueryArrayResult<R extends any[] = any[]> = upstream.QueryArrayResult<R>
+  export type ResultBuilder<R extends QueryResultRow = any> = upstream.ResultBuilder<R>
+  export type QueryResultBase = upstream.QueryResultBase
+  export type QueryResultRow = upstream.QueryResultRow
+  export type CustomTypesConfig = upstream.CustomTypesConfig
+  export type Submittable = upstream.Submittable
+  export type FieldDef = upstream.FieldDef
+  export type Notification = upstream.Notification
+  export type QueryParse = upstream.QueryParse
+  export type TransactionStatus = upstream.TransactionStatus
+  export type BindConfig = upstream.BindConfig
+  export type ExecuteConfig = upstream.ExecuteConfig
+  export type MessageConfig = upstream.MessageConfig
 }
 export default azurePg

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
+import { pgTypeNames, typedPrograms, TYPED_MODES, verifiedTypes, type PgTypeNames, type TypedMode } from '../support/typed-consumers.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -112,6 +113,40 @@ const TS_CONFIG = {
   include: ['src'],
 }
 
+/**
+ * Type-checks the typed consumer programs for one mode in a project of their own inside the app, once
+ * importing 'pg' (src/pg/) and once 'azure-pg-tls/pg' (src/drop-in/). Returns tsc's errors by file.
+ */
+async function typeCheck(app: string, mode: TypedMode, names: PgTypeNames): Promise<Record<string, string[]>> {
+  const dir = join(app, 'typed', mode.name.replaceAll(/\W+/g, '-'))
+  for (const [folder, specifier] of [['pg', 'pg'], ['drop-in', 'azure-pg-tls/pg']] as const) {
+    await mkdir(join(dir, 'src', folder), { recursive: true })
+    const programs = typedPrograms(mode, specifier, names)
+    if (folder === 'drop-in') programs['verified-types'] = verifiedTypes(specifier)
+    for (const [name, text] of Object.entries(programs)) {
+      await writeFile(join(dir, 'src', folder, `${name}.ts`), text)
+    }
+  }
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify({ type: mode.packageType })}\n`)
+  const compilerOptions = { ...mode.compilerOptions, target: 'ES2022', strict: true, esModuleInterop: true, skipLibCheck: false, types: ['node'], noEmit: true }
+  await writeFile(join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, include: ['src'] }, null, 2)}\n`)
+  let output = ''
+  try {
+    await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, env: cleanEnv(), timeout: 120_000 })
+  } catch (err) {
+    output = (err as { stdout?: string }).stdout ?? String(err)
+  }
+  const errors: Record<string, string[]> = {}
+  let file = '(tsc)'
+  for (const line of output.split('\n').filter((l) => l.trim() !== '')) {
+    // An indented line continues the diagnostic above it.
+    const m = /^(\S.*?)\(\d+,\d+\): (.*)$/.exec(line)
+    if (m !== null) file = m[1] ?? file
+    ;(errors[file] ??= []).push(m?.[2] ?? line.trim())
+  }
+  return errors
+}
+
 describe('the packed tarball installed into a new project', { timeout: 600_000 }, () => {
   let tmp: string | undefined
   let app: string
@@ -190,6 +225,16 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
     assert.deepEqual(out.wrong, { error: 'AzurePgError', code: 'AUTH_FAILED' })
     assert.match(out.loaded, /node_modules\/azure-pg-tls\/dist\/cjs\/connect\/pg\.js$/)
   })
+
+  for (const mode of TYPED_MODES) {
+    it(`typed code changes one import line: pg.Pool, pg.QueryResult<Row>, ... compile from 'pg' and from 'azure-pg-tls/pg' (moduleResolution ${mode.name})`, async () => {
+      const names = await pgTypeNames(app)
+      // The programs name every type @types/pg offers; these must be among what was read from it.
+      for (const list of [names.esmDefault, names.module]) for (const t of ['Client', 'Pool', 'PoolClient', 'QueryResult', 'ClientConfig', 'DatabaseError']) assert.ok(list.includes(t), t)
+      const errors = await typeCheck(app, mode, names)
+      assert.deepEqual(errors, {}, `tsc reported errors:\n${JSON.stringify(errors, null, 2)}`)
+    })
+  }
 
   it('npx azure-pg-tls --version prints the package version; the doctor passes every step', async () => {
     // npm_config_yes=false: npx must find the installed bin, never offer to download a package of that name.
