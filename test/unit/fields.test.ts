@@ -1,4 +1,4 @@
-// The field table: one source for precedence, known connection-string keys and the README's options table.
+// The field table: one source for precedence, known connection-string keys and the options table of docs/options.md.
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
@@ -6,9 +6,9 @@ import { FIELDS, fieldsTable, STRING_KEYS } from '../../src/config/fields.js'
 import { parseConnectionString } from '../../src/config/connection-string.js'
 
 describe('field table', () => {
-  it('is what the README shows (regenerate with npm run docs:options)', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-    const section = /<!-- options-table:start[^>]*-->\n([\s\S]*?)\n<!-- options-table:end -->/.exec(readme)?.[1]
+  it('is what docs/options.md shows (regenerate with npm run docs:options)', () => {
+    const page = readFileSync(new URL('../../docs/options.md', import.meta.url), 'utf8')
+    const section = /<!-- options-table:start[^>]*-->\n([\s\S]*?)\n<!-- options-table:end -->/.exec(page)?.[1]
     assert.equal(section, fieldsTable())
   })
 

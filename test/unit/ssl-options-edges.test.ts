@@ -1,4 +1,4 @@
-// Edges of the ssl allow-list that mutation testing showed unguarded (README, "Mutation testing"): the
+// Edges of the ssl allow-list that mutation testing showed unguarded (docs/testing.md, "Mutation testing"): the
 // safe value next to each refused one, and what the refusals say. Pure: acceptSsl called directly.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'

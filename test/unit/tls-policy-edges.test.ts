@@ -1,4 +1,4 @@
-// Edges of the TLS policy that mutation testing showed unguarded (README, "Mutation testing"): safe
+// Edges of the TLS policy that mutation testing showed unguarded (docs/testing.md, "Mutation testing"): safe
 // values next to refused ones, so a check that refuses too much fails as surely as one that refuses too
 // little. The pure stages are called directly; the last test goes through the public API.
 import assert from 'node:assert/strict'
