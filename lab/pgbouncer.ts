@@ -9,10 +9,8 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { adminQuery, queryOnce } from './lab.js'
 import { freePort, serviceUser, type RunningPostgres, type TlsFiles } from './postgres-server.js'
+import { PGBOUNCER_BIN } from './system-requirements.js'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
-
-/** Where Debian's package installs the binary. */
-const PGBOUNCER = process.env['PGBOUNCER_BIN'] ?? '/usr/sbin/pgbouncer'
 
 export interface PgBouncerOptions {
   /** The PostgreSQL it pools for (database `postgres`). */
@@ -120,7 +118,7 @@ async function launch(dir: string, port: number, options: PgBouncerOptions, owne
   if (owner !== undefined) await chown(config, owner.uid, owner.gid)
 
   const logs: string[] = []
-  const child = spawn(PGBOUNCER, [config], { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) })
+  const child = spawn(PGBOUNCER_BIN, [config], { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ?? {}) })
   const log = (): string => logs.join('').slice(-4000)
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`pgbouncer did not start in 15 s:\n${log()}`)) }, 15_000)

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
-import { FakeCredential, jwt } from '../support/fake-credential.js'
+import { FakeCredential, jwt } from '../../lab/fake-credential.js'
 import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, startLab, type Lab } from '../../lab/lab.js'
 
 const ALICE = 'alice@contoso.com'

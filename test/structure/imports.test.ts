@@ -1,12 +1,15 @@
 // The shape of src/: one flow, one direction. These checks read the source text, so a cycle or an
-// upward import fails here before it confuses a reader.
+// upward import fails here before it confuses a reader. Around src/, the bench and the examples stand
+// on lab/ (and src/), never on test/: what they share with the tests lives in lab/.
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
-const SRC = fileURLToPath(new URL('../../src/', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const SRC = join(ROOT, 'src/')
+const TEST = join(ROOT, 'test/')
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -27,6 +30,11 @@ function importsOf(file: string): string[] {
 const files = sourceFiles(SRC)
 const rel = (f: string): string => relative(SRC, f)
 const graph = new Map(files.map((f) => [rel(f), importsOf(f).map(rel)]))
+
+/** Every import of `files` that resolves into the folder `dir`, as "from → to" relative to the repository. */
+function importsInto(files: readonly string[], dir: string): string[] {
+  return files.flatMap((f) => importsOf(f).filter((d) => d.startsWith(dir)).map((d) => `${relative(ROOT, f)} → ${relative(ROOT, d)}`))
+}
 
 /** Layers, lowest first: a module imports only from its own layer or lower ones. */
 const LAYERS: ReadonlyArray<readonly string[]> = [
@@ -90,11 +98,28 @@ describe('src/ structure', () => {
   })
 })
 
+describe('bench/, examples/ and lab/ stand on lab/ and src/, not on test/', () => {
+  // lab/ is included because bench/ and examples/ import it: an import of test/ there would reach test/ all the same.
+  for (const folder of ['bench', 'examples', 'lab']) {
+    it(`${folder}/ imports nothing from test/`, () => {
+      const files = sourceFiles(join(ROOT, folder))
+      assert.ok(files.length > 0, `${folder}/ has TypeScript files`)
+      assert.deepEqual(importsInto(files, TEST), [], 'move what is shared into lab/')
+    })
+  }
+})
+
 // A sanity check of the checker itself: it must see a cycle and an upward import when they exist.
 describe('the structure checker', () => {
   it('sees the imports of a known module', () => {
     assert.ok(graph.get('connect/client.ts')?.includes('connect/prepare.ts'))
     assert.ok(graph.get('config/resolve.ts')?.includes('options.ts'), 'type-only imports are counted')
+  })
+
+  it('sees an import into test/ where there is one', () => {
+    const entra = join(TEST, 'unit/entra.test.ts')
+    assert.ok(importsInto([entra], TEST).includes('test/unit/entra.test.ts → test/support/assert-error.ts'))
+    assert.deepEqual(importsInto([entra], join(ROOT, 'bench/')), [])
   })
 
   it('finds a cycle where there is one, and none in a graph without', () => {

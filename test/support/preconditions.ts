@@ -18,11 +18,11 @@ export function assertAzureIdentityAbsent(): void {
   assert.fail(`this test needs @azure/identity to be absent (it checks ENTRA_UNAVAILABLE), but it is installed at ${found}; run \`npm uninstall @azure/identity\` (it is an optional peer dependency, not a dev dependency)`)
 }
 
-/** The libpq cross-check needs Debian's psql (package postgresql-client; .ci/run installs it). */
+/** The libpq cross-check needs Debian's psql (package postgresql-client; `npm test` installs it as root, lab/provision.ts). */
 export async function assertPsqlPresent(): Promise<void> {
   try {
     await run('psql', ['--version'], { timeout: 10_000 })
   } catch (err) {
-    assert.fail(`this test needs psql (libpq) on PATH: install it (Debian: apt-get install postgresql-client; .ci/run does so): ${(err as Error).message}`)
+    assert.fail(`this test needs psql (libpq) on PATH: install it (Debian: sudo apt-get install -y postgresql-client; \`npm test\` does so when run as root): ${(err as Error).message}`)
   }
 }

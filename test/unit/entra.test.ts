@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { classifyAzureHost, entraScopeFor, resolveAzurePgConfig, userFromToken, type AzurePgOptions, type TokenCredential } from '../../src/index.js'
 import { entraTokenSource } from '../../src/auth/entra.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
-import { credentialFor, FakeCredential, jwt } from '../support/fake-credential.js'
+import { credentialFor, FakeCredential, jwt } from '../../lab/fake-credential.js'
 import { assertAzureIdentityAbsent } from '../support/preconditions.js'
 
 const base: AzurePgOptions = { env: {}, certs: { source: 'bundled' } }

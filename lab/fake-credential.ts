@@ -1,13 +1,16 @@
 // A TokenCredential that hands out JWT-shaped tokens (real header.payload.signature strings) with
 // chosen claims and expiry, and records how it was asked. It stands in for @azure/identity, which needs Azure.
+// In lab/ because the bench uses it as well as the tests, and the bench must not reach into test/.
 import { randomBytes } from 'node:crypto'
-import type { AccessToken, TokenCredential } from '../../src/index.js'
+import type { AccessToken, TokenCredential } from '../src/index.js'
 
+/** A JWT-shaped token carrying `claims`, with a random signature (nothing verifies it). */
 export function jwt(claims: Record<string, unknown>): string {
   const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url')
   return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.${randomBytes(32).toString('base64url')}`
 }
 
+/** A stand-in TokenCredential whose answers the caller scripts through {@link FakeCredential.next}. */
 export class FakeCredential implements TokenCredential {
   readonly scopes: string[] = []
   calls = 0
