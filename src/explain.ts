@@ -29,7 +29,7 @@ interface ErrorFacts {
 export type AdviceId =
   | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
   | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
-  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'closed' | 'network'
+  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'ended' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
 interface ErrorRule {
@@ -151,6 +151,13 @@ const ERROR_RULES: readonly ErrorRule[] = [
     matches: (e) => /^timeout expired$|Connection terminated due to connection timeout|timeout exceeded when trying to connect/.test(e.message),
     message: (ctx) => `No complete answer from ${where(ctx)} within the connect time limit.`,
     hint: () => `Check the network path (firewall rules, private endpoint DNS, a proxy that accepts and stalls); raise connectionTimeoutMillis (default ${DEFAULT_CONNECT_TIMEOUT_MS}) only for a slow link.`,
+  },
+  {
+    // pg's text when the client's own end() closed the connection: here, end() overtook connect().
+    id: 'ended', code: 'CONNECTION_FAILED', reason: 'closed',
+    matches: (e) => e.message === 'Connection terminated',
+    message: (ctx) => `The client was ended (end()) before its connection to ${where(ctx)} was ready.`,
+    hint: () => 'Call end() once connect() has settled, or ignore this error when the application meant to stop connecting.',
   },
   {
     id: 'closed', code: 'CONNECTION_FAILED', reason: 'closed',

@@ -156,7 +156,10 @@ function connectDirect(con: PgConnection, plan: AdaptivePlan, port: number, host
       settled = true
       socket.destroy()
       raw.destroy()
-      if (plan.fallback && con._ending !== true && !isVerificationFailure(err)) {
+      if (con._ending === true) {
+        // The client's own end() cut the handshake short: say so, as pg does for its own path.
+        con.emit('error', new Error('Connection terminated'))
+      } else if (plan.fallback && !isVerificationFailure(err)) {
         fellBack = true
         fallBack()
       } else {

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { resolveOptions } from '../config/resolve.js'
 import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
-import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
@@ -24,6 +24,7 @@ interface PgInternals {
   _ending?: boolean
   _connecting?: boolean
   _connectionCallback?: ((err: Error | null) => void) | null
+  _connectionTimeoutMillis?: unknown
   _queryQueue?: unknown[]
   _sentQueryQueue?: unknown[]
   processID?: unknown
@@ -148,6 +149,8 @@ export class AzurePgClient extends pg.Client {
     // Refuse a configuration that would not verify, before pg sees it: also for direct construction.
     const expected = planned === undefined ? undefined : expectationOf(planned.config)
     super(planned?.config ?? config ?? { ssl: { rejectUnauthorized: true, minVersion: 'TLSv1.2' } })
+    // The guard checks this Connection's TLS options: nobody may put another Connection in its place.
+    Object.defineProperty(this, 'connection', { value: (this as unknown as PgInternals).connection, writable: false, configurable: false, enumerable: true })
     if (prepared !== undefined && planned !== undefined && expected !== undefined) this.#adopt(prepared, planned, expected)
   }
 
@@ -279,18 +282,28 @@ export class AzurePgClient extends pg.Client {
       })
     }
     this.#connectCalled = true
-    // end() came first (the drop-in Client prepares before connecting): pg would still open a socket.
-    if ((this as unknown as PgInternals)._ending === true) throw this.#explain(new Error('Connection terminated'))
-    this.#check()
-    this.#guardSessions()
     try {
+      // end() came first (the drop-in Client prepares before connecting): pg would still open a socket.
+      if ((this as unknown as PgInternals)._ending === true) throw new Error('Connection terminated')
+      this.#check()
+      this.#guardSessions()
       return await super.connect()
     } catch (err) {
-      // pg leaves a client whose connect failed queryable, when the connection ended before an error event:
-      // its next query() would wait forever for a ReadyForQuery that cannot come. pg's own not-queryable answer instead.
-      ;(this as unknown as PgInternals)._queryable = false
-      throw this.#explain(err)
+      throw this.refuseQueries(this.#explain(err))
     }
+  }
+
+  /**
+   * After a failed or refused connect: the client is not queryable, and queries queued before are failed
+   * with `err`. pg leaves such a client queryable when its connection ended before an error event, or was
+   * never opened, so a query would wait forever for a ReadyForQuery that cannot come. Returns `err`.
+   */
+  protected refuseQueries(err: unknown): unknown {
+    ;(this as unknown as PgInternals)._queryable = false
+    // A client refused before it was prepared has no explainer: its queries get the refusal itself.
+    this.#convert ??= () => err
+    pgPaths._errorAllQueries.call(this, err)
+    return err
   }
 
   /**
@@ -322,10 +335,20 @@ export class AzurePgClient extends pg.Client {
       preparing.then(() => this.cancel(client, query), () => undefined)
       return
     }
-    this.#check()
+    try {
+      this.#check()
+    } catch {
+      // pg's cancel never throws: a canceller whose settings were changed after creation sends nothing.
+      return
+    }
     this.#guardSessions()
     const self = this as unknown as PgInternals
     const con = self.connection
+    // A cancel that gets no answer (a server that stalls after 'S') must not hold its socket forever.
+    const limit = Number(self._connectionTimeoutMillis) > 0 ? Number(self._connectionTimeoutMillis) : DEFAULT_CONNECT_TIMEOUT_MS
+    const timer = setTimeout(() => { (con.stream as { destroy?: () => void }).destroy?.() }, limit)
+    timer.unref()
+    con.once('end', () => clearTimeout(timer))
     // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
     con.on('error', () => {})
     con.once('connect', () => { if (con.sslNegotiation !== 'direct') con.requestSsl() })

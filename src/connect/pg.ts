@@ -26,13 +26,27 @@ export type PoolConfig = AzurePgPoolOptions
 export type ConnectionConfig = ClientConfig
 
 /** EventEmitter's own bookkeeping: listeners attached before connect() belong to the object, not to its configuration. */
-const EMITTER_STATE = new Set(['_events', '_eventsCount', '_maxListeners'])
+const EMITTER_STATE = ['_events', '_eventsCount', '_maxListeners']
+
+/**
+ * What a pg.Client records of its life rather than of its configuration: queries queued before connect()
+ * finished preparing, an end() that came first, a failure. Copying a fresh client's would drop those
+ * queries and undo that end().
+ */
+const CLIENT_STATE = new Set([
+  ...EMITTER_STATE, 'connection', '_queryQueue', '_sentQueryQueue', '_activeQuery', '_ending', '_ended', '_connecting',
+  '_connected', '_connectionError', '_queryable', 'readyForQuery', '_txStatus', 'processID', 'secretKey',
+])
+
+/** The same for pg's Connection: a 'message' listener added before connect() (pg's `_emitMessage`), statements, an end(). */
+const CONNECTION_STATE = new Set([...EMITTER_STATE, '_emitMessage', '_ending', '_connecting', 'parsedStatements', 'submittedNamedStatements'])
 
 /**
  * Gives `target` (a pg.Client that has not connected) the configuration `fresh` was constructed with:
- * every own property pg's constructors set, on the client and on its Connection. The objects keep their
- * identity and their listeners, so a library that attached to `client.connection` before connect()
- * (Sequelize listens for `parameterStatus`) still hears the real connection.
+ * every own property pg's constructors set, on the client and on its Connection, except their state
+ * (see {@link CLIENT_STATE}). The objects keep their identity and their listeners, so a library that
+ * attached to `client.connection` before connect() (Sequelize listens for `parameterStatus`) still hears
+ * the real connection.
  */
 function adoptConfiguration(target: pg.Client, fresh: pg.Client): void {
   const copy = (to: object, from: object, skip: ReadonlySet<string>): void => {
@@ -43,8 +57,8 @@ function adoptConfiguration(target: pg.Client, fresh: pg.Client): void {
     }
   }
   const connectionOf = (c: pg.Client): object => (c as unknown as { connection: object }).connection
-  copy(target, fresh, new Set([...EMITTER_STATE, 'connection']))
-  copy(connectionOf(target), connectionOf(fresh), EMITTER_STATE)
+  copy(target, fresh, CLIENT_STATE)
+  copy(connectionOf(target), connectionOf(fresh), CONNECTION_STATE)
 }
 
 /**
@@ -93,7 +107,8 @@ export class Client extends AzurePgClient {
   override connect(): Promise<pg.Client>
   override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void
   override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | void {
-    const attempt = this.#ready().then(() => super.connect())
+    // A refusal before any socket (an insecure setting, an unreadable root file) fails queued queries too.
+    const attempt = this.#ready().then(() => super.connect(), (err: unknown) => { throw this.refuseQueries(err) })
     if (callback === undefined) return attempt
     const cb = callback as (err: Error | null, c?: pg.Client) => void
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))

@@ -19,6 +19,7 @@ import { createRootCa, issueServerCertificate } from '../../lab/pki.js'
 import { startTcpRelay } from '../../lab/tcp-relay.js'
 import { SSL_REQUEST } from '../../lab/tls-records.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
+import { waitUntil } from '../support/handles.js'
 import { sessionFacts } from '../support/session.js'
 
 let lab: Lab
@@ -181,6 +182,20 @@ describe('direct TLS', () => {
   })
 })
 
+describe("a client's Connection", () => {
+  it('cannot be replaced: the guard checks the TLS options of the Connection pg will use', async () => {
+    const client = await createAzurePgClient(to('impostor'))
+    const own = (client as unknown as { connection: unknown }).connection
+    // A Connection whose TLS options answer the guard with the resolved ones, and pg with weaker ones.
+    const evil = new pg.Connection()
+    assert.throws(() => { (client as unknown as { connection: unknown }).connection = evil }, TypeError)
+    assert.equal((client as unknown as { connection: unknown }).connection, own)
+    const err = await expectAzureError(() => client.connect(), 'TLS_VERIFY_FAILED')
+    assert.equal(err.reason, 'unknown-ca')
+    await client.end()
+  })
+})
+
 describe('cancel', () => {
   /** A client as another copy of pg makes it (ORMs bring their own): pg 8.11, whose fields have no `_` prefix. */
   async function legacyClient(port: number): Promise<pg.Client> {
@@ -242,6 +257,33 @@ describe('cancel', () => {
       })
     }
   }
+
+  it("gives up a cancel whose server never answers after the connect limit, and never throws for a canceller changed after creation", async () => {
+    const stalled = await startFakeTlsServer('tls-request-then-silent', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
+    const worker = await createAzurePgClient(to('good'))
+    await worker.connect()
+    try {
+      const query = worker.query(new pg.Query('SELECT pg_sleep(30)'))
+      const outcome = new Promise<Error>((resolve) => query.on('error', resolve))
+      await untilRunning()
+      const canceller = (await createAzurePgClient(to(stalled.port, { connectionTimeoutMillis: 300 }))) as unknown as Canceller & { connection: { stream: { destroyed: boolean } } }
+      canceller.cancel(worker, query)
+      await waitUntil(() => stalled.record.connections === 1 && canceller.connection.stream.destroyed, 5000)
+      assert.equal(stalled.record.connections, 1, 'the cancel reached the stalled server')
+      assert.equal(canceller.connection.stream.destroyed, true, 'the cancel gave up its socket after its connect limit')
+
+      const tampered = (await createAzurePgClient(to('good'))) as unknown as Canceller & { port: number }
+      tampered.port = stalled.port
+      assert.doesNotThrow(() => tampered.cancel(worker, query))
+      assert.equal(stalled.record.connections, 1, 'the changed canceller sent nothing')
+      // The query still runs: cancel it for real, inside TLS, to end the test.
+      ;((await createAzurePgClient(to('good'))) as unknown as Canceller).cancel(worker, query)
+      assert.equal(((await outcome) as { code?: string }).code, '57014')
+    } finally {
+      await worker.end()
+      await stalled.close()
+    }
+  })
 
   it("takes a queued query of pg 8.11's client off its queue with no network at all", async () => {
     const relay = await startTcpRelay(lab.server('good'))

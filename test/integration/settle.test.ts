@@ -8,6 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { forgetLearnedFacts } from '../../src/connect/learned-facts.js'
+import { Client as DropInClient } from '../../src/connect/pg.js'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { startFakeTlsServer, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab } from '../../lab/lab.js'
@@ -15,6 +16,7 @@ import { issueServerCertificate } from '../../lab/pki.js'
 import { freePort, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
 import { startTcpRelay, type TcpRelay } from '../../lab/tcp-relay.js'
 import { listenOnLoopback, SocketSet } from '../../lab/tcp-server.js'
+import { activeCounts, settledReading } from '../support/handles.js'
 import { timeLimit } from '../support/within.js'
 
 /** Settling means within this; a hang fails the test with the step's name instead of the runner's timeout. */
@@ -176,14 +178,71 @@ describe('a connection lost after login', () => {
   }
 })
 
-describe('end() has a time limit', () => {
-  it('settles, and the connect() it overtook rejects, when end() is called while connecting to a server that never answers', async () => {
-    const client = await createAzurePgClient(options(silent.port, 'postgres', undefined, { connectionTimeoutMillis: 60_000 }))
+describe('a connect refused before any socket opens', () => {
+  const refusals: Array<[string, () => Promise<pg.Client>]> = [
+    ['an SDK client whose port was changed after creation', async () => {
+      const c = await createAzurePgClient(options(lab.server('good').port, 'postgres', undefined))
+      ;(c as unknown as { port: number }).port = closedPort
+      return c
+    }],
+    ["azure-pg-tls/pg's Client with sslmode=disable", async () => new DropInClient(options(lab.server('good').port, 'postgres', undefined, { sslmode: 'disable' }))],
+    ["azure-pg-tls/pg's Client with a missing sslrootcert", async () => new DropInClient(options(lab.server('good').port, 'postgres', undefined, { sslrootcert: '/nonexistent/root.pem' }))],
+  ]
+  for (const [name, make] of refusals) {
+    it(`${name}: connect() rejects, and queries queued before and sent after settle`, async () => {
+      const client = await make()
+      const queued = client.query('SELECT 1')
+      const connecting = client.connect()
+      await rejects(connecting, 'connect()')
+      await rejects(queued, 'the query queued before connect() settled')
+      await rejects(client.query('SELECT 1'), 'query() after the refusal')
+      assert.ok(await viaCallback((cb) => { client.query('SELECT 1', cb) }, 'query(sql, callback) after the refusal') instanceof AzurePgError)
+      await within(client.end(), 'end()')
+    })
+  }
+})
+
+describe("azure-pg-tls/pg's Client keeps what happened before connect() finished preparing", () => {
+  it('answers a query issued right after connect(), before the connection is ready', async () => {
+    const client = new DropInClient(options(lab.server('good').port, 'postgres', undefined))
     const connecting = client.connect()
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    await within(client.end(), 'end() while connecting')
-    assert.equal((await rejects(connecting, 'the overtaken connect()')).code, 'CONNECTION_FAILED')
+    const early = client.query('SELECT 41 + 1 AS answer')
+    await within(connecting, 'connect()')
+    assert.equal((await within(early, 'the early query')).rows[0]?.answer, 42)
+    await within(client.end(), 'end()')
   })
+
+  for (const order of ['end() then connect()', 'connect() and end() in the same tick'] as const) {
+    it(`${order}: connect() rejects and no socket stays open`, async () => {
+      const before = await settledReading(() => activeCounts(['TCPSocketWrap', 'TLSWrap']), 2000)
+      const client = new DropInClient(options(lab.server('good').port, 'postgres', undefined))
+      let connecting: Promise<unknown>
+      if (order === 'end() then connect()') {
+        await within(client.end(), 'end()')
+        connecting = client.connect()
+      } else {
+        connecting = client.connect()
+        await within(client.end(), 'end()')
+      }
+      assert.equal((await rejects(connecting, 'connect()')).code, 'CONNECTION_FAILED')
+      await rejects(client.query('SELECT 1'), 'query() after end()')
+      assert.deepEqual(await settledReading(() => activeCounts(['TCPSocketWrap', 'TLSWrap']), 2000), before, 'no socket left open')
+    })
+  }
+})
+
+describe('end() has a time limit', () => {
+  for (const negotiation of ['postgres', 'direct'] as const) {
+    it(`${negotiation}: settles, and the connect() it overtook rejects saying so, when end() is called while connecting to a server that never answers`, async () => {
+      const client = await createAzurePgClient(options(silent.port, negotiation, undefined, { connectionTimeoutMillis: 60_000 }))
+      const connecting = client.connect()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await within(client.end(), 'end() while connecting')
+      const err = await rejects(connecting, 'the overtaken connect()')
+      assert.equal(err.code, 'CONNECTION_FAILED')
+      assert.match(err.message, /was ended \(end\(\)\) before/)
+    })
+  }
 
   it('settles when the server never closes its side after the Terminate message', async () => {
     const relay = await startTcpRelay({ host: '127.0.0.1', port: lab.server('good').port }, { neverClose: true })
