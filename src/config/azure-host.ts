@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { AzurePgError, invalidConfig } from '../errors.js'
 import type { AzureCloud, AzureHostInfo, AzureService, ServerType } from '../options.js'
 
@@ -39,6 +40,19 @@ export interface LoginNameInput {
   readonly host: string
 }
 
+const LABEL = '[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?'
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`, 'u')
+
+/**
+ * Whether `host` is a DNS name (letters, digits, `_` and inner `-` per label, at most 253 characters), an
+ * IP address (IPv6 with a zone too), or a Unix-socket path. An allow-list: whatever else a host could hold
+ * (control characters, spaces, quotes) is never handed to a resolver nor repeated in a message.
+ */
+export function isHostOrAddress(host: string): boolean {
+  if (host.startsWith('/') || isIP(host) !== 0 || isIP(host.replace(/%[\w.-]+$/, '')) === 6) return true
+  return host.length <= 253 && HOST_NAME.test(host)
+}
+
 /**
  * The user name to send, following Azure's rules: Single Server wants `user@server` (after the whole
  * name, so an Entra UPN becomes `alice@contoso.com@server`); Flexible Server and `auto` send it as
@@ -50,9 +64,10 @@ export function azureLoginName({ user, serverName, serverType, host }: LoginName
   const suffix = at === -1 ? undefined : user.slice(at + 1)
   const namesServer = suffix !== undefined && suffix !== '' && !suffix.includes('.')
   if (namesServer && serverName !== undefined && suffix.toLowerCase() !== serverName) {
+    // The suffix is user-typed (and may be a password typed in the wrong field): it is not repeated.
     throw new AzurePgError('USER_SERVER_MISMATCH',
-      `The user name ends in "@${suffix}", but the host "${host}" is server "${serverName}".`,
-      { hint: `Use the user name without the suffix, or with "@${serverName}", or connect to the server "${suffix}".` })
+      `The user name ends in "@<server>" naming another server than the host's, which is server "${serverName}".`,
+      { hint: `Use the user name without its @ suffix, or with "@${serverName}", or connect to the server the suffix names.` })
   }
   if (serverType !== 'single') return user
   if (serverName === undefined) {

@@ -2,6 +2,7 @@
 // it to libpq-named parameters. The grammars live in connection-string/, one per form.
 import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
+import { isHostOrAddress } from './azure-host.js'
 import { parseAdoNet } from './connection-string/adonet.js'
 import { GrammarError, reject, type RawPair } from './connection-string/grammar.js'
 import { JDBC_PREFIX, parseJdbc } from './connection-string/jdbc.js'
@@ -164,15 +165,12 @@ function splitHostPort(host: string): { host: string; port: string } | undefined
   return { host: m === null ? bare : (m[1] ?? bare), port: port.trim().replace(/^\+/, '') }
 }
 
-const LABEL = '[\\p{L}\\p{N}_](?:[\\p{L}\\p{N}_-]*[\\p{L}\\p{N}_])?'
-const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`, 'u')
-
 /**
  * A host must be a DNS name, an IP address, or a Unix-socket path (which the TLS policy refuses by
  * name). Anything else can only be a fragment of a broken parse, and is never handed to a resolver.
  */
 function checkHost(host: string, where: string): void {
-  if (host === '' || host.startsWith('/') || isIP(host) !== 0 || isIP(host.replace(/%[\w.-]+$/, '')) === 6) return
+  if (host === '' || isHostOrAddress(host)) return
   if (host.includes(',')) reject(`${where} names several hosts; azure-pg-tls connects to one server`, 'Keep a single host in the connection string.')
-  if (host.length > 253 || !HOST_NAME.test(host)) reject(`${where} is not a host name`, QUOTING_HINT)
+  reject(`${where} is not a host name`, QUOTING_HINT)
 }

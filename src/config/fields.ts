@@ -135,14 +135,17 @@ export function firstSet(names: readonly string[], env: Readonly<Record<string, 
   return undefined
 }
 
-const KIND_WORDS = { text: 'a string', port: 'a port number', count: 'a number of milliseconds (0 or more)', flag: 'true or false' } as const
+/** The longest time limit a Node timer can hold (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_LIMIT_MS = 2_147_483_647
+
+const KIND_WORDS = { text: 'a string', port: 'a port number', count: `a number of milliseconds (0 to ${MAX_LIMIT_MS})`, flag: 'true or false' } as const
 
 /** An option value of the right type, as text; `INVALID_CONFIG` naming the option (never its value) otherwise. */
 export function checkedOption(option: string, kind: FieldSpec['kind'], v: unknown): string {
   const ok = kind === undefined ? true
     : kind === 'text' ? typeof v === 'string'
       : kind === 'port' ? typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))
-        : kind === 'count' ? typeof v === 'number' && Number.isFinite(v) && v >= 0
+        : kind === 'count' ? typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LIMIT_MS
           : typeof v === 'boolean'
   if (!ok) throw invalidConfig(`option "${option}" is not ${KIND_WORDS[kind ?? 'text']}.`, `Pass ${option} as ${KIND_WORDS[kind ?? 'text']}, or leave it unset.`)
   return String(v)

@@ -2,11 +2,11 @@ import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type Logger, type PasswordSource, type ServerType, type TokenCredential } from '../options.js'
-import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
+import { azureLoginName, classifyAzureHost, entraScopeFor, isHostOrAddress } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
 import { chooseEnvServer, hostSourcesLooked, type EnvServerSource } from './env-source.js'
-import { checkedOption, field, firstSet, OPTION_KEYS, optionValue } from './fields.js'
+import { checkedOption, field, firstSet, MAX_LIMIT_MS, OPTION_KEYS, optionValue } from './fields.js'
 import { isTruthy, type Setting } from './setting.js'
 import { readSslOption } from './ssl-options.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
@@ -108,8 +108,8 @@ function parsePort(s: Setting): number {
 
 function parseSeconds(s: Setting): number {
   const n = Number(s.value)
-  if (!Number.isFinite(n) || n < 0) {
-    throw invalidConfig(`connect_timeout (from ${s.origin}) is not a number of seconds.`, 'Use a whole number of seconds, for example connect_timeout=10.')
+  if (!Number.isFinite(n) || n < 0 || n * 1000 > MAX_LIMIT_MS) {
+    throw invalidConfig(`connect_timeout (from ${s.origin}) is not a number of seconds (0 to ${Math.floor(MAX_LIMIT_MS / 1000)}).`, 'Use a whole number of seconds, for example connect_timeout=10.')
   }
   return n * 1000
 }
@@ -186,6 +186,11 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
       'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
   }
   if (host.includes(',')) throw invalidConfig('The host names several servers; azure-pg-tls connects to one.', 'Set a single host.')
+  // Messages name the host: only a host name or address gets that far (not control characters, say, from an option or PGHOST).
+  if (!isHostOrAddress(host)) {
+    throw invalidConfig(`The host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}) is not a host name or IP address.`,
+      'Set host to the server\'s DNS name, <server>.postgres.database.azure.com for Azure.')
+  }
 
   const portSetting = get('port')
   const port = portSetting === undefined ? 5432 : parsePort(portSetting)

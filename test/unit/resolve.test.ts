@@ -75,6 +75,21 @@ describe('resolved configuration', () => {
     await expectAzureError(() => resolve({ host: HOST, serverName: 'other', user: 'u' }), 'INVALID_CONFIG')
   })
 
+  it('takes only a host name or address as host, from options and the environment too, and never repeats another', async () => {
+    for (const options of [{ host: 'a\nFORGED' }, { env: { PGHOST: 'srv\u001b[31m.postgres.database.azure.com' } }, { host: 'two words' }, { host: 'x'.repeat(254) }] as AzurePgOptions[]) {
+      const err = await expectAzureError(() => resolve({ user: 'u', ...options }), 'INVALID_CONFIG')
+      assert.match(err.message, /^The host \(from (option "host"|environment variable PGHOST)\) is not a host name or IP address\.$/)
+    }
+    for (const host of [HOST, '10.0.0.7', 'fe80::1%eth0', 'db_1.contoso.internal', 'localhost']) assert.equal((await resolve({ host, user: 'u' })).host, host)
+  })
+
+  it('refuses a connect limit a Node timer cannot hold (above 2^31 - 1 ms), which would fire at once', async () => {
+    await expectAzureError(() => resolve({ host: HOST, user: 'u', connectionTimeoutMillis: 2 ** 31 }), 'INVALID_CONFIG')
+    await expectAzureError(() => resolve({ host: HOST, user: 'u', env: { PGCONNECT_TIMEOUT: '3000000' } }), 'INVALID_CONFIG')
+    assert.equal((await resolve({ host: HOST, user: 'u', connectionTimeoutMillis: 2 ** 31 - 1 })).connectionTimeoutMillis, 2 ** 31 - 1)
+    assert.equal((await resolve({ host: HOST, user: 'u', env: { PGCONNECT_TIMEOUT: '2147483' } })).connectionTimeoutMillis, 2_147_483_000)
+  })
+
   it('connects to hostaddr while verifying against host', async () => {
     const c = await resolve({ connectionString: `host=${HOST} hostaddr=10.0.0.7 user=u` })
     assert.equal(c.host, '10.0.0.7')
