@@ -84,7 +84,6 @@ describe('examples', () => {
     ['sequelize.ts', 'sequelize', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
     ['mikro-orm.ts', 'mikro-orm', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
     ['prisma.ts', 'prisma \\(adapter-pg\\)', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['pg-promise.ts', 'pg-promise', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
   ]
   for (const [file, label, env, wrong] of ORMS) {
     it(`orm/${file} connects over verified TLS, and a wrong password is AUTH_FAILED`, async () => {

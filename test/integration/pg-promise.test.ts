@@ -2,7 +2,10 @@
 // own pg (it pins one), so its connections and errors never pass through the SDK's client; the
 // resolved configuration makes the TLS verified, and explainPgConnectError makes the errors the SDK's.
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import pgPromise from 'pg-promise'
 import { AzurePgError, createAzurePgClient, explainPgConnectError, resolveAzurePgConfig, type AzurePgClientConfig, type AzurePgOptions } from '../../src/index.js'
 import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, LOGINS, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
@@ -86,5 +89,42 @@ describe('pg-promise with resolveAzurePgConfig', () => {
     assert.deepEqual([e.code, e.reason], ['TLS_VERIFY_FAILED', 'unknown-ca'])
     assert.match(e.message, new RegExp(`^The server certificate at ${AZURE_HOST.replace(/\./g, '\\.')} \\(127\\.0\\.0\\.1\\):${lab.server('impostor').port} does not chain to a trusted root \\(trusted: the configured roots; [A-Z_]+\\)\\.$`))
     assert.equal(e.cause, raw)
+  })
+})
+
+// examples/orm/pg-promise.ts, run as a user runs it (its own process, settings from PG* only). Here and
+// not in examples.test.ts, whose file already runs close to the per-file time limit.
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+async function example(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  // A clean environment: the machine's own PG* variables must not leak into what is tested.
+  const keep = ['PATH', 'HOME', 'TMPDIR', 'AZURE_PG_TLS_LAB_RUN'].filter((k) => process.env[k] !== undefined)
+  const base = Object.fromEntries(keep.map((k) => [k, process.env[k]]))
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'examples/orm/pg-promise.ts'], { cwd: root, env: { ...base, ...env }, timeout: 30_000 })
+    return { code: 0, stdout, stderr }
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string }
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
+  }
+}
+
+describe('examples/orm/pg-promise.ts', () => {
+  const env = (kind: ServerKind, password: string = LOGINS.flexible.password): Record<string, string> => ({
+    PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(lab.server(kind).port), PGDATABASE: 'postgres',
+    PGUSER: LOGINS.flexible.user, PGPASSWORD: password, PGSSLROOTCERT: lab.rootPath,
+  })
+
+  it('connects over verified TLS; a wrong password is AUTH_FAILED and an impostor TLS_VERIFY_FAILED, with the fix', async () => {
+    const [ok, wrong, impostor] = await Promise.all([example(env('good')), example(env('good', 'Wrong-Pa55')), example(env('impostor'))])
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr)
+    assert.match(ok.stdout, /^pg-promise: ssl=true$/m)
+    assert.equal(wrong.code, 1, wrong.stdout + wrong.stderr)
+    assert.match(wrong.stderr, /^AUTH_FAILED: The server at mydemoserver\.postgres\.database\.azure\.com \(127\.0\.0\.1\):\d+ rejected the login of "myadmin": /m)
+    assert.match(wrong.stderr, /^fix: Check the user name and password/m)
+    assert.equal(impostor.code, 1, impostor.stdout + impostor.stderr)
+    assert.match(impostor.stderr, /^TLS_VERIFY_FAILED: The server certificate at mydemoserver\.postgres\.database\.azure\.com \(127\.0\.0\.1\):\d+ does not chain to a trusted root/m)
+    for (const r of [ok, wrong, impostor]) assert.doesNotMatch(r.stdout + r.stderr, /Wrong-Pa55|flexible-Pa55word/)
   })
 })
