@@ -225,6 +225,16 @@ function foreignText(text: string, secrets: readonly string[]): string {
   return holdsSecret(text, secrets) ? '(the error text is withheld: it contained a secret)' : text
 }
 
+/**
+ * A text from outside the SDK as a finished sentence, so that a sentence of the SDK's can follow it
+ * (`…for user "myadmin". It failed during authentication.`): a full stop is added unless the text
+ * already ends with `.`, `!` or `?`. Nothing else in it is changed.
+ */
+function asSentence(text: string): string {
+  const trimmed = text.trimEnd()
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`
+}
+
 /** The original error to keep as `cause`, or a stand-in with its code when it holds a secret. */
 function safeCause(err: unknown, secrets: readonly string[]): unknown {
   return holdsSecret(err, secrets) ? standIn(err) : err
@@ -239,7 +249,7 @@ function standIn(err: unknown): Error {
 /** The error with its phase added (to `phase` and, in words, to the message), unless it has one already. */
 function withPhase(e: AzurePgError, phase: ConnectionPhase | undefined): AzurePgError {
   if (phase === undefined || e.phase !== undefined) return e
-  return new AzurePgError(e.code, `${e.message} It failed ${PHASE_WORDS[phase]}.`, { hint: e.hint, cause: e.cause, reason: e.reason, errors: e.errors, phase })
+  return new AzurePgError(e.code, `${asSentence(e.message)} It failed ${PHASE_WORDS[phase]}.`, { hint: e.hint, cause: e.cause, reason: e.reason, errors: e.errors, phase })
 }
 
 /** The phase an error wrapped around one of ours carries (pg-pool wraps a timed-out connect in its own error). */
@@ -263,7 +273,8 @@ function explainWithoutPhase(err: unknown, ctx: ConnectContext, secrets: readonl
     return new AzurePgError(err.code, foreignText(err.message, secrets), { hint: err.hint, cause: standIn(err), reason: err.reason, phase: err.phase })
   }
   const raw = factsOf(err)
-  const facts: ErrorFacts = { code: raw.code, message: foreignText(raw.message, secrets) }
+  // Every row that quotes the foreign text ends its message with it: as a sentence, so the message reads on.
+  const facts: ErrorFacts = { code: raw.code, message: asSentence(foreignText(raw.message, secrets)) }
   const cause = safeCause(err, secrets)
   const rule = ruleFor(raw)
   if (rule === undefined) {
@@ -291,10 +302,10 @@ export function explainQueryError(err: unknown, ctx: ConnectContext, secrets: re
   // are not in English spells ERROR otherwise; its errors are then told apart by SQLSTATE alone.)
   if (typeof err === 'object' && err !== null && (err as { severity?: unknown }).severity === 'ERROR') return undefined
   const raw = factsOf(err)
-  const text = foreignText(raw.message, secrets)
+  const text = asSentence(foreignText(raw.message, secrets))
   const retry = 'The query\'s outcome is unknown: run it again on a new connection if it is safe to repeat (a pool drops the broken client); if it recurs, check the network path.'
   const make = (reason: ConnectionFailureReason, message: string, hint = retry): AzurePgError =>
-    new AzurePgError('CONNECTION_FAILED', `${message} It failed ${PHASE_WORDS.query}.`, { hint, cause: safeCause(err, secrets), reason, phase: 'query' })
+    new AzurePgError('CONNECTION_FAILED', `${asSentence(message)} It failed ${PHASE_WORDS.query}.`, { hint, cause: safeCause(err, secrets), reason, phase: 'query' })
   if (raw.message === 'Query read timeout') {
     return make('timeout', `No answer from ${where(ctx)} within query_timeout; the connection is closed, as its state is unknown.`,
       'Check the network path (a firewall or proxy that drops idle flows silently); raise query_timeout for queries that run longer.')

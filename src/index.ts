@@ -14,6 +14,8 @@ export type {
   FetchFunction, FetchResponse, Logger, PasswordSource, ServerType, TokenCredential,
 } from './options.js'
 export { AzurePgError } from './errors.js'
+export { explainPgConnectError } from './explain-pg-error.js'
+export type { PgConnectConfig } from './explain-pg-error.js'
 export type { AzurePgErrorCode, ConnectionFailureReason, ConnectionPhase, FailureReason, TlsFailureReason } from './errors.js'
 export { parseConnectionString } from './config/connection-string.js'
 export type { ParsedConnectionString, ConnectionStringForm, StringParam } from './config/connection-string.js'

@@ -44,7 +44,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['trust/', 'auth/'],
   ['connect/'],
   ['doctor/'],
-  ['cli/', 'index.ts'],
+  ['cli/', 'index.ts', 'explain-pg-error.ts'],
 ]
 const layerOf = (file: string): number => LAYERS.findIndex((l) => l.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)))
 

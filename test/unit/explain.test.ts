@@ -171,3 +171,43 @@ describe('explainQueryError', () => {
     assert.doesNotMatch(inspect(e, { depth: 8 }), /s3cret-pw/)
   })
 })
+
+describe('a foreign text followed by a sentence of the SDK ends with a full stop', () => {
+  // Written out in full: the exact messages users read, with the server's (or Node's) text in the middle.
+  const at = 'mydemoserver.postgres.database.azure.com:5432'
+  const cases: Array<[string, () => string, string]> = [
+    ['a server text with no full stop, then the phase',
+      () => explainConnectError(serverError('password authentication failed for user "myadmin"', '28P01'), ctx, [], 'authentication').message,
+      `The server at ${at} rejected the login of "myadmin": password authentication failed for user "myadmin". It failed during authentication.`],
+    ['the same with no phase: the message still ends with a full stop',
+      () => explainConnectError(serverError('password authentication failed for user "myadmin"', '28P01'), ctx).message,
+      `The server at ${at} rejected the login of "myadmin": password authentication failed for user "myadmin".`],
+    ['a server text that ends with a full stop gets no second one',
+      () => explainConnectError(serverError('SSL connection is required. Please specify SSL options and retry.', '28000'), ctx, [], 'authentication').message,
+      `The server at ${at} requires TLS and reports that this connection did not use it: SSL connection is required. Please specify SSL options and retry. It failed during authentication.`],
+    ['a text that ends with "!" keeps it as its end',
+      () => explainConnectError(new Error('boom!'), ctx, [], 'startup').message,
+      `Connecting to ${at} failed: boom! It failed after the startup message, before the server asked for credentials.`],
+    ['a text that ends with "?" keeps it as its end',
+      () => explainConnectError(new Error('who goes there?'), ctx, [], 'tls-request').message,
+      `Connecting to ${at} failed: who goes there? It failed while waiting for the answer to the TLS request.`],
+    ['trailing white space is not left before the full stop',
+      () => explainConnectError(serverError('database "nope" does not exist \n', '3D000'), ctx, [], 'authentication').message,
+      `The server at ${at} has no such database: database "nope" does not exist. It failed during authentication.`],
+    ['Node\'s host name text, then the phase',
+      () => explainConnectError(sysError("Hostname/IP does not match certificate's altnames: Host: x. is not in the cert's altnames: DNS:y", 'ERR_TLS_CERT_ALTNAME_INVALID'), ctx, [], 'tls-handshake').message,
+      `The server certificate at ${at} is not valid for the host name "mydemoserver.postgres.database.azure.com": Hostname/IP does not match certificate's altnames: Host: x. is not in the cert's altnames: DNS:y. It failed during the TLS handshake.`],
+    ['a withheld text is a sentence too',
+      () => explainConnectError(new Error('bad pw hunter2'), ctx, ['hunter2'], 'authentication').message,
+      `Connecting to ${at} failed: (the error text is withheld: it contained a secret). It failed during authentication.`],
+    ['a server text during a query, then the phase',
+      () => explainQueryError(serverError('terminating connection due to administrator command', '57P01'), ctx)?.message ?? '',
+      `The server at ${at} ended the connection: terminating connection due to administrator command. It failed after login, during or between queries.`],
+    ['pg\'s text for a closed client, then the phase',
+      () => explainQueryError(new Error('Client was closed and is not queryable'), ctx)?.message ?? '',
+      `The connection to ${at} is closed already: Client was closed and is not queryable. It failed after login, during or between queries.`],
+  ]
+  for (const [name, message, expected] of cases) {
+    it(name, () => assert.equal(message(), expected))
+  }
+})
