@@ -12,7 +12,8 @@ try {
 } catch (err) {
   exitWithExplanation(err)
 }
-// The cast only satisfies pg-promise's types, which declare a password function more narrowly than pg's.
+// The cast only satisfies pg-promise's types, which declare several of pg's options differently from
+// @types/pg (the password function, ssl.key, stream, types): the object is a plain pg configuration.
 const db = pgp(cn as Parameters<typeof pgp>[0])
 try {
   // pg-promise's way to check the connection: what fails here is the connection, never SQL.
