@@ -1,42 +1,18 @@
-// Runs the example scripts and the built package as a user would, as separate processes.
+// Runs the example scripts and the built package as a user would, as separate processes (the ORM
+// examples are in examples-orm.test.ts).
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { envWith, example, labDatabaseUrl, labEnv, root, run } from '../support/examples.js'
 import { ensureFreshBuild } from '../support/fresh-build.js'
 import { assertAzureIdentityAbsent } from '../support/preconditions.js'
-
-const run = promisify(execFile)
-const root = fileURLToPath(new URL('../../', import.meta.url))
-
-/** A clean environment: the machine's own PG* variables must not leak into what is tested. */
-function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  // The lab's run tag goes along, so lab/check-leftovers.mjs also sees what the demo's own lab leaves.
-  const keep = ['PATH', 'HOME', 'TMPDIR', 'AZURE_PG_TLS_LAB_RUN'].filter((k) => process.env[k] !== undefined)
-  return { ...Object.fromEntries(keep.map((k) => [k, process.env[k]])), ...extra }
-}
-
-async function example(name: string, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', `examples/${name}`], { cwd: root, env: envWith(env), timeout: 60_000 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string }
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' }
-  }
-}
 
 describe('examples', () => {
   let lab: Lab
   let pgEnv: Record<string, string>
   before(async () => {
     lab = await startLab(['good'])
-    pgEnv = {
-      PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: String(lab.server('good').port), PGDATABASE: 'postgres',
-      PGUSER: 'myadmin', PGPASSWORD: LOGINS.single.password, PGSSLROOTCERT: lab.rootPath, AZURE_PG_TLS_SERVER_TYPE: 'single',
-    }
+    pgEnv = labEnv(lab)
   })
   after(async () => { await lab?.stop() })
 
@@ -69,35 +45,8 @@ describe('examples', () => {
     assert.match(r.stderr, /^fix: Run `npm install @azure\/identity`/m)
   })
 
-  // examples/orm: each library as its users write it, on the same lab server. Each file must report
-  // pg_stat_ssl's ssl=true, and turn a wrong password into the AzurePgError AUTH_FAILED.
-  const dbUrl = (sslmode: string): string =>
-    `postgresql://myadmin:${LOGINS.single.password}@${AZURE_HOST}:${pgEnv['PGPORT'] ?? ''}/postgres?sslmode=${sslmode}&hostaddr=127.0.0.1&sslrootcert=${encodeURIComponent(lab.rootPath)}`
-  const ORMS: ReadonlyArray<readonly [file: string, label: string, env: () => Record<string, string>, wrong: () => Record<string, string>]> = [
-    ['pg.ts', 'pg', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['knex.ts', 'knex', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['drizzle.ts', 'drizzle', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['kysely.ts', 'kysely', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['typeorm.ts', 'typeorm', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['typeorm-url.ts', 'typeorm \\(url\\)', () => ({ AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('require') }),
-      () => ({ AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('require').replace(LOGINS.single.password, 'Wrong-Pa55') })],
-    ['sequelize.ts', 'sequelize', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['mikro-orm.ts', 'mikro-orm', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-    ['prisma.ts', 'prisma \\(adapter-pg\\)', () => pgEnv, () => ({ ...pgEnv, PGPASSWORD: 'Wrong-Pa55' })],
-  ]
-  for (const [file, label, env, wrong] of ORMS) {
-    it(`orm/${file} connects over verified TLS, and a wrong password is AUTH_FAILED`, async () => {
-      const [ok, bad] = await Promise.all([example(`orm/${file}`, env()), example(`orm/${file}`, wrong())])
-      assert.equal(ok.code, 0, ok.stdout + ok.stderr)
-      assert.match(ok.stdout, new RegExp(`^${label}: ssl=true$`, 'm'))
-      assert.equal(bad.code, 1, bad.stdout + bad.stderr)
-      assert.match(bad.stderr, /^AUTH_FAILED: /m)
-      assert.doesNotMatch(bad.stderr + bad.stdout, /Wrong-Pa55|single-Pa55word/)
-    })
-  }
-
   it('orm/typeorm-url.ts refuses a url with sslmode=disable before connecting', async () => {
-    const r = await example('orm/typeorm-url.ts', { AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: dbUrl('disable') })
+    const r = await example('orm/typeorm-url.ts', { AZURE_PG_TLS_SERVER_TYPE: 'single', DATABASE_URL: labDatabaseUrl(lab, 'disable') })
     assert.equal(r.code, 1)
     assert.match(r.stderr, /^INSECURE_TLS: sslmode "disable" \(from connection string key "sslmode"\)/m)
   })
