@@ -1,41 +1,17 @@
 // The packed tarball, installed into a new project as a user would, against the embedded PostgreSQL 18:
 // an ES module app, a CommonJS app, a TypeScript app compiled as CommonJS (NestJS-style), and the bin
-// through npx. This is the package users get, not the sources the other tests import.
+// through npx. This is the package users get, not the sources the other tests import. (Typed code against
+// the tarball: package-types.test.ts.)
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { startMirror, type Mirror } from '../../lab/cert-mirror.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { makeTempDir, removeTempDir } from '../../lab/temp-dir.js'
-import { pgTypeNames, typedPrograms, TYPED_MODES, verifiedTypes, type PgTypeNames, type TypedMode } from '../support/typed-consumers.js'
+import { cleanEnv, exec, installPackedApp, manifest } from '../support/packed-app.js'
 
-const run = promisify(execFile)
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> }
 const SSL_QUERY = 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'
-
-/**
- * The caller's environment without npm's lifecycle variables (`npm test` sets npm_config_* and npm_package_*,
- * which would point the inner npm at this repository) and without the machine's PG* settings.
- */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|PG)/i.test(k)) env[k] = v
-  return { ...env, ...extra }
-}
-
-async function exec(file: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeout = 60_000): Promise<string> {
-  try {
-    return (await run(file, args, { cwd, env, timeout, maxBuffer: 16 * 1024 * 1024 })).stdout
-  } catch (err) {
-    const e = err as { message?: string; stdout?: string; stderr?: string }
-    throw new Error(`${file} ${args.join(' ')} failed: ${e.message ?? ''}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
-  }
-}
 
 const ESM_APP = `import { createAzurePgClient, AzurePgError } from 'azure-pg-tls'
 const client = await createAzurePgClient()   // PGHOST, PGHOSTADDR, PGUSER, ... and PGSSLROOTCERT
@@ -113,40 +89,6 @@ const TS_CONFIG = {
   include: ['src'],
 }
 
-/**
- * Type-checks the typed consumer programs for one mode in a project of their own inside the app, once
- * importing 'pg' (src/pg/) and once 'azure-pg-tls/pg' (src/drop-in/). Returns tsc's errors by file.
- */
-async function typeCheck(app: string, mode: TypedMode, names: PgTypeNames): Promise<Record<string, string[]>> {
-  const dir = join(app, 'typed', mode.name.replaceAll(/\W+/g, '-'))
-  for (const [folder, specifier] of [['pg', 'pg'], ['drop-in', 'azure-pg-tls/pg']] as const) {
-    await mkdir(join(dir, 'src', folder), { recursive: true })
-    const programs = typedPrograms(mode, specifier, names)
-    if (folder === 'drop-in') programs['verified-types'] = verifiedTypes(specifier)
-    for (const [name, text] of Object.entries(programs)) {
-      await writeFile(join(dir, 'src', folder, `${name}.ts`), text)
-    }
-  }
-  await writeFile(join(dir, 'package.json'), `${JSON.stringify({ type: mode.packageType })}\n`)
-  const compilerOptions = { ...mode.compilerOptions, target: 'ES2022', strict: true, esModuleInterop: true, skipLibCheck: false, types: ['node'], noEmit: true }
-  await writeFile(join(dir, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, include: ['src'] }, null, 2)}\n`)
-  let output = ''
-  try {
-    await run(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, env: cleanEnv(), timeout: 120_000 })
-  } catch (err) {
-    output = (err as { stdout?: string }).stdout ?? String(err)
-  }
-  const errors: Record<string, string[]> = {}
-  let file = '(tsc)'
-  for (const line of output.split('\n').filter((l) => l.trim() !== '')) {
-    // An indented line continues the diagnostic above it.
-    const m = /^(\S.*?)\(\d+,\d+\): (.*)$/.exec(line)
-    if (m !== null) file = m[1] ?? file
-    ;(errors[file] ??= []).push(m?.[2] ?? line.trim())
-  }
-  return errors
-}
-
 describe('the packed tarball installed into a new project', { timeout: 600_000 }, () => {
   let tmp: string | undefined
   let app: string
@@ -157,17 +99,9 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
   before(async () => {
     tmp = await makeTempDir('package')
     const dir = tmp
-    app = join(dir, 'app')
-    const install = (async () => {
-      // npm pack runs prepack, which builds dist/ from the current sources.
-      const packed = JSON.parse(await exec('npm', ['pack', '--json', '--pack-destination', dir], root, cleanEnv(), 180_000)) as [{ filename: string }]
-      await mkdir(join(app, 'src'), { recursive: true })
-      await writeFile(join(app, 'package.json'), `${JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2)}\n`)
-      // What a TypeScript user adds beside the package: the compiler and the types of node and pg.
-      // And an ORM that takes a driver module, for azure-pg-tls/pg.
-      const devTools = ['typescript', '@types/node', '@types/pg', 'sequelize'].map((name) => `${name}@${manifest.devDependencies[name] ?? 'missing'}`)
-      await exec('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(dir, packed[0].filename), ...devTools], app, cleanEnv(), 300_000)
-    })()
+    // What a TypeScript user adds beside the package: the compiler and the types of node and pg.
+    // And an ORM that takes a driver module, for azure-pg-tls/pg.
+    const install = (async () => { app = await installPackedApp(dir, ['typescript', '@types/node', '@types/pg', 'sequelize']) })()
     const servers = (async () => {
       lab = await startLab(['good'])
       mirror = await startMirror()
@@ -225,16 +159,6 @@ describe('the packed tarball installed into a new project', { timeout: 600_000 }
     assert.deepEqual(out.wrong, { error: 'AzurePgError', code: 'AUTH_FAILED' })
     assert.match(out.loaded, /node_modules\/azure-pg-tls\/dist\/cjs\/connect\/pg\.js$/)
   })
-
-  for (const mode of TYPED_MODES) {
-    it(`typed code changes one import line: pg.Pool, pg.QueryResult<Row>, ... compile from 'pg' and from 'azure-pg-tls/pg' (moduleResolution ${mode.name})`, async () => {
-      const names = await pgTypeNames(app)
-      // The programs name every type @types/pg offers; these must be among what was read from it.
-      for (const list of [names.esmDefault, names.module]) for (const t of ['Client', 'Pool', 'PoolClient', 'QueryResult', 'ClientConfig', 'DatabaseError']) assert.ok(list.includes(t), t)
-      const errors = await typeCheck(app, mode, names)
-      assert.deepEqual(errors, {}, `tsc reported errors:\n${JSON.stringify(errors, null, 2)}`)
-    })
-  }
 
   it('npx azure-pg-tls --version prints the package version; the doctor passes every step', async () => {
     // npm_config_yes=false: npx must find the installed bin, never offer to download a package of that name.
