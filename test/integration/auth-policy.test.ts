@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
 import { authObservation } from '../../src/connect/auth-guard.js'
 import pgDropIn from '../../src/connect/pg.js'
+import { runDoctor, type StepResult } from '../../src/doctor/run-doctor.js'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AUTH_LOGINS, AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, startLab, type Lab } from '../../lab/lab.js'
@@ -216,5 +217,47 @@ describe('every way a client is made enforces the policy', () => {
     await expectAzureError(() => createAzurePgClient({ ...base, require_auth: 'scram-sha-256' }), 'INVALID_CONFIG')
     await expectAzureError(() => createAzurePgClient({ ...base, channel_binding: 'require' }), 'INVALID_CONFIG')
     assert.equal(credential.calls, 1, 'no token was asked for')
+  })
+})
+
+describe('the doctor reports the method the server asked for, and channel binding', () => {
+  const check = async (method: HbaMethod, extra: AzurePgPoolOptions = {}): Promise<readonly StepResult[]> =>
+    (await runDoctor({ options: as(method, extra), timeoutMs: LAB_CONNECT_TIMEOUT_MS, plaintextProbe: false })).steps
+
+  it('SCRAM, bound: passes, says so, and suggests require_auth=scram-sha-256 and channel_binding=require until both are set', async () => {
+    const steps = await check('scram-sha-256')
+    assert.ok(steps[0]?.details.includes('authentication: channel_binding prefer, require_auth not set (any method)'), steps[0]?.details.join('\n'))
+    const auth = steps.find((s) => s.step === 'authentication')
+    assert.equal(auth?.status, 'pass')
+    assert.deepEqual(auth?.details, [
+      'the server asked for SCRAM-SHA-256 (offered: SCRAM-SHA-256-PLUS, SCRAM-SHA-256); channel binding used (SCRAM-SHA-256-PLUS)',
+      'suggest: require_auth=scram-sha-256 and channel_binding=require: this server supports both, and with them no server (or interceptor holding a trusted certificate) can ask this client for its password another way or relay an unbound login',
+    ])
+    const strict = await check('scram-sha-256', { require_auth: 'scram-sha-256', channel_binding: 'require' })
+    assert.ok(strict[0]?.details.includes('authentication: channel_binding require, require_auth scram-sha-256'))
+    assert.deepEqual(strict.find((s) => s.step === 'authentication')?.details, ['the server asked for SCRAM-SHA-256 (offered: SCRAM-SHA-256-PLUS, SCRAM-SHA-256); channel binding used (SCRAM-SHA-256-PLUS)'])
+    const unbound = await check('scram-sha-256', { channel_binding: 'disable' })
+    assert.match(unbound.find((s) => s.step === 'authentication')?.details[0] ?? '', /; channel binding not used \(channel_binding=disable\)$/)
+  })
+
+  it('MD5, a cleartext password and trust log in with a warning and the fix; the report stays ok', async () => {
+    const expected: Array<[HbaMethod, string, RegExp]> = [
+      ['md5', 'the server asked for an MD5-hashed password', /^the server asked for an MD5-hashed password \(deprecated/],
+      ['password', 'the server asked for a cleartext password (sent inside verified TLS)', /^the server asked for the password in cleartext/],
+      ['trust', 'the server asked for no authentication (trust)', /^the server let this client in without asking/],
+    ]
+    for (const [method, line, reason] of expected) {
+      const auth = (await check(method)).find((s) => s.step === 'authentication')
+      assert.deepEqual([auth?.status, auth?.details], ['warn', [line]], method)
+      assert.match(auth?.reason ?? '', reason)
+      assert.match(auth?.fix ?? '', /scram-sha-256/)
+    }
+  })
+
+  it('a refused method fails the login step with AUTH_METHOD_REFUSED and says what the server asked for', async () => {
+    const steps = await check('md5', { require_auth: 'scram-sha-256' })
+    const auth = steps.at(-1)
+    assert.deepEqual([auth?.step, auth?.status, auth?.code, auth?.details], ['authentication', 'fail', 'AUTH_METHOD_REFUSED', ['the server asked for an MD5-hashed password']])
+    assert.match(auth?.reason ?? '', /asked for an MD5-hashed password, which require_auth=scram-sha-256 \(from option "require_auth"\) does not allow/)
   })
 })

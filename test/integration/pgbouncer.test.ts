@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
 import { authObservation } from '../../src/connect/auth-guard.js'
 import { forgetLearnedFacts } from '../../src/connect/learned-facts.js'
+import { runDoctor } from '../../src/doctor/run-doctor.js'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { startDelayProxy } from '../../lab/delay-proxy.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
@@ -140,6 +141,14 @@ describe('through PgBouncer (client TLS required, transaction pooling, SCRAM)', 
         await client.end()
       }
     }
+  })
+
+  it('the doctor says channel binding is not available through PgBouncer, and suggests nothing it cannot do', async () => {
+    const report = await runDoctor({ options: to(bouncer), timeoutMs: 10_000, plaintextProbe: false })
+    const auth = report.steps.find((s) => s.step === 'authentication')
+    assert.deepEqual([auth?.status, auth?.details], ['pass', [
+      'the server asked for SCRAM-SHA-256 (offered: SCRAM-SHA-256); channel binding not available: the server does not offer SCRAM-SHA-256-PLUS (PgBouncer, such as Azure\'s on port 6432, cannot bind)',
+    ]])
   })
 
   it('Single Server naming is unaffected: user@server goes through PgBouncer to the server', async () => {
