@@ -1,7 +1,7 @@
 // A stand-in server on 127.0.0.1 that speaks just enough of PostgreSQL's TLS negotiation to test what
 // a client does at each step: it can say nothing, answer the SSLRequest and stall, complete TLS and
 // stall, accept direct TLS without ALPN, or ask for a password (cleartext, MD5, SCRAM without channel
-// binding). It records what the client sent, in the clear and inside TLS.
+// binding) or for GSSAPI. It records what the client sent, in the clear and inside TLS.
 import { createServer, type Server, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { listenOnLoopback, SocketSet } from './tcp-server.js'
@@ -22,6 +22,8 @@ export type FakeMode =
   | 'ask-md5'
   /** Answers `S`, completes TLS, offers SASL with SCRAM-SHA-256 only (no channel binding, as PgBouncer), and refuses whatever comes back. */
   | 'ask-scram-unbound'
+  /** Answers `S`, completes TLS, and asks for GSSAPI authentication, which node-postgres cannot parse. */
+  | 'ask-gss'
 
 /** What the stand-in saw. */
 export interface FakeRecord {
@@ -75,7 +77,7 @@ export async function startFakeTlsServer(mode: FakeMode, credentials: { certChai
 }
 
 /** The modes that ask for a password once TLS is up. */
-const LOGIN_MODES: ReadonlySet<FakeMode> = new Set(['echo-password', 'ask-md5', 'ask-scram-unbound'])
+const LOGIN_MODES: ReadonlySet<FakeMode> = new Set(['echo-password', 'ask-md5', 'ask-scram-unbound', 'ask-gss'])
 
 /** An authentication request: `R`, length, code, and the code's own body. */
 function authRequest(code: number, body: Buffer = Buffer.alloc(0)): Buffer {
@@ -106,7 +108,8 @@ function login(mode: FakeMode, tls: TLSSocket, received: Buffer): void {
   if (rest.length === 0) {
     tls.write(mode === 'ask-md5' ? authRequest(5, Buffer.from([1, 2, 3, 4]))
       : mode === 'ask-scram-unbound' ? authRequest(10, Buffer.from('SCRAM-SHA-256\0\0', 'latin1'))
-        : authRequest(3))
+        : mode === 'ask-gss' ? authRequest(7)
+          : authRequest(3))
     return
   }
   if (rest[0] !== 0x70 || rest.length < 5 || rest.length < 1 + rest.readInt32BE(1)) return

@@ -18,8 +18,9 @@ export type AzurePgErrorCode =
   /** The server rejected the credentials or the user name format. */
   | 'AUTH_FAILED'
   /**
-   * The server asked for an authentication method the configuration does not allow (require_auth), or one
-   * that cannot be bound to the TLS session under channel_binding=require; nothing was sent in answer.
+   * The server asked for an authentication method the configuration does not allow (require_auth), one
+   * that cannot be bound to the TLS session under channel_binding=require, or one node-postgres cannot
+   * answer (GSSAPI, SSPI); nothing was sent in answer.
    */
   | 'AUTH_METHOD_REFUSED'
   /** The server's access rules (pg_hba / Azure firewall) do not admit this client, user or database. */

@@ -26,7 +26,22 @@ export interface GuardedConnection {
   stream?: unknown
   emit(event: string, ...args: unknown[]): boolean
   on(event: string, f: () => void): unknown
+  attachListeners(stream: unknown): void
 }
+
+/** A stream as far as the guard rewires its 'data' listener. */
+interface DataSource {
+  listeners(event: 'data'): Array<(...args: unknown[]) => void>
+  removeListener(event: 'data', f: (...args: unknown[]) => void): unknown
+  prependListener(event: 'data', f: (...args: unknown[]) => void): unknown
+  destroy?: () => void
+}
+
+/**
+ * Authentication requests pg-protocol cannot parse: it throws from inside the socket's 'data' event,
+ * which would end the process with an uncaught exception. None is a method node-postgres can answer.
+ */
+const UNPARSED_REQUESTS: Readonly<Record<string, string>> = { 2: 'Kerberos V5', 6: 'SCM credential', 7: 'GSSAPI', 8: 'GSSAPI', 9: 'SSPI' }
 
 /** What one login looked like, as far as it went. */
 export interface AuthObservation {
@@ -54,6 +69,8 @@ interface GuardState {
   completed: boolean
   channelBound: boolean
   refused: Refusal | undefined
+  /** The connection was ended by the guard: nothing more is answered. */
+  closed: boolean
 }
 
 const states = new WeakMap<object, GuardState>()
@@ -64,15 +81,60 @@ const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
  * own for it) for a server that lets the client in without the exchange the policy asks for.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
-  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined }
+  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false }
   states.set(client, state)
+  guardParser(state)
   connection.on('authenticationOk', () => {
     state.asked ??= 'none'
-    if (state.refused !== undefined) return
+    if (state.closed) return
     const asked = state.asked === 'none' ? undefined : state.asked
     const refusal = judgeOutcome(policy, { asked, completed: state.completed, channelBound: state.channelBound })
     if (refusal !== undefined) refuse(state, refusal)
   })
+}
+
+/**
+ * Makes a message pg cannot parse a failure of this connection instead of an uncaught exception: pg-protocol
+ * throws from the stream's 'data' listener, for instance on a GSSAPI or SSPI request, which a hostile server
+ * may send. Every stream pg reads from (after the SSLRequest, or direct TLS) goes through attachListeners.
+ */
+function guardParser(state: GuardState): void {
+  const connection = state.connection
+  const attach = connection.attachListeners.bind(connection)
+  connection.attachListeners = (stream: unknown): void => {
+    const source = stream as DataSource
+    const before = new Set(source.listeners('data'))
+    attach(stream)
+    for (const listener of source.listeners('data')) {
+      if (before.has(listener)) continue
+      source.removeListener('data', listener)
+      source.prependListener('data', function guarded(this: unknown, ...args: unknown[]) {
+        try {
+          listener.apply(this, args)
+        } catch (err) {
+          unparsable(state, source, err)
+        }
+      })
+    }
+  }
+}
+
+/**
+ * Ends a connection whose server asked for an authentication method pg cannot parse, with
+ * AUTH_METHOD_REFUSED. Anything else thrown from the 'data' listener (a caller's own callback that
+ * throws, called by pg while it reads) goes on as before.
+ */
+function unparsable(state: GuardState, source: DataSource, err: unknown): void {
+  const code = /^Unknown authenticationOk message type (\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
+  if (code === undefined) throw err
+  if (state.closed) return
+  state.closed = true
+  const method = UNPARSED_REQUESTS[code] ?? 'an unknown'
+  const message = `The server at ${where(state.context)} asked for ${method} authentication (request ${code}), which node-postgres cannot answer. Nothing was sent in answer, and the connection is closed. It failed ${PHASE_WORDS.authentication}.`
+  state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, {
+    hint: 'Azure Database for PostgreSQL asks for a password, SCRAM or an Entra ID token, never this: check that host and hostaddr point at the Azure server.', phase: 'authentication',
+  }))
+  source.destroy?.()
 }
 
 /** What the client's last login looked like; undefined for a client without the guard. */
@@ -87,7 +149,7 @@ function admit(client: object, request: AuthRequest): boolean {
   const state = states.get(client)
   // A client without a policy cannot get here: AzurePgClient refuses to connect before it has one.
   if (state === undefined) return true
-  if (state.refused !== undefined) return false
+  if (state.closed) return false
   if (request.kind === 'sasl') state.mechanisms = [...request.mechanisms]
   state.asked ??= request.kind === 'password' ? 'password' : request.kind === 'md5' ? 'md5' : 'scram-sha-256'
   const refusal = judgeRequest(state.policy, request)
@@ -126,6 +188,7 @@ function hintFor(refusal: Refusal, ctx: ConnectContext): string {
  */
 function refuse(state: GuardState, refusal: Refusal): void {
   state.refused = refusal
+  state.closed = true
   const sent = refusal.asked === 'none' ? 'The connection is closed.' : 'Nothing was sent in answer, and the connection is closed.'
   const message = `The server at ${where(state.context)} ${refusalInWords(state.policy, refusal)}. ${sent} It failed ${PHASE_WORDS.authentication}.`
   state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, { hint: hintFor(refusal, state.context), phase: 'authentication' }))

@@ -187,6 +187,29 @@ describe('what a refused request gets: nothing (recording stand-ins)', () => {
   })
 })
 
+describe('a request node-postgres cannot parse', () => {
+  it('GSSAPI: AUTH_METHOD_REFUSED naming it, nothing sent, instead of pg-protocol\'s uncaught exception', async () => {
+    const fake = await startFakeTlsServer('ask-gss', cert)
+    fakes.push(fake)
+    let uncaught: unknown
+    const onUncaught = (err: unknown): void => { uncaught = err }
+    // node:test reports an uncaught exception as a failure of whatever runs; listening here names it instead.
+    process.on('uncaughtException', onUncaught)
+    try {
+      for (const setting of [{}, { require_auth: 'scram-sha-256' }]) {
+        const { outcome, error } = await attempt(as('password', { port: fake.port, ...setting }))
+        assert.equal(outcome, 'AUTH_METHOD_REFUSED')
+        assert.match(error?.message ?? '', /asked for GSSAPI authentication \(request 7\), which node-postgres cannot answer/)
+      }
+    } finally {
+      process.removeListener('uncaughtException', onUncaught)
+    }
+    assert.equal(uncaught, undefined)
+    const startupLength = (fake.record.secret[0] ?? Buffer.alloc(4)).readInt32BE(0)
+    assert.equal(fake.record.secret[0]?.length, startupLength, 'only the startup message')
+  })
+})
+
 describe('every way a client is made enforces the policy', () => {
   it('a pool\'s clients and azure-pg-tls/pg\'s Client, from a connection string', async () => {
     const pool = await createAzurePgPool(as('md5', { require_auth: 'scram-sha-256', max: 2 }))
