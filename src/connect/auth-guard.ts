@@ -77,8 +77,9 @@ const states = new WeakMap<object, GuardState>()
 const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
 
 /**
- * Gives a client its policy and watches its connection's AuthenticationOk (pg has no handler of its
- * own for it) for a server that lets the client in without the exchange the policy asks for.
+ * Gives a client its policy, watches its connection's AuthenticationOk (pg has no handler of its own for
+ * it) for a server that lets the client in without the exchange the policy asks for, and catches the
+ * requests pg cannot parse.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
   const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false }
@@ -94,9 +95,9 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
 }
 
 /**
- * Makes a message pg cannot parse a failure of this connection instead of an uncaught exception: pg-protocol
- * throws from the stream's 'data' listener, for instance on a GSSAPI or SSPI request, which a hostile server
- * may send. Every stream pg reads from (after the SSLRequest, or direct TLS) goes through attachListeners.
+ * Makes an authentication request pg cannot parse (GSSAPI, SSPI, Kerberos: a hostile server may send one) a
+ * failure of this connection instead of an uncaught exception: pg-protocol throws from the stream's 'data'
+ * listener. Every stream pg reads from (after the SSLRequest, or direct TLS) goes through attachListeners.
  */
 function guardParser(state: GuardState): void {
   const connection = state.connection
