@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import { createIntermediate, createRootCa, DAY_MS, issueServerCertificate, type Authority } from './pki.js'
-import { removeTemplate, startPostgres, type RunningPostgres } from './postgres-server.js'
+import { hbaFor, removeTemplate, startPostgres, type HbaMethod, type RunningPostgres } from './postgres-server.js'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
 
 export const AZURE_HOST = 'mydemoserver.postgres.database.azure.com'
@@ -16,9 +16,24 @@ export const LAB_CONNECT_TIMEOUT_MS = 10_000
 /**
  * Which servers a lab starts. `p256Only` is a good server that offers only the P-256 key share
  * (PostgreSQL up to 17's default `ssl_ecdh_curve`), so a client whose first key share is X25519
- * pays a HelloRetryRequest.
+ * pays a HelloRetryRequest. `authMethods` is a good server whose pg_hba.conf admits each of
+ * {@link AUTH_LOGINS} by its own method (and everyone else by SCRAM), and logs how each login was authenticated.
  */
-export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only'
+export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only' | 'authMethods'
+
+/**
+ * The `authMethods` server's logins, one per pg_hba.conf method. The md5 role's password is stored as
+ * MD5 (with a SCRAM verifier PostgreSQL would run SCRAM under an md5 line); `trust` asks for nothing.
+ */
+export const AUTH_LOGINS: Readonly<Record<HbaMethod, { readonly user: string; readonly password: string }>> = {
+  'scram-sha-256': { user: 'auth_scram', password: 'scram-Pa55word' },
+  md5: { user: 'auth_md5', password: 'md5-Pa55word' },
+  password: { user: 'auth_cleartext', password: 'cleartext-Pa55word' },
+  trust: { user: 'auth_trust', password: 'trust-Unused-Pa55word' },
+}
+
+/** The `authMethods` server's settings: PostgreSQL 18 logs each login's method ("connection authenticated: ... method=md5"). */
+const AUTH_METHODS_SETTINGS: Readonly<Record<string, string>> = { log_connections: 'authentication' }
 
 /** The server settings of a `p256Only` server (PostgreSQL 18's name; `ssl_ecdh_curve` is its alias). */
 export const P256_ONLY_SETTINGS: Readonly<Record<string, string>> = { ssl_groups: 'prime256v1' }
@@ -66,6 +81,11 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
         }),
       }
       case 'tlsOff': return { tls: false }
+      case 'authMethods': return {
+        tls: await goodCertificate(),
+        settings: AUTH_METHODS_SETTINGS,
+        hba: hbaFor([...Object.entries(AUTH_LOGINS).map(([method, login]) => ({ user: login.user, method: method as HbaMethod })), { method: 'scram-sha-256' }]),
+      }
     }
   }
   const servers: Partial<Record<ServerKind, RunningPostgres>> = {}
@@ -90,13 +110,20 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   }
   const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
-    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only', checkServerIdentity: () => undefined }
+    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only' || kind === 'authMethods', checkServerIdentity: () => undefined }
     return asSuperuser(server(kind), ssl, sql, params)
   }
   try {
     await Promise.all(Object.keys(servers).map(async (kind) => {
       for (const { user, password } of Object.values(LOGINS)) {
         await admin(kind as ServerKind, `CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+      }
+      if (kind === 'authMethods') {
+        for (const [method, { user, password }] of Object.entries(AUTH_LOGINS)) {
+          // PostgreSQL 18 warns that MD5 passwords are deprecated; it still stores and accepts them.
+          const encryption = method === 'md5' ? 'md5' : 'scram-sha-256'
+          await admin(kind, `SET password_encryption = '${encryption}'; CREATE ROLE "${user}" LOGIN PASSWORD '${password}'`)
+        }
       }
     }))
   } catch (err) {

@@ -24,10 +24,27 @@ export interface TlsFiles {
   readonly keyPem: string
 }
 
+/** The pg_hba.conf authentication methods the lab's servers can be given. */
+export type HbaMethod = 'scram-sha-256' | 'md5' | 'password' | 'trust'
+
+/** One pg_hba.conf rule of the lab: a user (every user when unset) and the method that admits it. */
+export interface HbaRule {
+  readonly user?: string
+  readonly method: HbaMethod
+}
+
+/**
+ * pg_hba.conf lines for `rules`, first match wins as in PostgreSQL: loopback only, `hostssl` (or `host`
+ * for a server with TLS off), every database.
+ */
+export function hbaFor(rules: readonly HbaRule[], tls = true): string {
+  return rules.map((r) => `${tls ? 'hostssl' : 'host'} all ${r.user === undefined ? 'all' : `"${r.user}"`} 127.0.0.1/32 ${r.method}\n`).join('')
+}
+
 export interface StartOptions {
   /** TLS credentials, or false for a server with TLS switched off. */
   readonly tls: TlsFiles | false
-  /** pg_hba.conf lines; defaults to hostssl-only scram for loopback (plain host when TLS is off). */
+  /** pg_hba.conf lines (see {@link hbaFor}); defaults to hostssl-only scram for loopback (plain host when TLS is off). */
   readonly hba?: string
   /**
    * Extra server settings, each passed as `-c name=value` after the lab's own (so they win), e.g.
@@ -195,9 +212,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
     await writeFile(join(dataDir, 'server.crt'), options.tls.certChainPem)
     await writeFile(join(dataDir, 'server.key'), options.tls.keyPem, { mode: 0o600 })
   }
-  const hba = options.hba ?? (tlsOn
-    ? 'hostssl all all 127.0.0.1/32 scram-sha-256\n'
-    : 'host all all 127.0.0.1/32 scram-sha-256\n')
+  const hba = options.hba ?? hbaFor([{ method: 'scram-sha-256' }], tlsOn)
   await writeFile(join(dataDir, 'pg_hba.conf'), hba)
   if (owner !== undefined) {
     await run('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir])

@@ -17,6 +17,12 @@ export type AzurePgErrorCode =
   | 'SERVER_REQUIRES_TLS'
   /** The server rejected the credentials or the user name format. */
   | 'AUTH_FAILED'
+  /**
+   * The server asked for an authentication method the configuration does not allow (require_auth), one
+   * that cannot be bound to the TLS session under channel_binding=require, or one node-postgres cannot
+   * answer (GSSAPI, SSPI); nothing was sent in answer.
+   */
+  | 'AUTH_METHOD_REFUSED'
   /** The server's access rules (pg_hba / Azure firewall) do not admit this client, user or database. */
   | 'ACCESS_DENIED'
   /** The database named in the configuration does not exist. */

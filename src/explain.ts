@@ -29,7 +29,7 @@ interface ErrorFacts {
 export type AdviceId =
   | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
   | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
-  | 'access-denied' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'ended' | 'closed' | 'network'
+  | 'access-denied' | 'channel-binding-failed' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'ended' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
 interface ErrorRule {
@@ -120,6 +120,14 @@ const ERROR_RULES: readonly ErrorRule[] = [
     matches: (e) => /no pg_hba\.conf entry/.test(e.message),
     message: (ctx, e) => `The server at ${where(ctx)} does not admit this connection: ${e.message}`,
     hint: () => "Check the server's firewall rules admit this client's address, and that the user and database exist.",
+  },
+  {
+    // PostgreSQL's answer to a SCRAM-SHA-256-PLUS proof bound to another certificate than its own, or to a
+    // client that says it could bind while the server offered binding (a mechanism list stripped on the way).
+    id: 'channel-binding-failed', code: 'AUTH_FAILED',
+    matches: (e) => /SCRAM channel binding (check failed|negotiation error)/.test(e.message),
+    message: (ctx, e) => `The server at ${where(ctx)} refused the login: it was bound to a TLS certificate that is not the server's own (${e.message}). Something between this client and the server terminates TLS with a certificate this client trusts, and relays the login.`,
+    hint: () => 'Find what intercepts TLS on the way (a TLS-inspecting proxy, or an attacker holding a trusted certificate) and connect around it; the bound login was useless to it.',
   },
   {
     id: 'auth-failed', code: 'AUTH_FAILED',

@@ -10,7 +10,7 @@
 export { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, AzurePgClient } from './connect/client.js'
 export type { AzurePgClientConfig, AzurePgSslConfig } from './connect/prepare.js'
 export type {
-  AccessToken, AzureCloud, AzureHostInfo, AzurePgOptions, AzurePgPoolOptions, AzureService, CertSource, CertsOptions, LearnMode,
+  AccessToken, AzureCloud, ChannelBinding, AzureHostInfo, AzurePgOptions, AzurePgPoolOptions, AzureService, CertSource, CertsOptions, LearnMode,
   FetchFunction, FetchResponse, Logger, PasswordSource, ServerType, TokenCredential,
 } from './options.js'
 export { AzurePgError } from './errors.js'

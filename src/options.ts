@@ -12,6 +12,12 @@ export type PasswordSource = string | (() => string | Promise<string>)
 /** Where per-server facts the SDK learns are kept: a day in the cache folder, the process only, or nowhere. */
 export type LearnMode = 'disk' | 'memory' | 'off'
 
+/**
+ * libpq's channel_binding: `require` accepts only a SCRAM login bound to the TLS session
+ * (SCRAM-SHA-256-PLUS), `prefer` (the default) binds when the server offers it, `disable` never binds.
+ */
+export type ChannelBinding = 'disable' | 'prefer' | 'require'
+
 /** Which Azure Database for PostgreSQL deployment to name users for. */
 export type ServerType = 'auto' | 'single' | 'flexible'
 
@@ -116,6 +122,19 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
    * that reported 17 or newer, falling back once if it refuses. `postgres` and `direct` keep libpq's meaning.
    */
   sslnegotiation?: 'auto' | 'postgres' | 'direct'
+  /**
+   * libpq's channel_binding: `require` refuses, before the password is used, a server that does not offer
+   * SCRAM-SHA-256-PLUS (PgBouncer cannot) or asks for another method; `prefer` (the default) binds when
+   * offered; `disable` never binds. Env `PGCHANNELBINDING`. pg's `enableChannelBinding: false` means `disable`.
+   */
+  channel_binding?: ChannelBinding
+  /**
+   * libpq 16's require_auth: the methods the server may ask for, as a comma list of `password`, `md5`,
+   * `scram-sha-256` and `none` (no authentication), or the ones it may not, each prefixed with `!`. A server
+   * asking for another gets nothing and the connection fails with `AUTH_METHOD_REFUSED`. Env `PGREQUIREAUTH`.
+   * With `entra`, allow `password`: Azure asks for the token as a cleartext password (inside verified TLS).
+   */
+  require_auth?: string
   /** What is learned per server (direct TLS works, preferred key-share group): `disk` (default), `memory`, `off`. Env `AZURE_PG_TLS_LEARN`. */
   learn?: LearnMode
   /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */

@@ -65,8 +65,11 @@ Usage:
 Runs configuration, dns, tcp, tls request, tls handshake, plaintext probe, authentication (only with
 credentials) and server checks in order, and stops at the first failure with the fix. The plaintext probe
 asks, on a separate connection and for a random user name (never yours, never a password), whether the
-server accepts logins without TLS; it warns with the command that turns enforcement on if it does. The connection string may be a URI, libpq
-key=value, ADO.NET or JDBC; PGHOST, PGPORT, PGUSER, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGHOSTADDR and
+server accepts logins without TLS; it warns with the command that turns enforcement on if it does. The
+authentication check says which method the server asked for and whether channel binding was used, warns about
+MD5, cleartext and unauthenticated logins, and suggests require_auth=scram-sha-256 and channel_binding=require
+where the server supports them. The connection string may be a URI, libpq key=value, ADO.NET or JDBC; PGHOST,
+PGPORT, PGUSER, PGDATABASE, PGSSLMODE, PGSSLROOTCERT, PGHOSTADDR, PGCHANNELBINDING, PGREQUIREAUTH and
 AZURE_PG_TLS_* are read as the library reads them. Passwords and tokens are never printed.
 
 Options:

@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type Logger, type PasswordSource, type ServerType, type TokenCredential } from '../options.js'
+import { decideAuth, type AuthPolicy } from './auth-policy.js'
 import { azureLoginName, classifyAzureHost, entraScopeFor, isHostOrAddress } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
@@ -41,6 +42,8 @@ export interface Settings {
   readonly serverName: string | undefined
   readonly azure: AzureHostInfo | undefined
   readonly tls: TlsDecision
+  /** What the server's authentication requests must be: channel_binding and require_auth. */
+  readonly auth: AuthPolicy
   /** Where Azure's roots come from. */
   readonly certs: CertsSettings
   /** What is learned per server, and where it is kept. */
@@ -243,13 +246,19 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
       'Remove the password: with entra, the Entra ID token is the password.')
   }
   const password: PasswordSource | undefined = passwordOption ?? passwordSetting?.value
+  // pg's own spelling of channel_binding, read here so that it can neither contradict nor silently weaken it.
+  const enableChannelBinding: unknown = options.enableChannelBinding
+  if (enableChannelBinding !== undefined && enableChannelBinding !== null && typeof enableChannelBinding !== 'boolean') {
+    throw invalidConfig('option "enableChannelBinding" is not true or false.', 'Use channel_binding: \'require\', \'prefer\' or \'disable\' instead.')
+  }
+  const auth = decideAuth({ channelBinding: get('channel_binding'), requireAuth: get('require_auth'), enableChannelBinding: enableChannelBinding ?? undefined, entra: entra.on })
   // libpq's default database is the user name (on Single Server, the name before the suffix). Entra
   // principal names (UPNs, managed identities) are never database names: those default to Azure's "postgres".
   const database = get('database')?.value ?? (entra.on ? undefined : userSetting?.value) ?? 'postgres'
 
   const pgExtras: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
-    if (!OPTION_KEYS.has(key) && value !== undefined) pgExtras[key] = value
+    if (!OPTION_KEYS.has(key) && key !== 'enableChannelBinding' && value !== undefined) pgExtras[key] = value
   }
   for (const name of ['application_name', 'fallback_application_name', 'options', 'client_encoding']) {
     const v = get(name)
@@ -273,6 +282,7 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     serverName,
     azure,
     tls: Object.freeze(tls),
+    auth,
     certs: Object.freeze(resolveCertsSettings(options.certs, env)),
     learn: learnMode(get('learn')),
     logger: options.logger ?? defaultLogger(env),

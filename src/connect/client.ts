@@ -5,6 +5,7 @@ import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions } from '../options.js'
 import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { assertPlainPgCanEnforce, guardAuthRequests, installAuthGuard, type GuardedConnection } from './auth-guard.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
@@ -137,6 +138,8 @@ export class AzurePgClient extends pg.Client {
       const connecting = (this as unknown as PgInternals)._connecting === true
       pgPaths._handleErrorMessage.call(this, this.#convert === undefined || connecting ? msg : this.#convert(msg))
     })
+    // channel_binding and require_auth: each authentication request is judged before pg answers it.
+    guardAuthRequests(this.prototype)
   }
 
   /**
@@ -188,6 +191,7 @@ export class AzurePgClient extends pg.Client {
       Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
     }
     installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
+    installAuthGuard(this, self.connection as unknown as GuardedConnection, prepared.settings.auth, prepared.context)
     // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
     this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
     this.#convert = errorConverter(failureExplainer(this.#phase, prepared.context, prepared.secrets), () => {
@@ -487,7 +491,10 @@ class AzurePgPool extends CheckoutTimedPool {
  * to the server.
  */
 export async function resolveAzurePgConfig(options: AzurePgOptions = {}): Promise<AzurePgClientConfig> {
-  return withHiddenPassword((await prepare(resolveOptions(options))).config)
+  const settings = resolveOptions(options)
+  // pg answers whatever the server asks for: a policy only AzurePgClient enforces is refused here.
+  assertPlainPgCanEnforce(settings.auth)
+  return withHiddenPassword((await prepare(settings)).config)
 }
 
 /**

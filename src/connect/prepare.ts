@@ -129,6 +129,8 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     ssl: buildSsl(settings, anchors),
   }
   if (password !== undefined) config.password = password
+  // SCRAM-SHA-256-PLUS when the server offers it; channel_binding=require is enforced by the SDK's client (auth-guard.ts).
+  config.enableChannelBinding = settings.auth.channelBinding !== 'disable'
   // pg reads PGSSLNEGOTIATION itself when this is unset; set it so the resolved value is the only one.
   // `auto` is the SDK's own (AzurePgClient decides per connection); other libraries get libpq's default.
   ;(config as { sslnegotiation?: string }).sslnegotiation = settings.tls.sslnegotiation === 'auto' ? 'postgres' : settings.tls.sslnegotiation

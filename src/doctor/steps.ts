@@ -5,6 +5,7 @@ import { isIP, type Socket } from 'node:net'
 import { checkServerIdentity, rootCertificates } from 'node:tls'
 import type pg from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
+import { authObservation } from '../connect/auth-guard.js'
 import { AzurePgClient } from '../connect/client.js'
 import { prepare, type Prepared } from '../connect/prepare.js'
 import { AzurePgError } from '../errors.js'
@@ -12,6 +13,7 @@ import { adviceFor, classifyConnectError, explainConnectError, type ConnectConte
 import { commonName, parseCertificates } from '../util/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
 import { describeTier } from '../trust/trust-tier.js'
+import { askedLine, authVerdict, policyLine } from './auth-notes.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
 import { incompleteChainVerdict } from './incomplete-chain.js'
 import { dnsNotes, poolerNote, serverKind } from './notes.js'
@@ -131,6 +133,7 @@ const configuration: DoctorStep = {
       ...settings.warnings.map((w) => `note: ${w}`),
       `sslmode ${settings.tls.requestedMode}${settings.tls.strengthened ? ' (raised to verify-full)' : ''}, trust: ${prepared.context.trust}`,
       describeTier(settings),
+      policyLine(settings),
       ...(settings.connectHost !== host ? [`hostaddr ${settings.connectHost}: connecting there, verifying the certificate for ${host}`] : []),
       ...(settings.entra !== undefined ? [`Entra ID token scope ${settings.entra.scope}`] : []),
     ])
@@ -251,11 +254,18 @@ const authentication: DoctorStep = {
     try {
       await client.connect()
     } catch (err) {
-      return fail('authentication', `login as ${prepared.context.user || '(from the Entra ID token)'} refused`, explained(err, prepared.context, prepared.secrets()))
+      const seen = authObservation(client)
+      const asked = seen === undefined ? undefined : askedLine(seen)
+      return fail('authentication', `login as ${prepared.context.user || '(from the Entra ID token)'} refused`, explained(err, prepared.context, prepared.secrets()), asked === undefined ? [] : [asked])
     }
     state.client = client
     const r = await client.query<{ who: string }>('SELECT current_user AS who')
-    return pass('authentication', `logged in as ${r.rows[0]?.who ?? prepared.context.user}`)
+    // The method the server asked for and whether the login was bound to TLS; a weak one is a warning.
+    const verdict = authVerdict(settings, authObservation(client))
+    return {
+      step: 'authentication', status: verdict.status, summary: `logged in as ${r.rows[0]?.who ?? prepared.context.user}`, details: [...verdict.details],
+      ...(verdict.reason !== undefined && { reason: verdict.reason }), ...(verdict.fix !== undefined && { fix: verdict.fix }),
+    }
   },
 }
 

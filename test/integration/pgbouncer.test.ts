@@ -5,10 +5,12 @@ import assert from 'node:assert/strict'
 import type { TLSSocket } from 'node:tls'
 import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
+import { authObservation } from '../../src/connect/auth-guard.js'
 import { forgetLearnedFacts } from '../../src/connect/learned-facts.js'
+import { runDoctor } from '../../src/doctor/run-doctor.js'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { startDelayProxy } from '../../lab/delay-proxy.js'
-import { expectAzureError } from '../support/assert-error.js'
+import { errorText, expectAzureError } from '../support/assert-error.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { startPgBouncer, type RunningPgBouncer } from '../../lab/pgbouncer.js'
 import { createIntermediate, createRootCa, issueServerCertificate, type ServerCredentials } from '../../lab/pki.js'
@@ -115,6 +117,38 @@ describe('through PgBouncer (client TLS required, transaction pooling, SCRAM)', 
     assert.match(err.message, /SASL authentication failed/)
     assert.equal((err.cause as { code?: string }).code, '08P01')
     assert.doesNotMatch(err.message + err.hint, /not-the-Pa55word/)
+  })
+
+  it('channel_binding=require is refused clearly (PgBouncer 1.18 cannot bind); the default prefer and require_auth=scram-sha-256 log in', async () => {
+    const bound = await createAzurePgClient(to(bouncer, { channel_binding: 'require' }))
+    const err = await expectAzureError(() => bound.connect(), 'AUTH_METHOD_REFUSED')
+    assert.match(err.message, /offered SCRAM without channel binding \(mechanisms: SCRAM-SHA-256\); channel_binding=require/)
+    assert.match(err.hint, /PgBouncer/)
+    assert.match(err.hint, /port 5432/)
+    assert.deepEqual(authObservation(bound), {
+      asked: 'scram-sha-256', mechanisms: ['SCRAM-SHA-256'], mechanism: undefined, completed: false, channelBound: false,
+      refused: { asked: 'scram-sha-256', setting: 'channel_binding', what: 'offered SCRAM without channel binding (mechanisms: SCRAM-SHA-256)', scramWithoutBinding: true },
+    })
+    assert.doesNotMatch(errorText(err), new RegExp(LOGINS.flexible.password))
+    for (const setting of [{}, { require_auth: 'scram-sha-256' }]) {
+      const client = await createAzurePgClient(to(bouncer, setting))
+      await client.connect()
+      try {
+        // Unbound SCRAM, which the client told PgBouncer it could have bound (gs2 "y"): PgBouncer accepts it.
+        assert.deepEqual([authObservation(client)?.mechanism, authObservation(client)?.channelBound], ['SCRAM-SHA-256', false])
+        assert.equal((await client.query('SELECT current_user AS u')).rows[0].u, LOGINS.flexible.user)
+      } finally {
+        await client.end()
+      }
+    }
+  })
+
+  it('the doctor says channel binding is not available through PgBouncer, and suggests nothing it cannot do', async () => {
+    const report = await runDoctor({ options: to(bouncer), timeoutMs: 10_000, plaintextProbe: false })
+    const auth = report.steps.find((s) => s.step === 'authentication')
+    assert.deepEqual([auth?.status, auth?.details], ['pass', [
+      'the server asked for SCRAM-SHA-256 (offered: SCRAM-SHA-256); channel binding not available: the server does not offer SCRAM-SHA-256-PLUS (PgBouncer, such as Azure\'s on port 6432, cannot bind)',
+    ]])
   })
 
   it('Single Server naming is unaffected: user@server goes through PgBouncer to the server', async () => {

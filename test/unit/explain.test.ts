@@ -32,6 +32,9 @@ describe('explainConnectError', () => {
     ['older server, SSL off', serverError('no pg_hba.conf entry for host "1.2.3.4", user "myadmin", database "postgres", SSL off', '28000'), 'SERVER_REQUIRES_TLS', /TLS/],
     ['firewall / pg_hba with TLS', serverError('no pg_hba.conf entry for host "1.2.3.4", user "myadmin", database "postgres", SSL encryption', '28000'), 'ACCESS_DENIED', /firewall/],
     ['wrong password', serverError('password authentication failed for user "myadmin"', '28P01'), 'AUTH_FAILED', /serverType: 'single'/],
+    // PostgreSQL's answers when a SCRAM-SHA-256-PLUS login was bound to another certificate (an interceptor), or downgraded.
+    ['channel binding check failed', serverError('SCRAM channel binding check failed', '28000'), 'AUTH_FAILED', /intercepts TLS/],
+    ['channel binding negotiation error', serverError('SCRAM channel binding negotiation error', '08P01'), 'AUTH_FAILED', /intercepts TLS/],
     ['no database', serverError('database "nope" does not exist', '3D000'), 'DATABASE_NOT_FOUND', /postgres/],
     ['TLS refused', new Error('The server does not support SSL connections'), 'SERVER_REFUSED_TLS', /port/],
     ['garbage answer', new Error('There was an error establishing an SSL connection'), 'CONNECTION_FAILED', /PostgreSQL/],

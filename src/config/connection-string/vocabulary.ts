@@ -20,7 +20,7 @@ const JDBC_KEYS: Readonly<Record<string, string>> = {
   ssl: 'ssl', sslmode: 'sslmode', sslrootcert: 'sslrootcert', sslcert: 'sslcert', sslkey: 'sslkey',
   sslpassword: 'sslpassword', sslfactory: 'sslfactory', sslNegotiation: 'sslnegotiation',
   ApplicationName: 'application_name', connectTimeout: 'connect_timeout', loginTimeout: 'connect_timeout',
-  options: 'options',
+  options: 'options', channelBinding: 'channel_binding',
 }
 
 /**
@@ -44,6 +44,8 @@ const ADONET_KEYS: Readonly<Record<string, string>> = {
   TIMEOUT: 'connect_timeout',
   OPTIONS: 'options',
   'CLIENT ENCODING': 'client_encoding', CLIENTENCODING: 'client_encoding', ENCODING: 'client_encoding',
+  'CHANNEL BINDING': 'channel_binding', CHANNELBINDING: 'channel_binding',
+  'REQUIRE AUTH': 'require_auth', REQUIREAUTH: 'require_auth',
 }
 
 /** Npgsql keywords that are understood and deliberately unused (no warning of being unknown). */
@@ -60,7 +62,7 @@ const WELL_KNOWN = [
   'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout',
   'target_session_attrs', 'load_balance_hosts', 'sslcompression', 'sslsni', 'sslcertmode', 'sslkeylogfile',
   'ssl_min_protocol_version', 'ssl_max_protocol_version', 'gssencmode', 'gsslib', 'gssdelegation', 'krbsrvname',
-  'channel_binding', 'require_auth', 'requirepeer', 'replication', 'passfile', 'min_protocol_version', 'max_protocol_version',
+  'requirepeer', 'replication', 'passfile', 'min_protocol_version', 'max_protocol_version',
   // pgjdbc
   'socketTimeout', 'currentSchema', 'prepareThreshold', 'tcpKeepAlive', 'reWriteBatchedInserts', 'targetServerType',
   'loadBalanceHosts', 'gssEncMode', 'sslhostnameverifier', 'sslfactoryarg', 'sslResponseTimeout', 'stringtype', 'readOnly',
@@ -71,9 +73,9 @@ const WELL_KNOWN = [
   'Pooling', 'Minimum Pool Size', 'Maximum Pool Size', 'Connection Idle Lifetime', 'Connection Pruning Interval',
   'Connection Lifetime', 'Cancellation Timeout', 'Keepalive', 'TCP Keepalive', 'TCP Keepalive Time', 'TCP Keepalive Interval',
   'Search Path', 'Enlist', 'Timezone', 'Include Error Detail', 'Target Session Attributes', 'Load Balance Hosts',
-  'Channel Binding', 'GSS Encryption Mode', 'Kerberos Service Name', 'Persist Security Info', 'Max Auto Prepare',
+  'GSS Encryption Mode', 'Kerberos Service Name', 'Persist Security Info', 'Max Auto Prepare',
   'Auto Prepare Min Usages', 'No Reset On Close', 'Multiplexing', 'Server Compatibility Mode', 'Check Certificate Revocation',
-  'Include Realm', 'Log Parameters', 'Read Buffer Size', 'Write Buffer Size', 'Host Recheck Seconds', 'Require Auth',
+  'Include Realm', 'Log Parameters', 'Read Buffer Size', 'Write Buffer Size', 'Host Recheck Seconds',
 ]
 const fold = (key: string): string => key.toLowerCase().replace(/[\s_]+/g, '')
 const WELL_KNOWN_EXACT = new Set(WELL_KNOWN)

@@ -1,0 +1,249 @@
+// Enforces the authentication policy (channel_binding, require_auth) where pg handles the server's
+// authentication requests, before pg answers them: a refused request gets no password, no token (the
+// password function is never called), no SCRAM proof, and the connection is closed with
+// AUTH_METHOD_REFUSED. What each login used is kept per client for the doctor.
+import pg from 'pg'
+import { judgeOutcome, judgeRequest, refusalInWords, SCRAM_PLUS, type AuthMethod, type AuthPolicy, type AuthRequest, type Refusal } from '../config/auth-policy.js'
+import { AzurePgError, invalidConfig, PHASE_WORDS } from '../errors.js'
+import type { ConnectContext } from '../explain.js'
+
+/** pg.Client's handlers of the server's authentication requests: the methods the guard wraps. */
+interface PgAuthHandlers {
+  _handleAuthCleartextPassword(msg: unknown): void
+  _handleAuthMD5Password(msg: unknown): void
+  _handleAuthSASL(msg: unknown): void
+  _handleAuthSASLContinue(msg: unknown): unknown
+  _handleAuthSASLFinal(msg: unknown): void
+}
+
+/** What the guard reads of a pg client. */
+interface GuardedClient {
+  saslSession?: { mechanism?: unknown } | null
+}
+
+/** What the guard needs of pg's Connection. */
+export interface GuardedConnection {
+  stream?: unknown
+  emit(event: string, ...args: unknown[]): boolean
+  on(event: string, f: () => void): unknown
+  attachListeners(stream: unknown): void
+}
+
+/** A stream as far as the guard rewires its 'data' listener. */
+interface DataSource {
+  listeners(event: 'data'): Array<(...args: unknown[]) => void>
+  removeListener(event: 'data', f: (...args: unknown[]) => void): unknown
+  prependListener(event: 'data', f: (...args: unknown[]) => void): unknown
+  destroy?: () => void
+}
+
+/**
+ * Authentication requests pg-protocol cannot parse: it throws from inside the socket's 'data' event,
+ * which would end the process with an uncaught exception. None is a method node-postgres can answer.
+ */
+const UNPARSED_REQUESTS: Readonly<Record<string, string>> = { 2: 'Kerberos V5', 6: 'SCM credential', 7: 'GSSAPI', 8: 'GSSAPI', 9: 'SSPI' }
+
+/** What one login looked like, as far as it went. */
+export interface AuthObservation {
+  /** What the server asked for; `none` when it let the client in unasked; undefined before it said anything. */
+  readonly asked: AuthMethod | undefined
+  /** The SASL mechanisms the server offered (empty unless it asked for SASL). */
+  readonly mechanisms: readonly string[]
+  /** The SASL mechanism pg chose, when it got that far. */
+  readonly mechanism: string | undefined
+  /** The client finished its side of the exchange (sent the password, or verified the server's SCRAM signature). */
+  readonly completed: boolean
+  /** A SCRAM-SHA-256-PLUS exchange completed: the login is bound to this TLS session. */
+  readonly channelBound: boolean
+  /** The refusal, when the policy refused the server's request. */
+  readonly refused: Refusal | undefined
+}
+
+interface GuardState {
+  readonly policy: AuthPolicy
+  readonly context: ConnectContext
+  readonly connection: GuardedConnection
+  asked: AuthMethod | undefined
+  mechanisms: readonly string[]
+  mechanism: string | undefined
+  completed: boolean
+  channelBound: boolean
+  refused: Refusal | undefined
+  /** The connection was ended by the guard: nothing more is answered. */
+  closed: boolean
+}
+
+const states = new WeakMap<object, GuardState>()
+const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
+
+/**
+ * Gives a client its policy, watches its connection's AuthenticationOk (pg has no handler of its own for
+ * it) for a server that lets the client in without the exchange the policy asks for, and catches the
+ * requests pg cannot parse.
+ */
+export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
+  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false }
+  states.set(client, state)
+  guardParser(state)
+  connection.on('authenticationOk', () => {
+    state.asked ??= 'none'
+    if (state.closed) return
+    const asked = state.asked === 'none' ? undefined : state.asked
+    const refusal = judgeOutcome(policy, { asked, completed: state.completed, channelBound: state.channelBound })
+    if (refusal !== undefined) refuse(state, refusal)
+  })
+}
+
+/**
+ * Makes an authentication request pg cannot parse (GSSAPI, SSPI, Kerberos: a hostile server may send one) a
+ * failure of this connection instead of an uncaught exception: pg-protocol throws from the stream's 'data'
+ * listener. Every stream pg reads from (after the SSLRequest, or direct TLS) goes through attachListeners.
+ */
+function guardParser(state: GuardState): void {
+  const connection = state.connection
+  const attach = connection.attachListeners.bind(connection)
+  connection.attachListeners = (stream: unknown): void => {
+    const source = stream as DataSource
+    const before = new Set(source.listeners('data'))
+    attach(stream)
+    for (const listener of source.listeners('data')) {
+      if (before.has(listener)) continue
+      source.removeListener('data', listener)
+      source.prependListener('data', function guarded(this: unknown, ...args: unknown[]) {
+        try {
+          listener.apply(this, args)
+        } catch (err) {
+          unparsable(state, source, err)
+        }
+      })
+    }
+  }
+}
+
+/**
+ * Ends a connection whose server asked for an authentication method pg cannot parse, with
+ * AUTH_METHOD_REFUSED. Anything else thrown from the 'data' listener (a caller's own callback that
+ * throws, called by pg while it reads) goes on as before.
+ */
+function unparsable(state: GuardState, source: DataSource, err: unknown): void {
+  const code = /^Unknown authenticationOk message type (\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
+  if (code === undefined) throw err
+  if (state.closed) return
+  state.closed = true
+  const method = UNPARSED_REQUESTS[code] ?? 'an unknown'
+  const message = `The server at ${where(state.context)} asked for ${method} authentication (request ${code}), which node-postgres cannot answer. Nothing was sent in answer, and the connection is closed. It failed ${PHASE_WORDS.authentication}.`
+  state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, {
+    hint: 'Azure Database for PostgreSQL asks for a password, SCRAM or an Entra ID token, never this: check that host and hostaddr point at the Azure server.', phase: 'authentication',
+  }))
+  source.destroy?.()
+}
+
+/** What the client's last login looked like; undefined for a client without the guard. */
+export function authObservation(client: object): AuthObservation | undefined {
+  const s = states.get(client)
+  if (s === undefined) return undefined
+  return { asked: s.asked, mechanisms: s.mechanisms, mechanism: s.mechanism, completed: s.completed, channelBound: s.channelBound, refused: s.refused }
+}
+
+/** Records a request and judges it; false (and the connection closed) when it is refused. */
+function admit(client: object, request: AuthRequest): boolean {
+  const state = states.get(client)
+  // A client without a policy cannot get here: AzurePgClient refuses to connect before it has one.
+  if (state === undefined) return true
+  if (state.closed) return false
+  if (request.kind === 'sasl') state.mechanisms = [...request.mechanisms]
+  state.asked ??= request.kind === 'password' ? 'password' : request.kind === 'md5' ? 'md5' : 'scram-sha-256'
+  const refusal = judgeRequest(state.policy, request)
+  if (refusal !== undefined) {
+    refuse(state, refusal)
+    return false
+  }
+  // libpq's client_finished_auth: once a password is sent, the client has done its part.
+  if (request.kind === 'password' || request.kind === 'md5') state.completed = true
+  return true
+}
+
+const where = (ctx: ConnectContext): string =>
+  ctx.connectHost === ctx.host ? `${ctx.host}:${ctx.port}` : `${ctx.host} (${ctx.connectHost}):${ctx.port}`
+
+/** The one line of advice for a refusal. */
+function hintFor(refusal: Refusal, ctx: ConnectContext): string {
+  if (refusal.scramWithoutBinding === true) {
+    return `The server offers SCRAM but not SCRAM-SHA-256-PLUS, as PgBouncer does (Azure's built-in PgBouncer${ctx.port === 6432 ? ', on this port 6432,' : ' on port 6432'} and PgBouncer 1.18 cannot bind a login to TLS): connect to PostgreSQL itself (port 5432), or use channel_binding=prefer through PgBouncer.`
+  }
+  if (refusal.asked === 'none') {
+    return refusal.setting === 'require_auth'
+      ? 'An Azure server always asks for a password or token: one that lets a client in unasked is not it (check host and hostaddr). For a local trust server, add none to require_auth.'
+      : 'An Azure server always asks for a password or token: one that lets a client in unasked is not it (check host and hostaddr); channel_binding=require needs a SCRAM login.'
+  }
+  if (refusal.setting === 'channel_binding') {
+    return 'Channel binding needs a SCRAM login: connect to PostgreSQL itself (on Azure, port 5432) as a role whose password is stored as SCRAM (password_encryption=scram-sha-256, then reset the password), or use channel_binding=prefer. Entra ID tokens are never SCRAM.'
+  }
+  return 'The server chooses the method (pg_hba.conf; on Azure, how the role\'s password is stored: password_encryption=scram-sha-256, then reset it). Widen require_auth only if every server holding a certificate for this name may be answered that way.'
+}
+
+/**
+ * Closes the connection with AUTH_METHOD_REFUSED, before anything is sent in answer. The phase is said
+ * here: when the refusal comes at AuthenticationOk, pg reads the rest of the server's packet (up to
+ * ReadyForQuery) before the error is explained.
+ */
+function refuse(state: GuardState, refusal: Refusal): void {
+  state.refused = refusal
+  state.closed = true
+  const sent = refusal.asked === 'none' ? 'The connection is closed.' : 'Nothing was sent in answer, and the connection is closed.'
+  const message = `The server at ${where(state.context)} ${refusalInWords(state.policy, refusal)}. ${sent} It failed ${PHASE_WORDS.authentication}.`
+  state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, { hint: hintFor(refusal, state.context), phase: 'authentication' }))
+  ;(state.connection.stream as { destroy?: () => void } | undefined)?.destroy?.()
+}
+
+/**
+ * Wraps pg's handlers of the server's authentication requests on `prototype` (AzurePgClient's, once):
+ * each request is judged before pg answers it, so pg's code (and the password function) runs only for
+ * an admitted request. Clients of plain pg are not touched.
+ */
+export function guardAuthRequests(prototype: object): void {
+  const hook = (name: keyof PgAuthHandlers, value: (this: GuardedClient, msg: unknown) => unknown): void => {
+    Object.defineProperty(prototype, name, { value, writable: true, configurable: true, enumerable: false })
+  }
+  hook('_handleAuthCleartextPassword', function (msg) {
+    if (admit(this, { kind: 'password' })) pgAuth._handleAuthCleartextPassword.call(this, msg)
+  })
+  hook('_handleAuthMD5Password', function (msg) {
+    if (admit(this, { kind: 'md5' })) pgAuth._handleAuthMD5Password.call(this, msg)
+  })
+  hook('_handleAuthSASL', function (msg) {
+    const offered = (msg as { mechanisms?: unknown }).mechanisms
+    const mechanisms = Array.isArray(offered) ? offered.filter((m): m is string => typeof m === 'string') : []
+    if (admit(this, { kind: 'sasl', mechanisms })) pgAuth._handleAuthSASL.call(this, msg)
+  })
+  // The proof goes out in answer to this one: checked again, against the mechanism pg actually chose.
+  hook('_handleAuthSASLContinue', function (msg) {
+    const mechanism = typeof this.saslSession?.mechanism === 'string' ? this.saslSession.mechanism : undefined
+    const state = states.get(this)
+    if (state !== undefined) state.mechanism = mechanism
+    if (!admit(this, { kind: 'sasl-continue', mechanism })) return undefined
+    return pgAuth._handleAuthSASLContinue.call(this, msg)
+  })
+  hook('_handleAuthSASLFinal', function (msg) {
+    const mechanism = typeof this.saslSession?.mechanism === 'string' ? this.saslSession.mechanism : undefined
+    pgAuth._handleAuthSASLFinal.call(this, msg)
+    // pg clears the session only when the server's signature checked out.
+    const state = states.get(this)
+    if (state !== undefined && this.saslSession === null) {
+      state.completed = true
+      state.channelBound = mechanism === SCRAM_PLUS
+    }
+  })
+}
+
+/**
+ * Refuses (`INVALID_CONFIG`) a policy that only the SDK's client can enforce, for configurations handed
+ * to plain pg (`resolveAzurePgConfig`): pg answers whatever the server asks for.
+ */
+export function assertPlainPgCanEnforce(policy: AuthPolicy): void {
+  const what = policy.requireAuth !== undefined ? `require_auth (from ${policy.requireAuthOrigin ?? 'the configuration'})`
+    : policy.channelBinding === 'require' ? `channel_binding=require (from ${policy.channelBindingOrigin ?? 'the configuration'})` : undefined
+  if (what === undefined) return
+  throw invalidConfig(`${what} is enforced by the SDK's client, and a plain pg configuration would answer whatever the server asks for.`,
+    'Use createAzurePgPool, createAzurePgClient or azure-pg-tls/pg\'s Pool and Client (Drizzle, Kysely, Prisma and the ORMs take them), or remove the setting.')
+}
