@@ -15,7 +15,7 @@ import { issueServerCertificate, type ServerCredentials } from '../../lab/pki.js
 import type { HbaMethod } from '../../lab/postgres-server.js'
 import { startTlsInterceptor, type TlsInterceptor } from '../../lab/tls-interceptor.js'
 import { errorText, expectAzureError } from '../support/assert-error.js'
-import { FakeCredential } from '../support/fake-credential.js'
+import { FakeCredential } from '../../lab/fake-credential.js'
 
 let lab: Lab
 let cert: ServerCredentials
