@@ -126,7 +126,8 @@ const ERROR_RULES: readonly ErrorRule[] = [
     // client that says it could bind while the server offered binding (a mechanism list stripped on the way).
     id: 'channel-binding-failed', code: 'AUTH_FAILED',
     matches: (e) => /SCRAM channel binding (check failed|negotiation error)/.test(e.message),
-    message: (ctx, e) => `The server at ${where(ctx)} refused the login: it was bound to a TLS certificate that is not the server's own (${e.message}). Something between this client and the server terminates TLS with a certificate this client trusts, and relays the login.`,
+    // The server's text ends the message: it arrives here as a finished sentence.
+    message: (ctx, e) => `The server at ${where(ctx)} refused the login, which was bound to a TLS certificate that is not the server's own: something between this client and the server terminates TLS with a certificate this client trusts, and relays the login. The server said: ${e.message}`,
     hint: () => 'Find what intercepts TLS on the way (a TLS-inspecting proxy, or an attacker holding a trusted certificate) and connect around it; the bound login was useless to it.',
   },
   {
