@@ -71,6 +71,8 @@ interface GuardState {
   refused: Refusal | undefined
   /** The connection was ended by the guard: nothing more is answered. */
   closed: boolean
+  /** The server sent its first ReadyForQuery: the session is open. */
+  ready: boolean
 }
 
 const states = new WeakMap<object, GuardState>()
@@ -82,9 +84,11 @@ const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
  * requests pg cannot parse.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
-  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false }
+  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false, ready: false }
   states.set(client, state)
   guardParser(state)
+  silenceAfterClose(state)
+  connection.on('readyForQuery', () => { state.ready = true })
   connection.on('authenticationOk', () => {
     state.asked ??= 'none'
     if (state.closed) return
@@ -92,6 +96,22 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
     const refusal = judgeOutcome(policy, { asked, completed: state.completed, channelBound: state.channelBound })
     if (refusal !== undefined) refuse(state, refusal)
   })
+}
+
+/** What a connection the guard closed still passes on to pg: the failure, and the end of the socket. */
+const AFTER_CLOSE = new Set(['error', 'end'])
+
+/**
+ * Once the guard has closed the connection, pg hears nothing more from the server. pg-protocol goes on
+ * parsing the rest of the data it already holds, and a hostile server puts ReadyForQuery and a result
+ * right behind the request it knows will be refused: pg would take the session as ready, answer a query
+ * queued before connect() settled with forged rows, and emit an unexpected message as an 'error' nobody
+ * listens for (the process ends).
+ */
+function silenceAfterClose(state: GuardState): void {
+  const connection = state.connection
+  const emit = connection.emit.bind(connection)
+  connection.emit = (event: string, ...args: unknown[]): boolean => (state.closed && !AFTER_CLOSE.has(event) ? false : emit(event, ...args))
 }
 
 /**
@@ -126,15 +146,20 @@ function guardParser(state: GuardState): void {
  * throws, called by pg while it reads) goes on as before.
  */
 function unparsable(state: GuardState, source: DataSource, err: unknown): void {
-  const code = /^Unknown authenticationOk message type (\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
-  if (code === undefined) throw err
+  // Before the first ReadyForQuery pg calls no code of the caller's from its parser: whatever throws there
+  // is the parser meeting a message it cannot read. After it, a caller's callback may throw: that goes on.
+  if (state.ready) throw err
   if (state.closed) return
   state.closed = true
-  const method = UNPARSED_REQUESTS[code] ?? 'an unknown'
-  const message = `The server at ${where(state.context)} asked for ${method} authentication (request ${code}), which node-postgres cannot answer. Nothing was sent in answer, and the connection is closed. It failed ${PHASE_WORDS.authentication}.`
-  state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, {
-    hint: 'Azure Database for PostgreSQL asks for a password, SCRAM or an Entra ID token, never this: check that host and hostaddr point at the Azure server.', phase: 'authentication',
-  }))
+  const code = /^Unknown authenticationOk message type (-?\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
+  const failure = code !== undefined
+    ? new AzurePgError('AUTH_METHOD_REFUSED', `The server at ${where(state.context)} asked for ${UNPARSED_REQUESTS[code] ?? 'an unknown'} authentication (request ${code}), which node-postgres cannot answer. Nothing was sent in answer, and the connection is closed. It failed ${PHASE_WORDS.authentication}.`, {
+      hint: 'Azure Database for PostgreSQL asks for a password, SCRAM or an Entra ID token, never this: check that host and hostaddr point at the Azure server.', phase: 'authentication',
+    })
+    : new AzurePgError('CONNECTION_FAILED', `The server at ${where(state.context)} sent a message node-postgres cannot read, before the connection was ready; the connection is closed.`, {
+      hint: 'Check that host and hostaddr point at the Azure server (PostgreSQL speaks this protocol without such messages).', reason: 'other', cause: err,
+    })
+  state.connection.emit('error', failure)
   source.destroy?.()
 }
 

@@ -1,0 +1,108 @@
+// A hostile server holding a certificate the client trusts (an interceptor's), against the authentication
+// guard: what it puts behind a request the guard refuses is never read, and what pg-protocol cannot parse
+// before the session is ready fails the connection instead of the process.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { Client as DropInClient } from '../../src/connect/pg.js'
+import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
+import { AZURE_HOST, startLab, type Lab } from '../../lab/lab.js'
+import { issueServerCertificate } from '../../lab/pki.js'
+import { authRequest, backendMessage, forgedResult, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
+import { timeLimit } from '../support/within.js'
+
+const within = timeLimit(8000)
+let lab: Lab
+let credentials: { certChainPem: string; keyPem: string }
+const servers: ScriptedServer[] = []
+
+before(async () => {
+  lab = await startLab([])
+  credentials = await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] })
+})
+after(async () => {
+  await Promise.all(servers.map((s) => s.close()))
+  await lab?.stop()
+})
+
+/** A stand-in that answers the startup message with `reply` (all in one TLS record). */
+async function answering(reply: Buffer): Promise<ScriptedServer> {
+  const server = await startScriptedServer(credentials, (message, tls) => { if (message === 'startup') tls.write(reply) })
+  servers.push(server)
+  return server
+}
+
+function options(port: number, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions {
+  return {
+    host: AZURE_HOST, hostaddr: '127.0.0.1', port, database: 'postgres', user: 'myadmin', password: 'Recorded-Pa55word',
+    sslrootcert: lab.rootPath, env: {}, learn: 'off', sslnegotiation: 'postgres', connectionTimeoutMillis: 5000, ...extra,
+  }
+}
+
+/** The outcome of a promise, as its AzurePgError code, `resolved: …`, or the other error's text. */
+async function outcome(p: Promise<unknown>, what: string): Promise<string> {
+  return within(p.then((v) => `resolved: ${JSON.stringify((v as { rows?: unknown }).rows ?? null)}`, (err: unknown) => (err instanceof AzurePgError ? err.code : String(err))), what)
+}
+
+describe('a refused login with a forged session behind it', () => {
+  const packets: Record<string, Buffer> = {
+    'a cleartext password request, then AuthenticationOk': Buffer.concat([authRequest(3), authRequest(0), readyForQuery(), forgedResult('balance', 'FORGED')]),
+    'AuthenticationOk without any request': Buffer.concat([authRequest(0), readyForQuery(), forgedResult('balance', 'FORGED')]),
+  }
+  for (const [name, packet] of Object.entries(packets)) {
+    for (const setting of [{ require_auth: 'scram-sha-256' }, { channel_binding: 'require' as const }]) {
+      it(`${name}, under ${JSON.stringify(setting)}: connect() and a query queued before it are refused, nothing is sent, no 'error' event`, async () => {
+        const server = await answering(packet)
+        const uncaught: unknown[] = []
+        const record = (err: unknown): void => { uncaught.push(err) }
+        process.on('uncaughtException', record)
+        try {
+          const client = await createAzurePgClient(options(server.port, setting))
+          const early = client.query('SELECT balance FROM accounts')
+          assert.equal(await outcome(client.connect(), 'connect()'), 'AUTH_METHOD_REFUSED')
+          assert.equal(await outcome(early, 'the early query'), 'AUTH_METHOD_REFUSED')
+          await within(client.end(), 'end()')
+
+          const dropIn = new DropInClient(options(server.port, setting))
+          const dropInEarly = dropIn.query('SELECT balance FROM accounts')
+          assert.equal(await outcome(dropIn.connect(), 'drop-in connect()'), 'AUTH_METHOD_REFUSED')
+          assert.equal(await outcome(dropInEarly, 'the drop-in early query'), 'AUTH_METHOD_REFUSED')
+          await within(dropIn.end(), 'drop-in end()')
+
+          const pool = await createAzurePgPool(options(server.port, { ...setting, max: 1 }))
+          assert.equal(await outcome(pool.query('SELECT balance FROM accounts'), 'pool.query()'), 'AUTH_METHOD_REFUSED')
+          await within(pool.end(), 'pool.end()')
+          await new Promise((resolve) => setTimeout(resolve, 100))
+        } finally {
+          process.off('uncaughtException', record)
+        }
+        assert.deepEqual(uncaught, [], 'nothing reached the process as an uncaught exception')
+        assert.deepEqual(server.received.map((messages) => messages.length), [1, 1, 1], 'each client sent its startup message and nothing else')
+      })
+    }
+  }
+})
+
+describe('what pg-protocol cannot parse before the session is ready', () => {
+  const replies: Array<[string, Buffer, string]> = [
+    ['an authentication request of code -1', authRequest(-1), 'AUTH_METHOD_REFUSED'],
+    ['GSSAPI (code 7)', authRequest(7), 'AUTH_METHOD_REFUSED'],
+    ['an authentication request with no code', backendMessage('R'), 'CONNECTION_FAILED'],
+  ]
+  for (const [name, reply, code] of replies) {
+    it(`${name}, with the default settings: connect() rejects (${code}); the process goes on`, async () => {
+      const server = await answering(reply)
+      const uncaught: unknown[] = []
+      const record = (err: unknown): void => { uncaught.push(err) }
+      process.on('uncaughtException', record)
+      try {
+        const client = await createAzurePgClient(options(server.port))
+        assert.equal(await outcome(client.connect(), 'connect()'), code)
+        await within(client.end(), 'end()')
+      } finally {
+        process.off('uncaughtException', record)
+      }
+      assert.deepEqual(uncaught, [])
+      assert.equal(server.received[0]?.length, 1, 'only the startup message was sent')
+    })
+  }
+})
