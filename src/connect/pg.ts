@@ -36,6 +36,8 @@ const EMITTER_STATE = ['_events', '_eventsCount', '_maxListeners']
 const CLIENT_STATE = new Set([
   ...EMITTER_STATE, 'connection', '_queryQueue', '_sentQueryQueue', '_activeQuery', '_ending', '_ended', '_connecting',
   '_connected', '_connectionError', '_queryable', 'readyForQuery', '_txStatus', 'processID', 'secretKey',
+  // The type parsers: built from the same `types` option, and holding the caller's setTypeParser() calls.
+  '_types',
 ])
 
 /** The same for pg's Connection: a 'message' listener added before connect() (pg's `_emitMessage`), statements, an end(). */

@@ -212,6 +212,14 @@ describe("azure-pg-tls/pg's Client keeps what happened before connect() finished
     await within(client.end(), 'end()')
   })
 
+  it('keeps the type parsers set before connect()', async () => {
+    const client = new DropInClient(options(lab.server('good').port, 'postgres', undefined))
+    client.setTypeParser(23, 'text', (v: string) => `parsed(${v})`)
+    await within(client.connect(), 'connect()')
+    assert.equal((await within(client.query('SELECT 42::int4 AS v'), 'query()')).rows[0]?.v, 'parsed(42)')
+    await within(client.end(), 'end()')
+  })
+
   for (const order of ['end() then connect()', 'connect() and end() in the same tick'] as const) {
     it(`${order}: connect() rejects and no socket stays open`, async () => {
       const before = await settledReading(() => activeCounts(['TCPSocketWrap', 'TLSWrap']), 2000)
