@@ -59,14 +59,15 @@ const REQUIRE_AUTH_HINT = 'Use password, md5, scram-sha-256 or none, separated b
 
 /**
  * Reads channel_binding (libpq, Npgsql's `Channel Binding`, pgjdbc's `channelBinding`): `disable`,
- * `prefer` or `require`, in any case. Empty or unset is `prefer`, libpq's default. Anything else is
+ * `prefer` or `require`, in any case. Unset is `prefer`, libpq's default. Anything else, empty included, is
  * `INVALID_CONFIG`, naming where it came from and never the value.
  */
 export function readChannelBinding(setting: Setting | undefined): ChannelBinding {
-  const v = setting?.value.trim().toLowerCase() ?? ''
-  if (v === '') return 'prefer'
+  if (setting === undefined) return 'prefer'
+  const v = setting.value.trim().toLowerCase()
+  // An empty value is refused, as libpq refuses it: it must not quietly override PGCHANNELBINDING=require.
   if (!(CHANNEL_BINDINGS as readonly string[]).includes(v)) {
-    throw invalidConfig(`channel_binding (from ${setting?.origin ?? 'the configuration'}) is not "disable", "prefer" or "require".`,
+    throw invalidConfig(`channel_binding (from ${setting.origin}) is not "disable", "prefer" or "require".`,
       'Use channel_binding=require to insist on SCRAM bound to the TLS session, prefer (the default) to bind when the server offers it, or disable.')
   }
   return v as ChannelBinding

@@ -229,6 +229,12 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
 
   const entra = entraCredential(options.entra)
   const userSetting = get('user')
+  // Messages name the user and the database: none holds a control or formatting character (a newline, an escape sequence).
+  for (const [name, setting] of [['user', userSetting], ['database', get('database')]] as const) {
+    if (setting !== undefined && /[\p{Cc}\p{Cf}]/u.test(setting.value)) {
+      throw invalidConfig(`The ${name} name (from ${setting.origin}) holds a control or formatting character.`, `Set ${name} to the name as the server knows it, without line breaks or escape sequences.`)
+    }
+  }
   if ((userSetting === undefined || userSetting.value === '') && !entra.on) {
     throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, AZURE_POSTGRESQL_USER, or the connection string\'s user) to the server\'s login name.')
   }

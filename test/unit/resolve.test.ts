@@ -83,6 +83,14 @@ describe('resolved configuration', () => {
     for (const host of [HOST, '10.0.0.7', 'fe80::1%eth0', 'db_1.contoso.internal', 'localhost']) assert.equal((await resolve({ host, user: 'u' })).host, host)
   })
 
+  it('refuses a user or database name holding a control or formatting character, naming where it came from, never the value', async () => {
+    for (const options of [{ user: 'my\nadmin' }, { user: 'admin\u001b[2J' }, { env: { PGUSER: 'a\u200bb' } }, { user: 'u', database: 'db\r\nX' }] as AzurePgOptions[]) {
+      const err = await expectAzureError(() => resolve({ host: HOST, ...options }), 'INVALID_CONFIG')
+      assert.match(err.message, /^The (user|database) name \(from [^)]+\) holds a control or formatting character\.$/)
+    }
+    assert.equal((await resolve({ host: HOST, user: 'alice@contoso.com', database: 'My DB' })).user, 'alice@contoso.com')
+  })
+
   it('refuses a connect limit a Node timer cannot hold (above 2^31 - 1 ms), which would fire at once', async () => {
     await expectAzureError(() => resolve({ host: HOST, user: 'u', connectionTimeoutMillis: 2 ** 31 }), 'INVALID_CONFIG')
     await expectAzureError(() => resolve({ host: HOST, user: 'u', env: { PGCONNECT_TIMEOUT: '3000000' } }), 'INVALID_CONFIG')
