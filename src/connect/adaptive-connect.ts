@@ -33,6 +33,9 @@ export interface AdaptivePlan {
   readonly fallback: boolean
   /** The server's identity for learning: host, address and port. */
   readonly key: string
+  /** The host name pg connects to, and the address (hostaddr) its sockets go to instead; the same without hostaddr. */
+  readonly host: string
+  readonly address: string
   readonly facts: LearnedFacts | undefined
   /** The first key-share group offered; a server that picks another one is remembered. */
   readonly firstGroup: string
@@ -95,7 +98,9 @@ export function installAdaptiveConnect(con: PgConnection, plan: AdaptivePlan): v
     }
   }
   const viaSslRequest = con.connect.bind(con)
-  con.connect = (port: unknown, host: unknown): void => {
+  con.connect = (port: unknown, named: unknown): void => {
+    // pg names the server (its `host`, what tracing reports); the socket goes to hostaddr where one was given.
+    const host = named === plan.host ? plan.address : named
     if (con.sslNegotiation !== 'direct') {
       viaSslRequest(port, host)
       return

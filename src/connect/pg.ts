@@ -69,7 +69,7 @@ function adoptConfiguration(target: pg.Client, fresh: pg.Client): void {
 function provisionalConfig(settings: Settings | undefined): pg.ClientConfig {
   const ssl = { rejectUnauthorized: true, minVersion: 'TLSv1.2' as const }
   if (settings === undefined) return { ssl }
-  return { ...settings.pgExtras, host: settings.connectHost, port: settings.port, user: settings.user ?? '', database: settings.database, ssl }
+  return { ...settings.pgExtras, host: settings.host, port: settings.port, user: settings.user ?? '', database: settings.database, ssl }
 }
 
 /** A client's state between the synchronous constructor and connect(). */
@@ -178,7 +178,22 @@ export class Pool extends CheckoutTimedPool {
     const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
     super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
-    givenLimits.set((this as unknown as { options: object }).options, given.connectionTimeoutMillis)
+    const options = (this as unknown as { options: Record<string, unknown> }).options
+    givenLimits.set(options, given.connectionTimeoutMillis)
+    if (p.settings !== undefined) nameServer(options, p.settings)
+  }
+}
+
+/**
+ * Names the pool's server on its options object, as a pool made from pg options would have it, for tools that
+ * read it there (instrumentation-pg's `pg-pool.connect` span: `server.address`, `server.port`, `db.namespace`).
+ * Not enumerable, so the copy each client is made from (a spread) leaves them out: the client resolves its
+ * settings from what the user gave, and an explicit host would change which environment source is read.
+ */
+function nameServer(options: Record<string, unknown>, settings: Settings): void {
+  const names: Record<string, unknown> = { host: settings.host, port: settings.port, database: settings.database }
+  for (const [key, value] of Object.entries(names)) {
+    if (!Object.hasOwn(options, key) && value !== undefined) Object.defineProperty(options, key, { value, writable: true, configurable: true, enumerable: false })
   }
 }
 
