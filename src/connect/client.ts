@@ -9,6 +9,7 @@ import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptiv
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
 import { errorConverter, failureExplainer, queryConverted, trackPhase, type PhaseTracker } from './phase.js'
+import { endTracedSubmittable } from './submittable-end.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -116,6 +117,7 @@ export class AzurePgClient extends pg.Client {
     // The caller's arguments go to pg exactly as given (their number included): pg and the tools that wrap
     // query() (OpenTelemetry's instrumentation-pg) tell the promise, callback and submittable forms apart by them.
     hook('query', function query(this: AzurePgClient, config: unknown): unknown {
+      if (typeof config === 'object' && config !== null) endTracedSubmittable(config, pgPaths.query)
       const convert = this.#convert
       const self = this as unknown as PgInternals
       // pg makes these failures inside query() itself: a closed or broken client, a query_timeout.
