@@ -53,7 +53,7 @@ export function whenSecure(socket: TLSSocket, f: () => void): void {
 }
 
 /** Node's names of key-exchange groups, as ecdhCurve spells them. */
-const GROUP_NAMES: Readonly<Record<string, string>> = { X25519: 'X25519', X448: 'X448', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
+export const GROUP_NAMES: Readonly<Record<string, string>> = { X25519: 'X25519', X448: 'X448', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
 
 /** The negotiation for a new connection: libpq's fixed modes as given; `auto` direct only for a server known to take it. */
 export function chooseNegotiation(mode: 'auto' | 'postgres' | 'direct', facts: LearnedFacts | undefined, key: string): 'postgres' | 'direct' {

@@ -16,6 +16,7 @@ import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { AzurePgClient, CheckoutTimedPool } from './client.js'
+import { tellRefusal } from './connect-telemetry.js'
 import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 
 /** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
@@ -108,7 +109,10 @@ export class Client extends AzurePgClient {
   override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void
   override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | void {
     // A refusal before any socket (an insecure setting, an unreadable root file) fails queued queries too.
-    const attempt = this.#ready().then(() => super.connect(), (err: unknown) => { throw this.refuseQueries(err) })
+    const attempt = this.#ready().then(() => super.connect(), (err: unknown) => {
+      tellRefusal(err, 'configure')
+      throw this.refuseQueries(err)
+    })
     if (callback === undefined) return attempt
     const cb = callback as (err: Error | null, c?: pg.Client) => void
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))
@@ -177,7 +181,8 @@ export class Pool extends CheckoutTimedPool {
     const given = { ...config }
     const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
-    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
+    const server = p.settings === undefined ? undefined : { host: p.settings.host, port: p.settings.port, database: p.settings.database }
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p), server)
     const options = (this as unknown as { options: Record<string, unknown> }).options
     givenLimits.set(options, given.connectionTimeoutMillis)
     if (p.settings !== undefined) nameServer(options, p.settings)

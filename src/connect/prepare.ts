@@ -10,7 +10,9 @@ import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../options.js'
 import type { ConnectContext } from '../explain.js'
+import { channels, connectScope, type TrustMessage } from '../telemetry/channels.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
+import { trustTier } from '../trust/trust-tier.js'
 import { learnedFacts, type LearnedFacts } from './learned-facts.js'
 import { trustKey } from './tls-context.js'
 import { copyOf, sdkIdentityCheck } from './tls-guard.js'
@@ -126,10 +128,17 @@ export function connectContext(settings: Settings, user: string, trust: string, 
  */
 export async function prepare(settings: Settings): Promise<Prepared> {
   for (const w of settings.warnings) settings.logger.warn(w)
+  const trustStart = performance.now()
   const [anchors, facts] = await Promise.all([
     loadTrustAnchors(settings.tls.trust, { logger: settings.logger, now: settings.now, certs: settings.certs }),
     learnedFacts(settings.learn, settings.certs.cacheDir, settings.now),
   ])
+  if (channels.trust.hasSubscribers) {
+    channels.trust.publish({
+      source: anchors.source, tier: trustTier(settings), roots: Array.isArray(anchors.ca) ? anchors.ca.length : 1,
+      durationMs: performance.now() - trustStart, connectId: connectScope.getStore(),
+    } satisfies TrustMessage)
+  }
   const entra = await entraLogin(settings)
   // resolveSettings leaves the user unset only when Entra will supply it.
   const user = entra?.user ?? settings.user ?? ''
