@@ -160,17 +160,26 @@ export const channels: {
 }
 
 /**
+ * What every copy of this module in the process shares (the ES module and CommonJS builds can both be loaded,
+ * and channels are global by name): connect ids must not repeat across them.
+ */
+interface Shared {
+  lastConnectId: number
+  readonly scope: AsyncLocalStorage<number>
+}
+const SHARED = Symbol.for('azure-pg-tls.telemetry')
+const shared: Shared = ((globalThis as { [SHARED]?: Shared })[SHARED] ??= { lastConnectId: 0, scope: new AsyncLocalStorage<number>() })
+
+/**
  * The connect a piece of work runs in, so that what it causes (a token asked for during the login) names it.
  * Entered only while someone listens to the connect channels.
  */
-export const connectScope = new AsyncLocalStorage<number>()
+export const connectScope: AsyncLocalStorage<number> = shared.scope
 
-let lastConnectId = 0
-
-/** A new connect id. */
+/** A new connect id, unique in the process. */
 export function nextConnectId(): number {
-  lastConnectId += 1
-  return lastConnectId
+  shared.lastConnectId += 1
+  return shared.lastConnectId
 }
 
 /** The name instrumentation-pg gives a pool, and the semantic conventions' `db.client.connection.pool.name`. */
