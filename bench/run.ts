@@ -22,6 +22,7 @@ import { pinCpus } from './cpu-pinning.js'
 import { markdownReport, type Results, type RoundTripCase, type RoundTripRow } from './report.js'
 import { median, since, summarise } from './stats.js'
 import { timelineSvg } from './svg-timeline.js'
+import { otelMarkdown, otelOverhead } from './otel-overhead.js'
 
 const PAIRS = 40
 const WARM_UP = 5
@@ -269,6 +270,9 @@ try {
   const roundTripResult = await roundTrips(lab, target, chart)
   const poolResult = await pooled(target)
   log('  pool done')
+  // BENCH_SMALL=1: a reduced OpenTelemetry comparison, for a shared machine.
+  const otelResult = await otelOverhead(target, process.env['BENCH_SMALL'] === '1')
+  log('  OpenTelemetry done')
   const trustResult = await trust(mirror)
   log('  trust resolution done')
   const burstResult = await burst(mirror)
@@ -285,8 +289,8 @@ try {
   }
   results.durationSeconds = Number((since(benchStart) / 1000).toFixed(1))
   const outDir = new URL('./', import.meta.url)
-  const report = markdownReport(results)
-  await writeFile(new URL('results.json', outDir), `${JSON.stringify(results, null, 2)}\n`)
+  const report = `${markdownReport(results)}\n${otelMarkdown(otelResult)}`
+  await writeFile(new URL('results.json', outDir), `${JSON.stringify({ ...results, otel: otelResult }, null, 2)}\n`)
   await writeFile(new URL('results.md', outDir), report)
   const rows = [
     { label: 'raw pg', run: chart.pg },

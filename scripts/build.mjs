@@ -43,7 +43,7 @@ try {
     extends: '../../tsconfig.build.json',
     compilerOptions: { module: 'Node16', moduleResolution: 'Node16', rootDir: 'src', outDir: '../../dist/cjs' },
     // The library's entry and what it imports; not the bin, which node runs as an ES module (top-level await).
-    include: ['src/index.ts', 'src/connect/pg.ts'],
+    include: ['src/index.ts', 'src/connect/pg.ts', 'src/otel/index.ts'],
   }, null, 2)}\n`)
   compile(join(stage, 'tsconfig.json'))
   writeFileSync(join(root, 'dist', 'cjs', 'package.json'), '{ "type": "commonjs" }\n')

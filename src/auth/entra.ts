@@ -1,5 +1,6 @@
 import { AzurePgError } from '../errors.js'
 import type { AccessToken, TokenCredential } from '../options.js'
+import { channels, connectScope, type EntraTokenMessage } from '../telemetry/channels.js'
 import { PromiseMemo } from '../util/memo.js'
 import { withTimeLimit } from '../util/time-limit.js'
 
@@ -59,7 +60,11 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
   byScope.set(scope, entry)
   return async () => {
     const cached = entry.token
-    if (cached !== undefined && cached.expiresOnTimestamp - REFRESH_MARGIN_MS > now().getTime()) return cached.token
+    if (cached !== undefined && cached.expiresOnTimestamp - REFRESH_MARGIN_MS > now().getTime()) {
+      if (channels.entraToken.hasSubscribers) tokenTold(scope, true, 0)
+      return cached.token
+    }
+    const started = channels.entraToken.hasSubscribers ? performance.now() : undefined
     entry.inflight ??= (async () => {
       let token: AccessToken | null
       try {
@@ -72,8 +77,21 @@ export function entraTokenSource(credential: TokenCredential, scope: string, now
       entry.token = token
       return token
     })().finally(() => { entry.inflight = undefined })
-    return (await entry.inflight).token
+    if (started === undefined) return (await entry.inflight).token
+    try {
+      const { token } = await entry.inflight
+      tokenTold(scope, false, performance.now() - started)
+      return token
+    } catch (err) {
+      tokenTold(scope, false, performance.now() - started, (err as { code?: string }).code ?? 'ENTRA_TOKEN_FAILED')
+      throw err
+    }
   }
+}
+
+/** Publishes that a token was asked for: how, how long, and whether it came. Never the token. */
+function tokenTold(scope: string, cached: boolean, durationMs: number, code?: string): void {
+  channels.entraToken.publish({ cached, ok: code === undefined, durationMs, scope, code, connectId: connectScope.getStore() } satisfies EntraTokenMessage)
 }
 
 const defaultCredential = new PromiseMemo<string, TokenCredential>()

@@ -33,6 +33,9 @@ export interface AdaptivePlan {
   readonly fallback: boolean
   /** The server's identity for learning: host, address and port. */
   readonly key: string
+  /** The host name pg connects to, and the address (hostaddr) its sockets go to instead; the same without hostaddr. */
+  readonly host: string
+  readonly address: string
   readonly facts: LearnedFacts | undefined
   /** The first key-share group offered; a server that picks another one is remembered. */
   readonly firstGroup: string
@@ -50,7 +53,7 @@ export function whenSecure(socket: TLSSocket, f: () => void): void {
 }
 
 /** Node's names of key-exchange groups, as ecdhCurve spells them. */
-const GROUP_NAMES: Readonly<Record<string, string>> = { X25519: 'X25519', X448: 'X448', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
+export const GROUP_NAMES: Readonly<Record<string, string>> = { X25519: 'X25519', X448: 'X448', prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
 
 /** The negotiation for a new connection: libpq's fixed modes as given; `auto` direct only for a server known to take it. */
 export function chooseNegotiation(mode: 'auto' | 'postgres' | 'direct', facts: LearnedFacts | undefined, key: string): 'postgres' | 'direct' {
@@ -95,7 +98,9 @@ export function installAdaptiveConnect(con: PgConnection, plan: AdaptivePlan): v
     }
   }
   const viaSslRequest = con.connect.bind(con)
-  con.connect = (port: unknown, host: unknown): void => {
+  con.connect = (port: unknown, named: unknown): void => {
+    // pg names the server (its `host`, what tracing reports); the socket goes to hostaddr where one was given.
+    const host = named === plan.host ? plan.address : named
     if (con.sslNegotiation !== 'direct') {
       viaSslRequest(port, host)
       return

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls'
 import pg from 'pg'
-import { resolveOptions } from '../config/resolve.js'
+import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions } from '../options.js'
@@ -10,6 +10,10 @@ import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptiv
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
 import { errorConverter, failureExplainer, queryConverted, trackPhase, type PhaseTracker } from './phase.js'
+import { endTracedSubmittable } from './submittable-end.js'
+import { tellRefusal, traceConnect } from './connect-telemetry.js'
+import { channels, poolName, type PoolCreatedMessage, type PoolState, type PoolWaitMessage } from '../telemetry/channels.js'
+import type { AdaptivePlan } from './adaptive-connect.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
@@ -106,6 +110,7 @@ export class AzurePgClient extends pg.Client {
   #expected: TlsExpectation | undefined
   #phase: PhaseTracker | undefined
   #convert: ((err: unknown) => unknown) | undefined
+  #plan: AdaptivePlan | undefined
 
   // A connection lost during a query becomes an AzurePgError of phase `query`, for the query and for
   // 'error' listeners alike. pg's failure paths are hooked once, on the prototype, so that a query that
@@ -117,6 +122,7 @@ export class AzurePgClient extends pg.Client {
     // The caller's arguments go to pg exactly as given (their number included): pg and the tools that wrap
     // query() (OpenTelemetry's instrumentation-pg) tell the promise, callback and submittable forms apart by them.
     hook('query', function query(this: AzurePgClient, config: unknown): unknown {
+      if (typeof config === 'object' && config !== null) endTracedSubmittable(config, pgPaths.query)
       const convert = this.#convert
       const self = this as unknown as PgInternals
       // pg makes these failures inside query() itself: a closed or broken client, a query_timeout.
@@ -192,6 +198,7 @@ export class AzurePgClient extends pg.Client {
     }
     installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
     installAuthGuard(this, self.connection as unknown as GuardedConnection, prepared.settings.auth, prepared.context)
+    this.#plan = plan
     // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
     this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
     this.#convert = errorConverter(failureExplainer(this.#phase, prepared.context, prepared.secrets), () => {
@@ -291,9 +298,25 @@ export class AzurePgClient extends pg.Client {
       if ((this as unknown as PgInternals)._ending === true) throw new Error('Connection terminated')
       this.#check()
       this.#guardSessions()
-      return await super.connect()
     } catch (err) {
-      throw this.refuseQueries(this.#explain(err))
+      const explained = this.#explain(err)
+      tellRefusal(explained, 'connect')
+      throw this.refuseQueries(explained)
+    }
+    const self = this as unknown as PgInternals
+    // Telemetry (connect-telemetry.ts): undefined, and nothing done, unless someone listens.
+    const trace = this.#plan === undefined ? undefined : traceConnect(self.connection, this.#plan, {
+      host: String(self.host), port: Number(self.port), database: (this as unknown as { database?: string }).database, channelBinding: (this as unknown as { enableChannelBinding?: boolean }).enableChannelBinding === true,
+    })
+    try {
+      const connected = trace === undefined ? await super.connect() : await trace.run(() => super.connect())
+      trace?.end(undefined)
+      return connected
+    } catch (err) {
+      const explained = this.#explain(err)
+      trace?.end(explained)
+      tellRefusal(explained, 'connect', trace?.connectId)
+      throw this.refuseQueries(explained)
     }
   }
 
@@ -414,14 +437,25 @@ export class CheckoutTimedPool extends pg.Pool {
   readonly #explain: (err: unknown) => AzurePgError
   readonly #limit: CheckoutLimit | undefined
 
-  /** `limitMs`: how long a checkout may wait in the queue (0: no limit); `explain` makes a pool failure an AzurePgError. */
-  constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError) {
+  /**
+   * `limitMs`: how long a checkout may wait in the queue (0: no limit); `explain` makes a pool failure an
+   * AzurePgError; `server`: the server its clients go to, as telemetry names the pool.
+   */
+  constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError, server?: PoolServer) {
     super({ ...config, connectionTimeoutMillis: 0 })
     const internals = this as unknown as PgPoolInternals
     this.#explain = explain
     this.#limit = limitMs > 0
-      ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => this.#explain(new Error('timeout exceeded when trying to connect')))
+      ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => {
+        const err = this.#explain(new Error('timeout exceeded when trying to connect'))
+        tellRefusal(err, 'checkout')
+        return err
+      })
       : undefined
+    if (channels.poolCreated.hasSubscribers) {
+      const { host, port, database } = server ?? {}
+      channels.poolCreated.publish({ pool: this as unknown as PoolState, name: poolName(host, port, database), host, port, database } satisfies PoolCreatedMessage)
+    }
   }
 
   override connect(): Promise<pg.PoolClient>
@@ -433,10 +467,31 @@ export class CheckoutTimedPool extends pg.Pool {
       callback(err, undefined, () => undefined)
       return
     }
+    // Telemetry of the wait: only while someone listens (the one place a checkout then allocates).
+    if (channels.poolWait.hasSubscribers) return this.#timedConnect(callback)
     // The caller's own callback goes to pg-pool: nothing is made per checkout.
     const result = callback === undefined ? super.connect() : super.connect(callback)
     this.#limit?.queued()
     return result
+  }
+
+  /** A checkout whose wait is told to `azure-pg-tls:pool:wait`. */
+  #timedConnect(callback?: CheckoutCallback): Promise<pg.PoolClient> | void {
+    const started = performance.now()
+    const told = (ok: boolean): void => {
+      channels.poolWait.publish({ pool: this as unknown as PoolState, durationMs: performance.now() - started, ok } satisfies PoolWaitMessage)
+    }
+    if (callback === undefined) {
+      const result = super.connect()
+      this.#limit?.queued()
+      result.then(() => told(true), () => told(false))
+      return result
+    }
+    super.connect((err, client, done) => {
+      told(err === undefined || err === null)
+      callback(err, client, done)
+    })
+    this.#limit?.queued()
   }
 
   /**
@@ -475,10 +530,18 @@ export class CheckoutTimedPool extends pg.Pool {
   }
 }
 
+/** The server a pool's clients go to, as telemetry names the pool. */
+export interface PoolServer {
+  readonly host: string | undefined
+  readonly port: number | undefined
+  readonly database: string | undefined
+}
+
 /** The pool createAzurePgPool makes: its clients share one prepared configuration. */
 class AzurePgPool extends CheckoutTimedPool {
   constructor(config: pg.PoolConfig, prepared: Prepared) {
-    super(config, prepared.config.connectionTimeoutMillis ?? 0, (err) => explainConnectError(err, prepared.context, prepared.secrets()))
+    const { host, port, database } = prepared.settings
+    super(config, prepared.config.connectionTimeoutMillis ?? 0, (err) => explainConnectError(err, prepared.context, prepared.secrets()), { host, port, database })
     preparedFor.set((this as unknown as PgPoolInternals).options, prepared)
   }
 }
@@ -491,10 +554,23 @@ class AzurePgPool extends CheckoutTimedPool {
  * to the server.
  */
 export async function resolveAzurePgConfig(options: AzurePgOptions = {}): Promise<AzurePgClientConfig> {
-  const settings = resolveOptions(options)
   // pg answers whatever the server asks for: a policy only AzurePgClient enforces is refused here.
-  assertPlainPgCanEnforce(settings.auth)
-  return withHiddenPassword((await prepare(settings)).config)
+  return withHiddenPassword((await prepared(options, (settings) => assertPlainPgCanEnforce(settings.auth))).config)
+}
+
+/**
+ * Resolves (then runs `check` on the settings) and prepares options; a refusal is told to telemetry
+ * (`azure-pg-tls:refused`, during `configure`).
+ */
+async function prepared(options: AzurePgOptions, check?: (settings: Settings) => void): Promise<Prepared> {
+  try {
+    const settings = resolveOptions(options)
+    check?.(settings)
+    return await prepare(settings)
+  } catch (err) {
+    tellRefusal(err, 'configure')
+    throw err
+  }
 }
 
 /**
@@ -502,11 +578,11 @@ export async function resolveAzurePgConfig(options: AzurePgOptions = {}): Promis
  * trusted root and carries the host name. `connect()` failures are `AzurePgError`s with a fix.
  */
 export async function createAzurePgClient(options: AzurePgOptions = {}): Promise<pg.Client> {
-  return new AzurePgClient(await prepare(resolveOptions(options)))
+  return new AzurePgClient(await prepared(options))
 }
 
 /** A `pg.Pool` whose every client is an Azure-verified client, resolved once for the whole pool. */
 export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<pg.Pool> {
-  const prepared = await prepare(resolveOptions(options))
-  return new AzurePgPool({ ...prepared.config, Client: AzurePgPoolClient as unknown as typeof pg.Client }, prepared)
+  const ready = await prepared(options)
+  return new AzurePgPool({ ...ready.config, Client: AzurePgPoolClient as unknown as typeof pg.Client }, ready)
 }

@@ -56,6 +56,8 @@ export function planConnection(prepared: Prepared, config: AzurePgClientConfig):
       negotiation,
       fallback: settings.tls.sslnegotiation === 'auto',
       key,
+      host: String(config.host),
+      address: settings.connectHost,
       facts,
       firstGroup: (groups ?? DEFAULT_GROUPS[0] ?? 'X25519').split(':')[0] ?? 'X25519',
       learnGroup: userGroups === undefined,

@@ -16,6 +16,7 @@ import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { AzurePgClient, CheckoutTimedPool } from './client.js'
+import { tellRefusal } from './connect-telemetry.js'
 import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 
 /** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
@@ -71,7 +72,7 @@ function adoptConfiguration(target: pg.Client, fresh: pg.Client): void {
 function provisionalConfig(settings: Settings | undefined): pg.ClientConfig {
   const ssl = { rejectUnauthorized: true, minVersion: 'TLSv1.2' as const }
   if (settings === undefined) return { ssl }
-  return { ...settings.pgExtras, host: settings.connectHost, port: settings.port, user: settings.user ?? '', database: settings.database, ssl }
+  return { ...settings.pgExtras, host: settings.host, port: settings.port, user: settings.user ?? '', database: settings.database, ssl }
 }
 
 /** A client's state between the synchronous constructor and connect(). */
@@ -110,7 +111,10 @@ export class Client extends AzurePgClient {
   override connect(callback: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): void
   override connect(callback?: ((err: Error) => void) | ((err: null, c: pg.Client) => void)): Promise<pg.Client> | void {
     // A refusal before any socket (an insecure setting, an unreadable root file) fails queued queries too.
-    const attempt = this.#ready().then(() => super.connect(), (err: unknown) => { throw this.refuseQueries(err) })
+    const attempt = this.#ready().then(() => super.connect(), (err: unknown) => {
+      tellRefusal(err, 'configure')
+      throw this.refuseQueries(err)
+    })
     if (callback === undefined) return attempt
     const cb = callback as (err: Error | null, c?: pg.Client) => void
     attempt.then((c) => cb(null, c), (err: Error) => cb(err))
@@ -179,8 +183,24 @@ export class Pool extends CheckoutTimedPool {
     const given = { ...config }
     const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
-    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p))
-    givenLimits.set((this as unknown as { options: object }).options, given.connectionTimeoutMillis)
+    const server = p.settings === undefined ? undefined : { host: p.settings.host, port: p.settings.port, database: p.settings.database }
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p), server)
+    const options = (this as unknown as { options: Record<string, unknown> }).options
+    givenLimits.set(options, given.connectionTimeoutMillis)
+    if (p.settings !== undefined) nameServer(options, p.settings)
+  }
+}
+
+/**
+ * Names the pool's server on its options object, as a pool made from pg options would have it, for tools that
+ * read it there (instrumentation-pg's `pg-pool.connect` span: `server.address`, `server.port`, `db.namespace`).
+ * Not enumerable, so the copy each client is made from (a spread) leaves them out: the client resolves its
+ * settings from what the user gave, and an explicit host would change which environment source is read.
+ */
+function nameServer(options: Record<string, unknown>, settings: Settings): void {
+  const names: Record<string, unknown> = { host: settings.host, port: settings.port, database: settings.database }
+  for (const [key, value] of Object.entries(names)) {
+    if (!Object.hasOwn(options, key) && value !== undefined) Object.defineProperty(options, key, { value, writable: true, configurable: true, enumerable: false })
   }
 }
 

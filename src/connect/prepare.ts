@@ -1,6 +1,7 @@
 // Settings → what a connection needs: the pg configuration, the context errors are explained with,
 // and the secrets no message may carry. Every entry point (client, pool, doctor, CLI) goes through
 // prepare(), so trust loading, Entra sign-in and naming happen in one place.
+import { Socket } from 'node:net'
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls'
 import type pg from 'pg'
 import { entraTokenSource, loadDefaultCredential, userFromToken } from '../auth/entra.js'
@@ -9,7 +10,9 @@ import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../options.js'
 import type { ConnectContext } from '../explain.js'
+import { channels, connectScope, type TrustMessage } from '../telemetry/channels.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
+import { trustTier } from '../trust/trust-tier.js'
 import { learnedFacts, type LearnedFacts } from './learned-facts.js'
 import { trustKey } from './tls-context.js'
 import { copyOf, sdkIdentityCheck } from './tls-guard.js'
@@ -91,6 +94,29 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
   return { user, password, lastToken: () => last }
 }
 
+/**
+ * `host` as the user named it, and with `hostaddr` a socket that goes to that address instead of looking the
+ * name up (libpq's meaning). pg and the tools that read a client's `host` (OpenTelemetry's instrumentation-pg
+ * reports it as `server.address`) then see the server's name, not the address it is reached at. A `stream`
+ * of the user's own stays theirs, with `host` the address as before: it decides where its socket goes.
+ */
+function destination(settings: Settings): { host: string; stream?: () => Socket } {
+  const { host, connectHost } = settings
+  if (connectHost === host || settings.pgExtras['stream'] !== undefined) return { host: connectHost }
+  return { host, stream: () => socketTo(host, connectHost) }
+}
+
+/** A socket whose connect(port, host) goes to `address` when pg names `host`. */
+function socketTo(host: string, address: string): Socket {
+  const socket = new Socket()
+  const connect = socket.connect.bind(socket) as (port: number, to: string) => Socket
+  Object.defineProperty(socket, 'connect', {
+    value: (port: number, to: string): Socket => connect(port, to === host ? address : to),
+    writable: true, configurable: true, enumerable: false,
+  })
+  return socket
+}
+
 /** What errors say about a connection: where it goes, as whom, trusting what. */
 export function connectContext(settings: Settings, user: string, trust: string, entra: boolean): ConnectContext {
   return { host: settings.host, connectHost: settings.connectHost, port: settings.port, user, serverType: settings.serverType, trust, entra }
@@ -102,10 +128,17 @@ export function connectContext(settings: Settings, user: string, trust: string, 
  */
 export async function prepare(settings: Settings): Promise<Prepared> {
   for (const w of settings.warnings) settings.logger.warn(w)
+  const trustStart = performance.now()
   const [anchors, facts] = await Promise.all([
     loadTrustAnchors(settings.tls.trust, { logger: settings.logger, now: settings.now, certs: settings.certs }),
     learnedFacts(settings.learn, settings.certs.cacheDir, settings.now),
   ])
+  if (channels.trust.hasSubscribers) {
+    channels.trust.publish({
+      source: anchors.source, tier: trustTier(settings), roots: Array.isArray(anchors.ca) ? anchors.ca.length : 1,
+      durationMs: performance.now() - trustStart, connectId: connectScope.getStore(),
+    } satisfies TrustMessage)
+  }
   const entra = await entraLogin(settings)
   // resolveSettings leaves the user unset only when Entra will supply it.
   const user = entra?.user ?? settings.user ?? ''
@@ -122,7 +155,7 @@ export async function prepare(settings: Settings): Promise<Prepared> {
   const password = entra?.password ?? passwordSource
   const config: AzurePgClientConfig = {
     ...settings.pgExtras,
-    host: settings.connectHost,
+    ...destination(settings),
     port: settings.port,
     user,
     database: settings.database,

@@ -244,10 +244,15 @@ function memoKey(settings: CertsSettings, ctx: StoreContext): string {
  * cache are downloaded in the background afterwards) or → download (`download`: waited for, no fallback).
  * The first call in a process does the work; concurrent and later calls share it, so a pool or a burst
  * of clients causes at most one download per root. A failed resolution is forgotten, so the next call
- * tries again. {@link settleBackgroundWork} waits for the background part.
+ * tries again. {@link settleBackgroundWork} waits for the background part. `onResolve` is called when this
+ * call does the work (not a memo hit).
  */
-export function resolveAzureRoots(settings: CertsSettings, ctx: StoreContext): Promise<readonly ResolvedRoot[]> {
-  return memo.get(memoKey(settings, ctx), () => resolveAll(settings, ctx))
+export function resolveAzureRoots(settings: CertsSettings, ctx: StoreContext, onResolve?: () => void): Promise<readonly ResolvedRoot[]> {
+  return memo.get(memoKey(settings, ctx), () => {
+    // Telemetry tells a resolution from a memo hit (or a share of one under way) by this.
+    onResolve?.()
+    return resolveAll(settings, ctx)
+  })
 }
 
 /** Forgets every memoised resolution (for long-lived processes that want a fresh look, and for tests). */

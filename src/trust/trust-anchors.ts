@@ -8,12 +8,15 @@ import type { TrustSpec } from '../config/tls-policy.js'
 import { commonName, isExpired, parseCertificates } from '../util/pem.js'
 import { rootByFingerprint } from './roots.js'
 import { readSmallFile } from './safe-file.js'
+import type { TrustSource } from '../telemetry/channels.js'
 
 /** The roots a connection trusts, ready for `ssl.ca`. */
 export interface TrustAnchors {
   readonly ca: NonNullable<ConnectionOptions['ca']>
   /** Where they came from, for messages: "Azure roots (bundled)", a file path, ... */
   readonly description: string
+  /** Where they came from, for telemetry: for Azure's roots the least warm of their origins, or `memo`. */
+  readonly source: TrustSource
 }
 
 /** Seams of trust loading: the clock, the logger, the certificate settings, the bundled folder. */
@@ -71,7 +74,7 @@ async function fileAnchors(path: string, origin: string, ctx: TrustContext): Pro
     throw invalidConfig(`The root certificate file "${path}" (from ${origin}) holds no certificate.`, 'Point sslrootcert at a PEM bundle of CA certificates.')
   }
   for (const cert of certs) warnExpiry(cert, `"${path}"`, ctx)
-  const anchors: TrustAnchors = { ca: certs.map((c) => c.toString()), description: `roots from ${path}` }
+  const anchors: TrustAnchors = { ca: certs.map((c) => c.toString()), description: `roots from ${path}`, source: 'file' }
   fileMemo.set(path, { stamp, anchors })
   return anchors
 }
@@ -84,14 +87,17 @@ async function fileAnchors(path: string, origin: string, ctx: TrustContext): Pro
 export async function loadTrustAnchors(spec: TrustSpec, ctx: TrustContext): Promise<TrustAnchors> {
   switch (spec.kind) {
     case 'inline':
-      return { ca: spec.ca, description: 'ssl.ca' }
+      return { ca: spec.ca, description: 'ssl.ca', source: 'inline' }
     case 'system':
-      return { ca: [...rootCertificates], description: "Node's built-in roots" }
+      return { ca: [...rootCertificates], description: "Node's built-in roots", source: 'system' }
     case 'file':
       return fileAnchors(spec.path, spec.origin, ctx)
     case 'azure': {
-      const roots = await resolveAzureRoots(ctx.certs, ctx)
-      return { ca: roots.map((r) => r.pem), description: `Azure roots (${roots.map((r) => `${r.root.name} from ${r.origin}`).join(', ')})` }
+      let resolved = false
+      const roots = await resolveAzureRoots(ctx.certs, ctx, () => { resolved = true })
+      const origins = new Set(roots.map((r) => r.origin))
+      const source = !resolved ? 'memo' : origins.has('download') ? 'download' : origins.has('bundled') ? 'bundled' : 'cache'
+      return { ca: roots.map((r) => r.pem), description: `Azure roots (${roots.map((r) => `${r.root.name} from ${r.origin}`).join(', ')})`, source }
     }
   }
 }

@@ -37,6 +37,19 @@ describe('examples', () => {
     assert.match(r.stdout, new RegExp(`^resolved config: ssl=true, rejectUnauthorized=true, servername=${AZURE_HOST.replace(/\./g, '\\.')}$`, 'm'))
   })
 
+  it('otel/tracing.ts prints the span tree of one pooled query: the SDK\'s connect with its phases, pg\'s spans, the host name', async () => {
+    const r = await example('otel/tracing.ts', pgEnv)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const host = AZURE_HOST.replace(/\./g, '\\.')
+    assert.match(r.stdout, /^request \(/m)
+    assert.match(r.stdout, new RegExp(`^ {2}pg-pool\\.connect \\(.*server\\.address=${host}`, 'm'))
+    assert.match(r.stdout, new RegExp(`^ {4}connect \\(.*server\\.address=${host} tls\\.protocol\\.version=1\\.[23]`, 'm'))
+    // tls-request only where the SSLRequest was used: a server already known to take direct TLS goes without.
+    assert.match(r.stdout, /^ {6}tcp \(.*\n( {6}tls-request \(.*\n)? {6}tls-handshake \(.*\n {6}authentication \(/m)
+    assert.match(r.stdout, new RegExp(`^ {2}pg\\.query:SELECT postgres \\(.*server\\.address=${host}`, 'm'))
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(LOGINS.single.password))
+  })
+
   it('entra.ts says in one line which package to install when @azure/identity is missing', async () => {
     assertAzureIdentityAbsent()
     const r = await example('entra.ts', { PGHOST: AZURE_HOST, PGHOSTADDR: '127.0.0.1', PGPORT: pgEnv['PGPORT'] ?? '', PGSSLROOTCERT: lab.rootPath })

@@ -11,7 +11,8 @@
 // parameters are allowed (an example may show a value it does not use). `@azure/identity` is an
 // optional peer dependency that the repository keeps uninstalled (the ENTRA_UNAVAILABLE tests need it
 // absent); while it is, a declaration of the parts the pages use, copied from @azure/identity 4.13.1
-// and @azure/core-auth 1.10.1, stands in for it.
+// and @azure/core-auth 1.10.1, stands in for it. So does one for `@azure/monitor-opentelemetry` (which
+// depends on @azure/identity), and `azure-pg-tls/otel` maps to src/otel/index.ts.
 import assert from 'node:assert/strict'
 import { join, relative } from 'node:path'
 import { before, describe, it } from 'node:test'
@@ -70,6 +71,15 @@ declare module '@azure/identity' {
 }
 `
 
+/** `useAzureMonitor` as @azure/monitor-opentelemetry 1.x declares it, options narrowed to what the pages need. */
+const AZURE_MONITOR_STAND_IN = `
+declare module '@azure/monitor-opentelemetry' {
+  export interface AzureMonitorOpenTelemetryOptions { azureMonitorExporterOptions?: { connectionString?: string } }
+  export function useAzureMonitor(options?: AzureMonitorOpenTelemetryOptions): void
+  export function shutdownAzureMonitor(): Promise<void>
+}
+`
+
 function compilerOptions(): ts.CompilerOptions {
   const configPath = join(REPO_ROOT, 'tsconfig.json')
   const read = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p))
@@ -77,7 +87,7 @@ function compilerOptions(): ts.CompilerOptions {
   const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, REPO_ROOT, undefined, configPath)
   return {
     ...parsed.options,
-    paths: { 'azure-pg-tls': [join(REPO_ROOT, 'src/index.ts')], 'azure-pg-tls/pg': [join(REPO_ROOT, 'src/connect/pg.ts')] },
+    paths: { 'azure-pg-tls': [join(REPO_ROOT, 'src/index.ts')], 'azure-pg-tls/pg': [join(REPO_ROOT, 'src/connect/pg.ts')], 'azure-pg-tls/otel': [join(REPO_ROOT, 'src/otel/index.ts')] },
     strict: true,
     noEmit: true,
     declaration: false,
@@ -96,6 +106,9 @@ function typeCheck(programs: readonly Program[]): string[] {
   const standIn = join(REPO_ROOT, '.docs-code', 'azure-identity-stand-in.d.ts')
   const installed = ts.resolveModuleName('@azure/identity', files.keys().next().value ?? join(REPO_ROOT, 'x.ts'), options, ts.sys).resolvedModule
   if (installed === undefined) files.set(standIn, AZURE_IDENTITY_STAND_IN)
+  // The Azure Monitor distro pulls in @azure/identity, which must stay uninstalled: its one call the pages show.
+  const monitor = ts.resolveModuleName('@azure/monitor-opentelemetry', files.keys().next().value ?? join(REPO_ROOT, 'x.ts'), options, ts.sys).resolvedModule
+  if (monitor === undefined) files.set(join(REPO_ROOT, '.docs-code', 'azure-monitor-stand-in.d.ts'), AZURE_MONITOR_STAND_IN)
   const host = ts.createCompilerHost(options, true)
   const { fileExists, readFile, getSourceFile } = host
   host.fileExists = (f) => files.has(f) || fileExists.call(host, f)

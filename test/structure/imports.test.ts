@@ -38,13 +38,13 @@ function importsInto(files: readonly string[], dir: string): string[] {
 
 /** Layers, lowest first: a module imports only from its own layer or lower ones. */
 const LAYERS: ReadonlyArray<readonly string[]> = [
-  ['options.ts', 'errors.ts', 'util/'],
+  ['options.ts', 'errors.ts', 'util/', 'telemetry/'],
   ['log.ts', 'explain.ts'],
   ['config/'],
   ['trust/', 'auth/'],
   ['connect/'],
   ['doctor/'],
-  ['cli/', 'index.ts', 'explain-pg-error.ts'],
+  ['cli/', 'index.ts', 'explain-pg-error.ts', 'otel/'],
 ]
 const layerOf = (file: string): number => LAYERS.findIndex((l) => l.some((p) => (p.endsWith('/') ? file.startsWith(p) : file === p)))
 
@@ -87,6 +87,14 @@ describe('src/ structure', () => {
     assert.deepEqual(upwardImports(graph, layerOf), [])
     assert.deepEqual(graph.get('options.ts'), [], 'options.ts imports nothing internal')
     assert.deepEqual(graph.get('errors.ts'), [], 'errors.ts imports nothing internal')
+  })
+
+  it('telemetry/ is a leaf, and nothing in src/ imports the OpenTelemetry adapter (otel/) or @opentelemetry/*', () => {
+    for (const [file, deps] of graph) {
+      if (file.startsWith('telemetry/')) assert.deepEqual(deps.filter((d) => !d.startsWith('telemetry/')), [], `${file} imports from the SDK`)
+      if (!file.startsWith('otel/')) assert.deepEqual(deps.filter((d) => d.startsWith('otel/')), [], `${file} imports the adapter`)
+      if (!file.startsWith('otel/')) assert.doesNotMatch(readFileSync(join(SRC, file), 'utf8'), /from '@opentelemetry\//, `${file} imports OpenTelemetry`)
+    }
   })
 
   it('reads process.env and the raw options object only in src/config/', () => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { X509Certificate } from 'node:crypto'
 import { copyFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Socket } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
@@ -100,8 +101,12 @@ describe('resolved configuration', () => {
 
   it('connects to hostaddr while verifying against host', async () => {
     const c = await resolve({ connectionString: `host=${HOST} hostaddr=10.0.0.7 user=u` })
-    assert.equal(c.host, '10.0.0.7')
+    // pg (and tracing) see the server's name; the socket pg makes goes to the address (nothing is sent here).
+    assert.equal(c.host, HOST)
     assert.equal(c.ssl.servername, HOST)
+    assert.equal(typeof c.stream, 'function')
+    const withOwnStream = await resolve({ connectionString: `host=${HOST} hostaddr=10.0.0.7 user=u`, stream: () => new Socket() })
+    assert.equal(withOwnStream.host, '10.0.0.7', 'a stream of the user\'s own decides where it goes: host is the address, as before')
     await expectAzureError(() => resolve({ host: HOST, hostaddr: 'not-an-ip', user: 'u' }), 'INVALID_CONFIG')
   })
 

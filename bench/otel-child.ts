@@ -1,0 +1,54 @@
+// One side of the bench's OpenTelemetry comparison, in a process of its own (instrumentation-pg must be set up
+// before pg loads): raw pg, the SDK and a second raw pg pool (the A/A control), pooled SELECT 1 in interleaved
+// rounds, and new connections in alternating pairs. Prints JSON; bench/otel-overhead.ts compares the sides.
+import pg from 'pg'
+import { createAzurePgClient, createAzurePgPool } from '../src/index.js'
+import { rawConfig, sdkOptions, type Target } from './connections.js'
+import { median } from './stats.js'
+
+interface Plan { target: Target; sets: number; rounds: number; queries: number; pairs: number; poolSize: number }
+const plan = JSON.parse(process.env['BENCH_OTEL'] ?? '{}') as Plan
+type Who = 'pg' | 'sdk' | 'control'
+const ORDERS: ReadonlyArray<readonly Who[]> = [['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'], ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg']]
+
+const qps: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
+for (let set = 0; set < plan.sets; set++) {
+  const pools: Record<Who, pg.Pool> = {
+    pg: new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize }),
+    sdk: await createAzurePgPool({ ...sdkOptions(plan.target), max: plan.poolSize }),
+    control: new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize }),
+  }
+  const burst = (who: Who): Promise<unknown> => Promise.all(Array.from({ length: plan.queries }, () => pools[who].query('SELECT 1')))
+  try {
+    for (const who of ['pg', 'sdk', 'control'] as const) await burst(who)
+    for (let r = 0; r < plan.rounds; r++) {
+      for (const who of ORDERS[(set * plan.rounds + r) % ORDERS.length] ?? ['pg', 'sdk', 'control']) {
+        const start = performance.now()
+        await burst(who)
+        qps[who].push(plan.queries / ((performance.now() - start) / 1000))
+      }
+    }
+  } finally {
+    await Promise.all(Object.values(pools).map((p) => p.end()))
+  }
+}
+
+const ms: Record<'pg' | 'sdk', number[]> = { pg: [], sdk: [] }
+for (let i = 0; i < plan.pairs; i++) {
+  for (const who of i % 2 === 0 ? ['pg', 'sdk'] as const : ['sdk', 'pg'] as const) {
+    const start = performance.now()
+    const client = who === 'pg' ? new pg.Client(rawConfig(plan.target)) : await createAzurePgClient(sdkOptions(plan.target))
+    await client.connect()
+    await client.query('SELECT 1')
+    await client.end()
+    ms[who].push(performance.now() - start)
+  }
+}
+
+const spans = (globalThis as { benchSpans?: () => Promise<number> }).benchSpans
+const r3 = (x: number): number => Number(x.toFixed(3))
+process.stdout.write(`${JSON.stringify({
+  pool: { pgQps: Math.round(median(qps.pg)), sdkQps: Math.round(median(qps.sdk)), controlQps: Math.round(median(qps.control)), ratio: r3(median(qps.sdk) / median(qps.pg)), controlRatio: r3(median(qps.control) / median(qps.pg)), rounds: qps.pg.length },
+  latency: { pgMs: r3(median(ms.pg)), sdkMs: r3(median(ms.sdk)), ratio: r3(median(ms.sdk) / median(ms.pg)), pairs: plan.pairs },
+  spansExported: spans === undefined ? 0 : await spans(),
+})}\n`)
