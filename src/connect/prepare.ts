@@ -28,6 +28,8 @@ export interface AzurePgSslConfig extends ConnectionOptions {
 /** A `pg.ClientConfig` whose `ssl` always verifies the chain and host name. */
 export interface AzurePgClientConfig extends pg.ClientConfig {
   ssl: AzurePgSslConfig
+  /** With `hostaddr` configured: the address the socket goes to (pg ignores this field; `stream` does the work). */
+  hostaddr?: string
 }
 
 /** Everything a connection is made from. */
@@ -100,10 +102,12 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
  * reports it as `server.address`) then see the server's name, not the address it is reached at. A `stream`
  * of the user's own stays theirs, with `host` the address as before: it decides where its socket goes.
  */
-function destination(settings: Settings): { host: string; stream?: () => Socket } {
+function destination(settings: Settings): { host: string; hostaddr?: string; stream?: () => Socket } {
   const { host, connectHost } = settings
   if (connectHost === host || settings.pgExtras['stream'] !== undefined) return { host: connectHost }
-  return { host, stream: () => socketTo(host, connectHost) }
+  // hostaddr stays in the configuration (pg ignores it): it says where the socket goes, to a reader and
+  // to the SDK when the configuration comes back (explainPgConnectError, a second resolve).
+  return { host, hostaddr: connectHost, stream: () => socketTo(host, connectHost) }
 }
 
 /** A socket whose connect(port, host) goes to `address` when pg names `host`. */

@@ -76,7 +76,8 @@ describe('azure-pg-tls/otel', () => {
     assert.equal(a['tls.curve'], 'X25519')
     assert.equal(a['azure_pg_tls.tls.hello_retry_request'], false)
     assert.equal(a['azure_pg_tls.tls.negotiation'], 'postgres')
-    assert.equal(a['azure_pg_tls.auth.method'], 'SCRAM-SHA-256')
+    // channel_binding=prefer (the default) binds the login to the TLS session when PostgreSQL offers it.
+    assert.equal(a['azure_pg_tls.auth.method'], 'SCRAM-SHA-256-PLUS')
     // The trust resolution ran in createAzurePgClient, under the request: a span of its own (the lab's root file).
     const trust = spans.find((s) => s.name === 'trust')
     assert.equal(trust?.attributes['azure_pg_tls.trust.source'], 'file')

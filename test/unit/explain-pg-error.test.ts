@@ -23,9 +23,9 @@ const options = (extra: AzurePgOptions = {}): AzurePgOptions =>
   ({ host: HOST, hostaddr: '10.1.2.3', port: 6432, user: 'myadmin', password: PASSWORD, env: {}, learn: 'off', certs: { source: 'bundled' }, ...extra })
 
 describe('explainPgConnectError', () => {
-  it('names the server and user of the resolved configuration (host is the address, ssl.servername the name)', async () => {
+  it('names the server and user of the resolved configuration (host is the name, hostaddr where the socket goes)', async () => {
     const config = await resolveAzurePgConfig(options())
-    assert.equal(config.host, '10.1.2.3', 'precondition: the resolved host is where the socket goes')
+    assert.deepEqual([config.host, config.hostaddr], [HOST, '10.1.2.3'], 'precondition: the resolved configuration names both')
     const e = explainPgConnectError(wrongPassword(), config)
     assert.ok(e instanceof AzurePgError)
     assert.deepEqual([e.code, e.reason, e.phase], ['AUTH_FAILED', undefined, undefined])
