@@ -33,4 +33,6 @@ if (env.COLD_MODE === 'import') {
   const answered = mark()
   await client.end()
   process.stdout.write(`${JSON.stringify({ started, imported, created, answered, ended: mark(), ...afterImport })}\n`)
+  // As a serverless handler or a script that ends itself: nothing still pending gets to finish.
+  if (env.COLD_EXIT === '1') process.exit(0)
 }
