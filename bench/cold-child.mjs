@@ -12,12 +12,17 @@ const memory = () => {
   const m = process.memoryUsage()
   return { rssMb: Number((m.rss / 1048576).toFixed(1)), heapUsedMb: Number((m.heapUsed / 1048576).toFixed(1)) }
 }
+// CPU time since the process started (user + system): on a shared machine it moves far less with the load than wall time.
+const cpu = () => {
+  const u = process.cpuUsage()
+  return Number(((u.user + u.system) / 1000).toFixed(2))
+}
 
 const started = mark()
 const pg = who === 'pg' ? (await import('pg')).default : undefined
 const sdk = who === 'sdk' ? await import('azure-pg-tls') : undefined
 const imported = mark()
-const afterImport = memory()
+const afterImport = { ...memory(), importCpuMs: cpu() }
 if (env.COLD_MODE === 'import') {
   process.stdout.write(`${JSON.stringify({ started, imported, ...afterImport })}\n`)
 } else {
@@ -32,7 +37,7 @@ if (env.COLD_MODE === 'import') {
   await client.query('SELECT 1')
   const answered = mark()
   await client.end()
-  process.stdout.write(`${JSON.stringify({ started, imported, created, answered, ended: mark(), ...afterImport })}\n`)
+  process.stdout.write(`${JSON.stringify({ started, imported, created, answered, ended: mark(), cpuMs: cpu(), ...afterImport })}\n`)
   // As a serverless handler or a script that ends itself: nothing still pending gets to finish.
   if (env.COLD_EXIT === '1') process.exit(0)
 }

@@ -30,6 +30,9 @@ interface ChildReport {
   readonly ended?: number
   readonly rssMb: number
   readonly heapUsedMb: number
+  /** CPU time (user + system) from the process's start to the end of the import, and to the end of its work. */
+  readonly importCpuMs: number
+  readonly cpuMs?: number
 }
 
 /** One cold process as the parent saw it. */
@@ -51,6 +54,8 @@ export interface ColdRow {
   readonly connectMs: Summary
   /** From end() resolving in the child to the parent seeing it exit (what keeps a process alive after its work). */
   readonly exitMs: Summary
+  /** The child's CPU time from its start to the end of its work: steadier than wall time on a shared machine. */
+  readonly cpuMs: Summary
   readonly roundTrips?: number
   /** Runs whose (last) connection went in with direct TLS. */
   readonly directTlsRuns?: number
@@ -67,6 +72,10 @@ export interface ColdCase {
   readonly rows: Readonly<Record<ColdContender, ColdRow>>
   /** Median wall time ÷ raw pg's. */
   readonly ratio: { readonly sdkNew: number; readonly sdkWarm: number }
+  /** Median over rounds of the SDK's wall time ÷ raw pg's in the same round (neighbours in time, so slow drifts of the load cancel). */
+  readonly pairedRatio: { readonly sdkNew: number; readonly sdkWarm: number }
+  /** Median CPU time ÷ raw pg's. */
+  readonly cpuRatio: { readonly sdkNew: number; readonly sdkWarm: number }
   /** Median wall time minus raw pg's, in round-trip times (0 on loopback). */
   readonly rttDelta?: { readonly sdkNew: number; readonly sdkWarm: number }
 }
@@ -77,6 +86,8 @@ export interface ColdStartResults {
     readonly wallMs: { readonly pg: Summary; readonly sdk: Summary; readonly none: Summary }
     /** Time inside the child from its start to the end of the import. */
     readonly importMs: { readonly pg: Summary; readonly sdk: Summary }
+    /** CPU time from the process's start to the end of the import. */
+    readonly cpuMs: { readonly pg: Summary; readonly sdk: Summary; readonly none: Summary }
     readonly rssMb: { readonly pg: number; readonly sdk: number; readonly none: number }
     readonly heapUsedMb: { readonly pg: number; readonly sdk: number; readonly none: number }
   }
@@ -135,6 +146,7 @@ async function importCost(o: ColdStartOptions): Promise<ColdStartResults['import
   const inside: Record<'pg' | 'sdk', number[]> = { pg: [], sdk: [] }
   const rss: Record<'pg' | 'sdk' | 'none', number[]> = { pg: [], sdk: [], none: [] }
   const heap: Record<'pg' | 'sdk' | 'none', number[]> = { pg: [], sdk: [], none: [] }
+  const cpu: Record<'pg' | 'sdk' | 'none', number[]> = { pg: [], sdk: [], none: [] }
   const orders = [['pg', 'sdk', 'none'], ['sdk', 'none', 'pg'], ['none', 'pg', 'sdk']] as const
   for (let i = 0; i < o.runs; i++) {
     for (const who of orders[i % orders.length] ?? orders[0]) {
@@ -142,6 +154,7 @@ async function importCost(o: ColdStartOptions): Promise<ColdStartResults['import
       wall[who].push(wallMs)
       rss[who].push(child.rssMb)
       heap[who].push(child.heapUsedMb)
+      cpu[who].push(child.importCpuMs)
       if (who !== 'none') inside[who].push(child.imported - child.started)
     }
   }
@@ -150,6 +163,7 @@ async function importCost(o: ColdStartOptions): Promise<ColdStartResults['import
     runs: o.runs,
     wallMs: { pg: summarise(wall.pg, 1), sdk: summarise(wall.sdk, 1), none: summarise(wall.none, 1) },
     importMs: { pg: summarise(inside.pg, 1), sdk: summarise(inside.sdk, 1) },
+    cpuMs: { pg: summarise(cpu.pg, 1), sdk: summarise(cpu.sdk, 1), none: summarise(cpu.none, 1) },
     rssMb: { pg: m(rss.pg), sdk: m(rss.sdk), none: m(rss.none) },
     heapUsedMb: { pg: m(heap.pg), sdk: m(heap.sdk), none: m(heap.none) },
   }
@@ -196,6 +210,7 @@ async function coldCase(o: ColdStartOptions, id: string, name: string, kind: Ser
       importMs: summarise(rs.map((r) => r.child.imported - r.child.started), 1),
       connectMs: summarise(rs.map((r) => (r.child.answered ?? Number.NaN) - r.child.imported), 1),
       exitMs: summarise(rs.map((r) => r.wallMs - (r.child.ended ?? Number.NaN)), 1),
+      cpuMs: summarise(rs.map((r) => r.child.cpuMs ?? Number.NaN), 1),
       ...(delayMs > 0 && {
         roundTrips: median(rs.map((r) => r.roundTrips ?? Number.NaN)),
         directTlsRuns: rs.filter((r) => r.directTls === true).length,
@@ -204,11 +219,15 @@ async function coldCase(o: ColdStartOptions, id: string, name: string, kind: Ser
     })
     const rows = { pg: rowOf(runs.pg), sdkNew: rowOf(runs.sdkNew), sdkWarm: rowOf(runs.sdkWarm) }
     const ratio = (who: 'sdkNew' | 'sdkWarm'): number => Number((rows[who].wallMs.median / rows.pg.wallMs.median).toFixed(3))
+    const paired = (who: 'sdkNew' | 'sdkWarm'): number => Number(median(runs[who].map((r, i) => r.wallMs / (runs.pg[i]?.wallMs ?? Number.NaN))).toFixed(3))
+    const cpuRatio = (who: 'sdkNew' | 'sdkWarm'): number => Number((rows[who].cpuMs.median / rows.pg.cpuMs.median).toFixed(3))
     const delta = (who: 'sdkNew' | 'sdkWarm'): number => Number(((rows[who].wallMs.median - rows.pg.wallMs.median) / (2 * delayMs)).toFixed(2))
     o.log(`  cold processes: ${name} done`)
     return {
       id, name, rttMs: 2 * delayMs, runs: o.runs, rows,
       ratio: { sdkNew: ratio('sdkNew'), sdkWarm: ratio('sdkWarm') },
+      pairedRatio: { sdkNew: paired('sdkNew'), sdkWarm: paired('sdkWarm') },
+      cpuRatio: { sdkNew: cpuRatio('sdkNew'), sdkWarm: cpuRatio('sdkWarm') },
       ...(delayMs > 0 && { rttDelta: { sdkNew: delta('sdkNew'), sdkWarm: delta('sdkWarm') } }),
     }
   } finally {
