@@ -66,36 +66,49 @@ describe('a new process', () => {
 
 describe('importing the package', () => {
   /**
-   * What a plain client's process loads: the package's files (each esbuild module of them, by the `// src/…`
-   * comment esbuild writes before it) and Node's built-in modules.
+   * What a process loads: the package's files, ES modules (seen by a loader hook) and CommonJS (require's
+   * cache), each esbuild module in them (by the `// src/…` line esbuild writes before it), and Node's
+   * built-in modules. `script` prints the built-ins and require's cache as JSON.
    */
   async function loadedBy(script: string): Promise<{ files: string[]; modules: string[]; builtins: string[]; urls: string[] }> {
     const hooks = `export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context) }`
     const register = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}))`
-    const { stdout, stderr } = await run(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], { cwd: repo, timeout: 60_000, env: { PATH: process.env['PATH'] } })
+    const { stdout, stderr } = await run(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', `${script}
+      const { createRequire } = await import('node:module')
+      console.log(JSON.stringify({ builtins: process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)), required: Object.keys(createRequire(import.meta.url).cache) }))`],
+    { cwd: repo, timeout: 60_000, env: { PATH: process.env['PATH'] } })
+    const report = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { builtins: string[]; required: string[] }
     const urls = stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length))
-    const files = urls.filter((u) => u.startsWith('file:') && u.includes('/dist/')).map((u) => fileURLToPath(u))
+    const files = [...new Set([...urls.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u)), ...report.required])].filter((f) => f.startsWith(join(repo, 'dist')))
     const modules = (await Promise.all(files.map((f) => readFile(f, 'utf8')))).flatMap((text) => [...text.matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1] ?? ''))
-    return { files: files.map((f) => f.slice(repo.length)), modules, builtins: JSON.parse(stdout) as string[], urls }
+    return { files: files.map((f) => f.slice(repo.length)).sort(), modules, builtins: report.builtins, urls: [...urls, ...report.required] }
   }
 
   const PLAIN_CLIENT = `
     const { createAzurePgClient } = await import('azure-pg-tls')
-    await createAzurePgClient({ host: '${AZURE_HOST}', user: 'myadmin', password: 'x', env: {}, certs: { source: 'bundled' } })
-    console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))))`
+    await createAzurePgClient({ host: '${AZURE_HOST}', user: 'myadmin', password: 'x', env: {}, certs: { source: 'bundled' } })`
 
-  it('loads two files of its own (the entry and its shared chunk), with none of the doctor and CLI modules', async () => {
+  it('loads two files of its own (the entry and the library bundle), with none of the doctor and CLI modules', async () => {
     const { files, modules } = await loadedBy(PLAIN_CLIENT)
-    assert.equal(files.length, 2, files.join(', '))
-    assert.ok(files.includes('dist/esm/index.js'), files.join(', '))
+    assert.deepEqual(files, ['dist/cjs/azure-pg-tls.js', 'dist/esm/index.js'])
     assert.ok(modules.includes('src/connect/client.ts') && modules.includes('src/connect/prepare.ts'), modules.join(', '))
     assert.deepEqual(modules.filter((m) => m.startsWith('src/doctor/') || m.startsWith('src/cli/')), [])
+  })
+
+  it('imported and required in one process, is one copy: one AzurePgError class', async () => {
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `
+      const { createRequire } = await import('node:module')
+      const imported = await import('azure-pg-tls')
+      const dropIn = await import('azure-pg-tls/pg')
+      const required = createRequire(import.meta.url)('azure-pg-tls')
+      console.log(imported.AzurePgError === required.AzurePgError, dropIn.default.Client.prototype instanceof imported.AzurePgClient)`], { cwd: repo, timeout: 60_000, env: { PATH: process.env['PATH'] } })
+    assert.equal(stdout.trim(), 'true true')
   })
 
   it('loads neither node-fetch nor node:http/https (beyond what pg itself loads) for a client that downloads nothing', async () => {
     const { builtins, urls } = await loadedBy(PLAIN_CLIENT)
     // pg loads node:http itself (its Cloudflare check touches the global Response, which is undici's).
-    const byPg = (await loadedBy(`await import('pg'); console.log(JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))))`)).builtins
+    const byPg = (await loadedBy("await import('pg')")).builtins
     assert.deepEqual(urls.filter((u) => u.includes('node-fetch') || u.includes('@azure/identity')), [])
     assert.deepEqual(builtins.filter((b) => (b === 'http' || b === 'https') && !byPg.includes(b)), [])
   })
