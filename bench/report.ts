@@ -1,5 +1,6 @@
 // The bench's results: their shape (bench/results.json), the targets of issue 10 judged against them,
 // and the markdown report (bench/results.md, printed by npm run bench).
+import type { ColdCase, ColdStartResults } from './cold-start.js'
 import type { Summary } from './stats.js'
 
 /** Round trips of one contender in one case, medians over its connections. */
@@ -15,7 +16,7 @@ export interface RoundTripRow {
 }
 
 export interface RoundTripCase {
-  readonly id: 'pg18' | 'p256' | 'pre17'
+  readonly id: 'pg18' | 'p256' | 'pre17' | 'pg15'
   readonly name: string
   readonly pg: RoundTripRow
   readonly sdkFirst: RoundTripRow
@@ -65,6 +66,8 @@ export interface Results {
     blackholed: { firstProcessMs: number; nextProcessMs: number; connectionsToHost: number }
   }
   readonly burst: { calls: number; ms: number; /** Mirror requests between the first call and the last answer (background ones included). */ downloads: number; downloadsIncludingBackground: number; tokenRequests: number; contextsBuilt: number }
+  /** Whole cold processes (issue 20); absent from runs before it. */
+  readonly cold?: ColdStartResults
   durationSeconds: number
 }
 
@@ -111,6 +114,53 @@ export function targets(r: Results): Target[] {
     measured: `waited ${(r.trust.blackholed.firstProcessMs / 1000).toFixed(2)} s (next process ${(r.trust.blackholed.nextProcessMs / 1000).toFixed(2)} s)`,
     met: r.trust.blackholed.firstProcessMs < 100 && r.trust.blackholed.nextProcessMs < 100,
   })
+  return out
+}
+
+const coldCaseOf = (r: Results, id: string): ColdCase | undefined => r.cold?.cases.find((c) => c.id === id)
+
+/** Issue 20's "done when" figures, judged against one run. */
+export function coldTargets(r: Results): Target[] {
+  const out: Target[] = []
+  const loop = coldCaseOf(r, 'loopback')
+  if (loop !== undefined) {
+    out.push({
+      target: `whole cold process on loopback ≤ 1.00× raw pg, new container and warm disk (medians of ${loop.runs} alternated runs)`,
+      measured: `new ${loop.ratio.sdkNew.toFixed(2)}×, warm ${loop.ratio.sdkWarm.toFixed(2)}×`,
+      met: loop.ratio.sdkNew <= 1 && loop.ratio.sdkWarm <= 1,
+    })
+  }
+  const pg18 = coldCaseOf(r, 'pg18')
+  if (pg18?.rttDelta !== undefined) {
+    out.push({
+      target: `through ${pg18.rttMs} ms RTT, a warm-disk new process ≥ 0.8 RTT faster than raw pg (PostgreSQL 18)`,
+      measured: `${(-pg18.rttDelta.sdkWarm).toFixed(2)} RTT faster (new container: ${(-pg18.rttDelta.sdkNew).toFixed(2)})`,
+      met: pg18.rttDelta.sdkWarm <= -0.8,
+    })
+  }
+  const pg15 = coldCaseOf(r, 'pg15')
+  if (pg15?.rttDelta !== undefined) {
+    out.push({
+      target: `through ${pg15.rttMs} ms RTT, a new process's first connection to PostgreSQL 15 ≤ raw pg + 0.5 RTT (whole process)`,
+      measured: `new container ${pg15.rttDelta.sdkNew >= 0 ? '+' : ''}${pg15.rttDelta.sdkNew.toFixed(2)} RTT, warm disk ${pg15.rttDelta.sdkWarm >= 0 ? '+' : ''}${pg15.rttDelta.sdkWarm.toFixed(2)} RTT`,
+      met: pg15.rttDelta.sdkNew <= 0.5 && pg15.rttDelta.sdkWarm <= 0.5,
+    })
+  }
+  const first15 = caseOf(r, 'pg15')
+  if (first15 !== undefined) {
+    const d = first15.sdkFirst.rttEquivalents - first15.pg.rttEquivalents
+    out.push({
+      target: 'first connection (in a running process) to PostgreSQL 15 ≤ raw pg + 0.5 RTT',
+      measured: `${d >= 0 ? '+' : ''}${d.toFixed(2)} RTT (SDK ${first15.sdkFirst.roundTrips} round trips, pg ${first15.pg.roundTrips})`,
+      met: d <= 0.5,
+    })
+  }
+  for (const [id, label] of [['pg15', 'PostgreSQL 15'], ['p256', 'a P-256-only PostgreSQL 18'], ['pg18', 'PostgreSQL 18 defaults']] as const) {
+    const c = caseOf(r, id)
+    if (c === undefined) continue
+    const saved = c.pg.rttEquivalents - c.sdkLater.rttEquivalents
+    out.push({ target: `later connections save ≥ 0.8 RTT against ${label}`, measured: `${saved.toFixed(2)} RTT (SDK ${c.sdkLater.roundTrips} round trips, pg ${c.pg.roundTrips})`, met: saved >= 0.8 })
+  }
   return out
 }
 
@@ -171,6 +221,7 @@ export function markdownReport(r: Results): string {
     '|---|---|---|---|---|',
     `| ${r.burst.ms.toFixed(0)} ms | ${r.burst.downloads} | ${r.burst.downloadsIncludingBackground} | ${r.burst.tokenRequests} | ${r.burst.contextsBuilt} |`,
     '',
+    ...coldSection(r),
     '## Issue 10 targets',
     '',
     '| target | measured | met |',
@@ -178,5 +229,48 @@ export function markdownReport(r: Results): string {
     ...targets(r).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**not yet**'} |`),
     '',
   )
+  if (r.cold !== undefined) {
+    lines.push('## Issue 20 targets', '', '| target | measured | met |', '|---|---|---|',
+      ...coldTargets(r).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**not yet**'} |`), '')
+  }
   return lines.join('\n')
+}
+
+/** The cold-process tables: the import alone, then whole processes per case. */
+function coldSection(r: Results): string[] {
+  const c = r.cold
+  if (c === undefined) return []
+  const i = c.import
+  const lines = [
+    `## Cold processes (a new Node process: import, one verified connection, SELECT 1, exit; ${i.runs} alternated runs per contender, medians)`,
+    '',
+    '"New container": the SDK with an empty cache folder; "warm disk": with the folder an earlier process left (its learned facts). The SDK is imported from dist/ as users get it; both contenders get the same trust set.',
+    '',
+    '| import alone | raw pg | SDK | node with no import |',
+    '|---|---|---|---|',
+    `| process wall time | ${i.wallMs.pg.median.toFixed(0)} ms | ${i.wallMs.sdk.median.toFixed(0)} ms (${(i.wallMs.sdk.median / i.wallMs.pg.median).toFixed(2)}×) | ${i.wallMs.none.median.toFixed(0)} ms |`,
+    `| the import itself | ${i.importMs.pg.median.toFixed(1)} ms | ${i.importMs.sdk.median.toFixed(1)} ms (+${(i.importMs.sdk.median - i.importMs.pg.median).toFixed(1)} ms) | |`,
+    ...(i.cpuMs === undefined ? [] : [`| CPU time, process start to the end of the import | ${i.cpuMs.pg.median.toFixed(0)} ms | ${i.cpuMs.sdk.median.toFixed(0)} ms (${(i.cpuMs.sdk.median / i.cpuMs.pg.median).toFixed(2)}×) | ${i.cpuMs.none.median.toFixed(0)} ms |`]),
+    `| RSS after the import | ${i.rssMb.pg} MB | ${i.rssMb.sdk} MB | ${i.rssMb.none} MB |`,
+    `| heap used after the import | ${i.heapUsedMb.pg} MB | ${i.heapUsedMb.sdk} MB | ${i.heapUsedMb.none} MB |`,
+    '',
+    'Wall time is spawn to exit as the parent sees it. "÷ pg" is the ratio of the medians; in brackets, the median of the ratios within each round (the three contenders run back to back, so a slow drift of the load cancels), the CPU time ratio (the child\'s own user + system time, which the load moves far less), and through the proxy the difference in round-trip times.',
+    '',
+    '| case | raw pg | SDK, new container | SDK, warm disk | new ÷ pg | warm ÷ pg |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const k of c.cases) {
+    const cell = (who: 'pg' | 'sdkNew' | 'sdkWarm'): string => {
+      const row = k.rows[who]
+      const rt = row.roundTrips === undefined ? '' : `; ${row.roundTrips} round trips${(row.directTlsRuns ?? 0) > 0 ? `, direct TLS ${row.directTlsRuns}/${row.wallMs.n}` : ''}`
+      return `${row.wallMs.median.toFixed(0)} ms (p10 ${row.wallMs.p10.toFixed(0)}, p90 ${row.wallMs.p90.toFixed(0)}); CPU ${row.cpuMs.median.toFixed(0)} ms${rt}`
+    }
+    const detail = (who: 'sdkNew' | 'sdkWarm'): string => {
+      const d = k.rttDelta?.[who]
+      return ` (per round ${k.pairedRatio[who].toFixed(2)}×; CPU ${k.cpuRatio[who].toFixed(2)}×${d === undefined ? '' : `; ${d >= 0 ? '+' : ''}${d.toFixed(2)} RTT`})`
+    }
+    lines.push(`| ${k.name} | ${cell('pg')} | ${cell('sdkNew')} | ${cell('sdkWarm')} | **${k.ratio.sdkNew.toFixed(2)}×**${detail('sdkNew')} | **${k.ratio.sdkWarm.toFixed(2)}×**${detail('sdkWarm')} |`)
+  }
+  lines.push('')
+  return lines
 }

@@ -2,6 +2,7 @@
 // servers with the same trust set (Azure's three roots from certs/ plus the lab root). Writes
 // bench/results.json, bench/results.md (also printed) and bench/timeline.svg.
 // Figures are for reading, not asserting: timing belongs here, never in tests.
+import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -11,7 +12,8 @@ import { clearRootMemo, settleBackgroundWork } from '../src/trust/store.js'
 import { startMirror, type Mirror } from '../lab/cert-mirror.js'
 import { startCountingListener } from '../lab/counting-listener.js'
 import { startDelayProxy } from '../lab/delay-proxy.js'
-import { AZURE_HOST, startLab, type Lab } from '../lab/lab.js'
+import { AZURE_HOST, startLab, type Lab, type ServerKind } from '../lab/lab.js'
+import { DEBIAN_POSTGRES_15 } from '../lab/postgres-server.js'
 import { startNoDirectTlsServer } from '../lab/no-direct-tls-server.js'
 import { describeRoundTrips, countRoundTrips } from '../lab/round-trips.js'
 import { makeTempDir, removeTempDir } from '../lab/temp-dir.js'
@@ -19,6 +21,7 @@ import { credentialFor } from '../lab/fake-credential.js'
 import { newConnection, proxiedConnection, rawConfig, sdkOptions, type Contender, type ProxiedRun, type Target } from './connections.js'
 import { countSecureContexts } from '../lab/context-counter.js'
 import { pinCpus } from './cpu-pinning.js'
+import { buildPackage, coldStart } from './cold-start.js'
 import { markdownReport, type Results, type RoundTripCase, type RoundTripRow } from './report.js'
 import { median, since, summarise } from './stats.js'
 import { timelineSvg } from './svg-timeline.js'
@@ -33,6 +36,8 @@ const POOL_SETS = 10
 const POOL_ROUNDS = 6
 const POOL_QUERIES = 2000
 const BURST = 1000
+/** Whole cold processes per contender and case (issue 20 asks for at least 15). */
+const COLD_RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 15)
 const silent = { warn: (): void => undefined }
 
 const benchStart = performance.now()
@@ -92,11 +97,12 @@ interface Chart { pg?: ProxiedRun; sdkFirst?: ProxiedRun; sdkLater?: ProxiedRun 
 
 async function roundTrips(lab: Lab, target: Target, chart: Chart): Promise<RoundTripCase[]> {
   const standIn = await startNoDirectTlsServer({ upstreamPort: lab.server('good').port })
-  const cases = [
+  const cases: ReadonlyArray<{ id: RoundTripCase['id']; name: string; upstream: number }> = [
     { id: 'pg18', name: 'PostgreSQL 18, default settings', upstream: lab.server('good').port },
     { id: 'p256', name: "P-256 only (ssl_groups = 'prime256v1')", upstream: lab.server('p256Only').port },
     { id: 'pre17', name: 'no direct TLS (pre-17 stand-in in front of 18)', upstream: standIn.port },
-  ] as const
+    ...(lab.servers.pg15 === undefined ? [] : [{ id: 'pg15' as const, name: 'PostgreSQL 15 (Debian, defaults: no direct TLS, P-256 only)', upstream: lab.servers.pg15.port }]),
+  ]
   const out: RoundTripCase[] = []
   try {
     for (const c of cases) {
@@ -258,7 +264,9 @@ async function burst(mirror: Mirror): Promise<Results['burst']> {
   }
 }
 
-const lab = await startLab(['good', 'p256Only'])
+// Debian's PostgreSQL 15, where installed (apt-get install -y postgresql-15): a real pre-17 server.
+const hasPg15 = existsSync(join(DEBIAN_POSTGRES_15, 'postgres'))
+const [lab] = await Promise.all([startLab(['good', 'p256Only', ...(hasPg15 ? ['pg15' as ServerKind] : [])]), buildPackage()])
 const mirror = await startMirror()
 try {
   const pinning = await pinCpus(Object.values(lab.servers))
@@ -276,6 +284,8 @@ try {
   const trustResult = await trust(mirror)
   log('  trust resolution done')
   const burstResult = await burst(mirror)
+  log('  burst done')
+  const coldResult = await coldStart({ lab, ca: target.ca, workDir, runs: COLD_RUNS, delayMs: DELAY_MS, log })
   const results: Results = {
     date: new Date().toISOString(),
     machine: { loadAverage: Number(os.loadavg()[0]?.toFixed(1)), cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, pinning, postgres: String((await lab.admin('good', 'SHOW server_version')).rows[0]?.server_version) },
@@ -285,6 +295,7 @@ try {
     pool: poolResult,
     trust: trustResult,
     burst: burstResult,
+    cold: coldResult,
     durationSeconds: 0,
   }
   results.durationSeconds = Number((since(benchStart) / 1000).toFixed(1))

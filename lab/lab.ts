@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import { createIntermediate, createRootCa, DAY_MS, issueServerCertificate, type Authority } from './pki.js'
-import { hbaFor, removeTemplate, startPostgres, type HbaMethod, type RunningPostgres } from './postgres-server.js'
+import { DEBIAN_POSTGRES_15, hbaFor, removeTemplate, startPostgres, type HbaMethod, type RunningPostgres } from './postgres-server.js'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
 
 export const AZURE_HOST = 'mydemoserver.postgres.database.azure.com'
@@ -16,10 +16,12 @@ export const LAB_CONNECT_TIMEOUT_MS = 10_000
 /**
  * Which servers a lab starts. `p256Only` is a good server that offers only the P-256 key share
  * (PostgreSQL up to 17's default `ssl_ecdh_curve`), so a client whose first key share is X25519
- * pays a HelloRetryRequest. `authMethods` is a good server whose pg_hba.conf admits each of
+ * pays a HelloRetryRequest. `pg15` is a good server run by Debian's PostgreSQL 15 (its defaults: no direct
+ * TLS, P-256 only), where the package is installed. `x25519Only` offers only X25519, so a client whose first
+ * key share is P-256 pays the HelloRetryRequest instead. `authMethods` is a good server whose pg_hba.conf admits each of
  * {@link AUTH_LOGINS} by its own method (and everyone else by SCRAM), and logs how each login was authenticated.
  */
-export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only' | 'authMethods'
+export type ServerKind = 'good' | 'impostor' | 'wrongName' | 'expired' | 'tlsOff' | 'p256Only' | 'x25519Only' | 'pg15' | 'authMethods'
 
 /**
  * The `authMethods` server's logins, one per pg_hba.conf method. The md5 role's password is stored as
@@ -73,6 +75,8 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
     switch (kind) {
       case 'good': return { tls: await goodCertificate() }
       case 'p256Only': return { tls: await goodCertificate(), settings: P256_ONLY_SETTINGS }
+      case 'x25519Only': return { tls: await goodCertificate(), settings: { ssl_groups: 'X25519' } }
+      case 'pg15': return { tls: await goodCertificate(), binDir: DEBIAN_POSTGRES_15 }
       case 'impostor': return { tls: await issueServerCertificate(stranger, { dnsNames: [AZURE_HOST] }) }
       case 'wrongName': return { tls: await issueServerCertificate(intermediate, { dnsNames: ['otherserver.postgres.database.azure.com'] }) }
       case 'expired': return {
@@ -110,7 +114,7 @@ export async function startLab(kinds: readonly ServerKind[]): Promise<Lab> {
   }
   const admin = async (kind: ServerKind, sql: string, params: unknown[] = []): Promise<pg.QueryResult> => {
     // The expired and wrong-name servers still serve the harness: it checks the chain but not time or name.
-    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only' || kind === 'authMethods', checkServerIdentity: () => undefined }
+    const ssl = kind === 'tlsOff' ? false : { ca: kind === 'impostor' ? undefined : root.pem, rejectUnauthorized: kind === 'good' || kind === 'p256Only' || kind === 'x25519Only' || kind === 'pg15' || kind === 'authMethods', checkServerIdentity: () => undefined }
     return asSuperuser(server(kind), ssl, sql, params)
   }
   try {

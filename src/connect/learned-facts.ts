@@ -3,9 +3,12 @@
 // small file in the certificate cache folder, so cold starts (serverless, containers) benefit too.
 // A fact can only choose between two verified ways in (direct TLS or the SSLRequest; one group order
 // or another): a tampered file cannot weaken a connection, at worst it costs a round trip.
+// The file is a hint, so it is written without fsync (a torn or empty file after a crash reads as empty),
+// and what a process learned is saved even when it ends itself right after its work (process.exit() in a
+// serverless handler or a script): an 'exit' handler writes what the background write did not get to.
 import { join } from 'node:path'
 import type { LearnMode } from '../options.js'
-import { readSmallFile, writeFileAtomic } from '../trust/safe-file.js'
+import { readSmallFile, writeFileAtomic, writeFileAtomicSync } from '../trust/safe-file.js'
 import { PromiseMemo } from '../util/memo.js'
 
 /** What is known of one server. */
@@ -51,8 +54,21 @@ async function readFacts(dir: string, now: number): Promise<Map<string, ServerFa
   return out
 }
 
-function writeFacts(dir: string, facts: ReadonlyMap<string, ServerFacts>): Promise<void> {
-  return writeFileAtomic(dir, FILE, JSON.stringify({ version: 1, servers: Object.fromEntries([...facts].slice(-MAX_ENTRIES)) }))
+function factsText(facts: ReadonlyMap<string, ServerFacts>): string {
+  return JSON.stringify({ version: 1, servers: Object.fromEntries([...facts].slice(-MAX_ENTRIES)) })
+}
+
+/** Stores holding facts not yet on disk: the 'exit' handler saves them. */
+const unsaved = new Set<LearnedFacts>()
+let exitHooked = false
+
+function saveOnExit(store: LearnedFacts): void {
+  unsaved.add(store)
+  if (exitHooked) return
+  exitHooked = true
+  process.once('exit', () => {
+    for (const s of unsaved) s.saveNow()
+  })
 }
 
 /** The facts of one process for one cache folder (or for memory only). */
@@ -61,6 +77,9 @@ export class LearnedFacts {
   readonly #dir: string | undefined
   readonly #now: () => number
   #writing: Promise<void> = Promise.resolve()
+  /** Changes recorded, and how many of them are on disk. */
+  #changes = 0
+  #saved = 0
 
   constructor(facts: Map<string, ServerFacts>, dir: string | undefined, now: () => number) {
     this.#facts = facts
@@ -89,8 +108,32 @@ export class LearnedFacts {
     this.#facts.set(key, { ...(direct !== undefined && { direct }), ...(group !== undefined && { group }), at: this.#now() })
     const dir = this.#dir
     if (dir === undefined) return
+    this.#changes++
+    saveOnExit(this)
     // One write at a time, in the background; a failure only means the next process learns again.
-    this.#writing = this.#writing.then(() => writeFacts(dir, this.#facts)).catch(() => {})
+    this.#writing = this.#writing.then(async () => {
+      const upTo = this.#changes
+      if (this.#saved >= upTo) return
+      await writeFileAtomic(dir, FILE, factsText(this.#facts), { durable: false })
+      this.#markSaved(upTo)
+    }).catch(() => {})
+  }
+
+  #markSaved(upTo: number): void {
+    this.#saved = Math.max(this.#saved, upTo)
+    if (this.#saved >= this.#changes) unsaved.delete(this)
+  }
+
+  /** Writes unsaved facts synchronously (the process is exiting, so the background write will not finish). Never throws. */
+  saveNow(): void {
+    const dir = this.#dir
+    if (dir === undefined || this.#saved >= this.#changes) return
+    try {
+      writeFileAtomicSync(dir, FILE, factsText(this.#facts), { durable: false })
+      this.#markSaved(this.#changes)
+    } catch {
+      // The next process learns again.
+    }
   }
 
   /** Resolves once pending writes are done (for tests and orderly shutdown). */

@@ -3,7 +3,8 @@
 // warned about, never thrown at a caller), and a test or a command can wait for all of them.
 
 interface Task {
-  readonly timer: NodeJS.Timeout | undefined
+  /** Starts a task still waiting for its timer at once (undefined once started). */
+  startNow: (() => void) | undefined
   readonly done: Promise<void>
 }
 
@@ -21,21 +22,34 @@ function track(task: Task, key: string | undefined): void {
 
 /** Runs `work` now, without anyone awaiting it. Its file operations keep the process alive until they end. */
 export function startNow(work: () => Promise<void>): void {
-  track({ timer: undefined, done: work().catch(() => undefined) }, undefined)
+  track({ startNow: undefined, done: work().catch(() => undefined) }, undefined)
 }
 
 /**
- * Runs `work` on a later turn of the event loop, from an unref'd timer: a process with nothing else to do
- * exits instead of waiting for it. At most one task per `key` runs at a time; a second is dropped.
+ * How long a refresh waits before it starts: past a cold start's first connection, which its module
+ * loading, downloads and handshakes would otherwise compete with for the CPU (issue 20).
+ */
+export const LATER_DELAY_MS = 1000
+
+/**
+ * Runs `work` {@link LATER_DELAY_MS} later, from an unref'd timer: a process with nothing else to do exits
+ * instead of waiting for it. At most one task per `key` runs at a time; a second is dropped.
  */
 export function startLater(key: string, work: () => Promise<void>): void {
   if (byKey.has(key)) return
   let timer: NodeJS.Timeout | undefined
+  let run: () => void = () => undefined
   const done = new Promise<void>((resolve) => {
-    timer = setTimeout(() => { work().catch(() => undefined).finally(resolve) }, 0)
-    timer.unref()
+    run = (): void => {
+      clearTimeout(timer)
+      task.startNow = undefined
+      work().catch(() => undefined).finally(resolve)
+    }
   })
-  track({ timer, done }, key)
+  const task: Task = { startNow: run, done }
+  timer = setTimeout(run, LATER_DELAY_MS)
+  timer.unref()
+  track(task, key)
 }
 
 /** The number of background tasks not yet finished (tests count them). */
@@ -43,13 +57,10 @@ export function backgroundTasks(): number {
   return tasks.size
 }
 
-/**
- * Waits until every background task, and every task they started, has finished. Tasks still waiting for
- * their timer are started now (their timers are ref'd, so the wait itself keeps the process alive).
- */
+/** Waits until every background task, and every task they started, has finished. Tasks still waiting for their timer are started now. */
 export async function settleBackgroundWork(): Promise<void> {
   while (tasks.size > 0) {
-    for (const t of tasks) t.timer?.ref()
+    for (const t of tasks) t.startNow?.()
     await Promise.all([...tasks].map((t) => t.done))
   }
 }

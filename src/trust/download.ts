@@ -1,6 +1,5 @@
 import type { X509Certificate } from 'node:crypto'
-import http from 'node:http'
-import https from 'node:https'
+import type { Agent } from 'node:http'
 import type { Socket } from 'node:net'
 import type { MirrorCredentials } from '../config/mirror-url.js'
 import { AzurePgError } from '../errors.js'
@@ -103,29 +102,28 @@ function defaultFetch(): Promise<FetchFunction> {
   return nodeFetch.get('node-fetch', async () => (await import('node-fetch')).default as unknown as FetchFunction)
 }
 
-/** Sockets of a background refresh do not keep the process alive: a process done with its work exits. */
-class UnrefHttpAgent extends http.Agent {
-  override createConnection(...args: Parameters<http.Agent['createConnection']>): Socket {
-    const socket = super.createConnection(...args) as Socket
-    socket.unref()
-    return socket
-  }
-}
+const agents = new PromiseMemo<'agents', (url: URL) => Agent>()
 
-class UnrefHttpsAgent extends https.Agent {
-  override createConnection(...args: Parameters<https.Agent['createConnection']>): Socket {
-    const socket = super.createConnection(...args) as Socket
-    socket.unref()
-    return socket
-  }
-}
-
-let backgroundAgents: { http: http.Agent; https: https.Agent } | undefined
-
-/** node-fetch's `agent` option for background downloads (a fetch the caller passes is used as it is). */
-function backgroundAgent(url: URL): http.Agent {
-  backgroundAgents ??= { http: new UnrefHttpAgent(), https: new UnrefHttpsAgent() }
-  return url.protocol === 'https:' ? backgroundAgents.https : backgroundAgents.http
+/**
+ * node-fetch's `agent` option for background downloads (a fetch the caller passes is used as it is): its
+ * sockets do not keep the process alive, so a process done with its work exits. node:http and node:https
+ * are loaded here, with node-fetch, so that a process that never downloads never loads them.
+ */
+function backgroundAgent(): Promise<(url: URL) => Agent> {
+  return agents.get('agents', async () => {
+    const [{ default: http }, { default: https }] = await Promise.all([import('node:http'), import('node:https')])
+    // any[]: the constructor type TypeScript requires of a mixin's base.
+    const unref = <T extends new (...args: any[]) => Agent>(Base: T): T => class extends Base {
+      override createConnection(...args: Parameters<Agent['createConnection']>): Socket {
+        const socket = super.createConnection(...args) as Socket
+        socket.unref()
+        return socket
+      }
+    }
+    const plain = new (unref(http.Agent))()
+    const secure = new (unref(https.Agent))()
+    return (url: URL) => (url.protocol === 'https:' ? secure : plain)
+  })
 }
 
 async function discard(body: FetchResponse['body']): Promise<void> {
@@ -185,7 +183,7 @@ export function verifyRootBytes(root: AzureRoot, bytes: Buffer, from: string): s
 export async function downloadRoot(root: AzureRoot, settings: DownloadSettings, mode: DownloadMode = {}): Promise<string> {
   const fetchImpl = settings.fetch ?? (await defaultFetch())
   // In the background nothing may hold the process open: the time limit is unref'd, and so are node-fetch's sockets.
-  const extra = mode.background === true && settings.fetch === undefined ? { agent: backgroundAgent } : {}
+  const extra = mode.background === true && settings.fetch === undefined ? { agent: await backgroundAgent() } : {}
   const credentials = settings.mirrorCredentials
   const controller = new AbortController()
   const timer = setTimeout(() => controller.abort(), settings.timeoutMs)

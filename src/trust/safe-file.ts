@@ -3,7 +3,7 @@
 // libuv thread with it, which also keeps the process from exiting), a symlink to /dev/zero would be read
 // forever, and Node 20's `mkdir -p` spins forever on a path that cannot exist (under /proc).
 import { randomBytes } from 'node:crypto'
-import { constants } from 'node:fs'
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 
@@ -90,25 +90,78 @@ export async function makeDirs(dir: string, mode: number, depth = 0): Promise<vo
   }
 }
 
+/** {@link makeDirs}, synchronously: for a process's 'exit' handler, where nothing asynchronous runs. */
+export function makeDirsSync(dir: string, mode: number, depth = 0): void {
+  try {
+    mkdirSync(dir, { mode })
+    return
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') {
+      if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+      return
+    }
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir || depth >= MAX_DEPTH) throw err
+    makeDirsSync(parent, mode, depth + 1)
+  }
+  try {
+    mkdirSync(dir, { mode })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  }
+}
+
+const tempName = (name: string): string => `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+
+/** How a file is written: `durable` (the default) fsyncs it before the rename; a file that is only a hint can skip that. */
+export interface WriteOptions {
+  readonly durable?: boolean
+}
+
 /**
  * Writes a file atomically: a temporary file in the same folder (created exclusively, so never through a
- * planted symlink), fsynced, then renamed over the final name. Readers see the old file or the new one,
- * never half of one, and several processes may write at once.
+ * planted symlink), fsynced unless not `durable`, then renamed over the final name. Readers see the old
+ * file or the new one, never half of one, and several processes may write at once.
  */
-export async function writeFileAtomic(dir: string, name: string, data: string): Promise<void> {
+export async function writeFileAtomic(dir: string, name: string, data: string, how: WriteOptions = {}): Promise<void> {
   await makeDirs(dir, 0o755)
-  const temp = join(dir, `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  const temp = join(dir, tempName(name))
   try {
     const handle = await open(temp, 'wx', 0o644)
     try {
       await handle.writeFile(data)
-      await handle.sync()
+      if (how.durable !== false) await handle.sync()
     } finally {
       await handle.close()
     }
     await rename(temp, join(dir, name))
   } catch (err) {
     await rm(temp, { force: true })
+    throw err
+  }
+}
+
+/**
+ * {@link writeFileAtomic}, synchronously, for a process's 'exit' handler. It also removes this process's
+ * own temporary files of `name`, left by an asynchronous write the exit cut short.
+ */
+export function writeFileAtomicSync(dir: string, name: string, data: string, how: WriteOptions = {}): void {
+  makeDirsSync(dir, 0o755)
+  const mine = `.${name}.${process.pid}.`
+  for (const file of readdirSync(dir)) if (file.startsWith(mine) && file.endsWith('.tmp')) rmSync(join(dir, file), { force: true })
+  const temp = join(dir, tempName(name))
+  try {
+    const fd = openSync(temp, 'wx', 0o644)
+    try {
+      writeSync(fd, data)
+      if (how.durable !== false) fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temp, join(dir, name))
+  } catch (err) {
+    rmSync(temp, { force: true })
     throw err
   }
 }

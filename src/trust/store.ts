@@ -16,8 +16,16 @@ import { rootsOf, type AzureRoot } from './roots.js'
 
 export { settleBackgroundWork } from './background.js'
 
-/** The package's `certs/` folder, beside its package.json (from src/, dist/esm/ and dist/cjs/ alike). */
-export const BUNDLED_CERTS_DIR = join(packageRoot(import.meta.url), 'certs')
+let bundledDir: string | undefined
+
+/**
+ * The package's `certs/` folder, beside its package.json (from src/, dist/esm/ and dist/cjs/ alike). Found
+ * on first use, not at import: a process that trusts its own roots (ssl.ca, sslrootcert) never looks.
+ */
+export function bundledCertsDir(): string {
+  bundledDir ??= join(packageRoot(import.meta.url), 'certs')
+  return bundledDir
+}
 
 /** Roots within this many days of their notAfter get a warning. */
 export const EXPIRY_WARNING_DAYS = 90
@@ -46,7 +54,7 @@ export const DEFAULT_ROOTS: readonly AzureRoot[] = rootsOf('default')
 const bundledMemo = new PromiseMemo<string, string>()
 
 /** Reads a bundled root and checks its pin; once per process and folder. */
-export function readBundledRoot(root: AzureRoot, dir: string = BUNDLED_CERTS_DIR): Promise<string> {
+export function readBundledRoot(root: AzureRoot, dir: string = bundledCertsDir()): Promise<string> {
   const path = join(dir, `${root.id}.pem`)
   return bundledMemo.get(path, async () => {
     let cert: X509Certificate | undefined

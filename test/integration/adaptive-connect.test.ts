@@ -1,11 +1,12 @@
 // sslnegotiation 'auto', the shared TLS context and the learned key share, against real servers:
 // PostgreSQL 18 (direct TLS capable), one offering only P-256, and a stand-in for a pre-17 server
-// that closes on a TLS ClientHello. Every assertion counts events (contexts built, ClientHellos,
+// that closes on a TLS ClientHello (and, for the key share, one offering only X25519). Every assertion counts events (contexts built, ClientHellos,
 // SSLRequests, round trips), never milliseconds.
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, beforeEach, describe, it } from 'node:test'
+import pg from 'pg'
 import { forgetLearnedFacts, learnedFacts } from '../../src/connect/learned-facts.js'
 import { createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { countSecureContexts } from '../../lab/context-counter.js'
@@ -20,17 +21,19 @@ let lab: Lab
 let cacheDir: string
 let toGood: DelayProxy
 let toP256: DelayProxy
+let toX25519: DelayProxy
 let pre17: NoDirectTlsServer
 const contextsBuilt = countSecureContexts()
 
 before(async () => {
-  lab = await startLab(['good', 'p256Only'])
+  lab = await startLab(['good', 'p256Only', 'x25519Only'])
   toGood = await startDelayProxy({ upstreamPort: lab.server('good').port, delayMs: 0 })
   toP256 = await startDelayProxy({ upstreamPort: lab.server('p256Only').port, delayMs: 0 })
+  toX25519 = await startDelayProxy({ upstreamPort: lab.server('x25519Only').port, delayMs: 0 })
   pre17 = await startNoDirectTlsServer({ upstreamPort: lab.server('good').port })
 })
 after(async () => {
-  await Promise.all([toGood?.close(), toP256?.close(), pre17?.close()])
+  await Promise.all([toGood?.close(), toP256?.close(), toX25519?.close(), pre17?.close()])
   await lab?.stop()
 })
 beforeEach(async () => {
@@ -39,6 +42,7 @@ beforeEach(async () => {
   cacheDir = await makeTempDir('learn')
   toGood.reset()
   toP256.reset()
+  toX25519.reset()
 })
 
 function to(port: number, extra: AzurePgPoolOptions = {}): AzurePgPoolOptions {
@@ -118,14 +122,28 @@ describe("sslnegotiation 'auto'", () => {
 })
 
 describe('learned key share', () => {
-  it('offers the group a P-256-only server chose first next time: one round trip fewer', async () => {
+  it('offers P-256 first: a P-256-only server (PostgreSQL up to 17, Azure) needs no HelloRetryRequest, first connection included', async () => {
+    // Raw pg, with Node's default groups (X25519 first), through the same proxy: it pays the retry.
+    const raw = new pg.Client({ host: '127.0.0.1', port: toP256.port, user: LOGINS.flexible.user, password: LOGINS.flexible.password, database: 'postgres',
+      ssl: { ca: await readFile(lab.rootPath, 'utf8'), servername: AZURE_HOST } })
+    await raw.connect()
+    await raw.query('SELECT 1')
+    await raw.end()
     await once(to(toP256.port, { sslnegotiation: 'postgres' }))
     await once(to(toP256.port, { sslnegotiation: 'postgres' }))
-    const [first, later] = toP256.connections().map((c) => countRoundTrips(c, { lastIsQuery: true }).roundTrips)
+    const [pgCount, first, later] = toP256.connections().map((c) => countRoundTrips(c, { lastIsQuery: true }).roundTrips)
+    assert.equal((pgCount ?? 0) - (first ?? 0), 1, `raw pg ${String(pgCount)}, SDK first ${String(first)}`)
+    assert.equal(later, first)
+  })
+
+  it('remembers a server that chose another group (X25519 only) and offers that one first next time: one round trip fewer', async () => {
+    await once(to(toX25519.port, { sslnegotiation: 'postgres' }))
+    await once(to(toX25519.port, { sslnegotiation: 'postgres' }))
+    const [first, later] = toX25519.connections().map((c) => countRoundTrips(c, { lastIsQuery: true }).roundTrips)
     assert.equal((first ?? 0) - (later ?? 0), 1, `first ${String(first)}, later ${String(later)}`)
   })
 
-  it('keeps Node\'s default groups for a server that takes the first one offered', async () => {
+  it('records no group for a server that takes the one offered first', async () => {
     await once(to(toGood.port, { sslnegotiation: 'postgres' }))
     await settled()
     const facts = JSON.parse(await readFile(join(cacheDir, 'learned-servers.json'), 'utf8')) as { servers: Record<string, { group?: string }> }
