@@ -26,6 +26,7 @@ export interface GuardedConnection {
   stream?: unknown
   emit(event: string, ...args: unknown[]): boolean
   on(event: string, f: () => void): unknown
+  once(event: string, f: () => void): unknown
   attachListeners(stream: unknown): void
 }
 
@@ -87,8 +88,7 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
   const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false, ready: false }
   states.set(client, state)
   guardParser(state)
-  silenceAfterClose(state)
-  connection.on('readyForQuery', () => { state.ready = true })
+  connection.once('readyForQuery', () => { state.ready = true })
   connection.on('authenticationOk', () => {
     state.asked ??= 'none'
     if (state.closed) return
@@ -102,16 +102,18 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
 const AFTER_CLOSE = new Set(['error', 'end'])
 
 /**
- * Once the guard has closed the connection, pg hears nothing more from the server. pg-protocol goes on
+ * Closes the connection for the guard: from now on, pg hears nothing more from the server. pg-protocol goes on
  * parsing the rest of the data it already holds, and a hostile server puts ReadyForQuery and a result
  * right behind the request it knows will be refused: pg would take the session as ready, answer a query
  * queued before connect() settled with forged rows, and emit an unexpected message as an 'error' nobody
  * listens for (the process ends).
  */
-function silenceAfterClose(state: GuardState): void {
+function close(state: GuardState): void {
+  state.closed = true
+  // Installed only now: an open connection's messages (several per query) go to pg with nothing in between.
   const connection = state.connection
   const emit = connection.emit.bind(connection)
-  connection.emit = (event: string, ...args: unknown[]): boolean => (state.closed && !AFTER_CLOSE.has(event) ? false : emit(event, ...args))
+  connection.emit = (event: string, ...args: unknown[]): boolean => (AFTER_CLOSE.has(event) ? emit(event, ...args) : false)
 }
 
 /**
@@ -129,9 +131,10 @@ function guardParser(state: GuardState): void {
     for (const listener of source.listeners('data')) {
       if (before.has(listener)) continue
       source.removeListener('data', listener)
-      source.prependListener('data', function guarded(this: unknown, ...args: unknown[]) {
+      // One chunk per call, and no array made for it: this runs for every chunk the server sends.
+      source.prependListener('data', function guarded(this: unknown, chunk: unknown) {
         try {
-          listener.apply(this, args)
+          listener.call(this, chunk)
         } catch (err) {
           unparsable(state, source, err)
         }
@@ -150,7 +153,7 @@ function unparsable(state: GuardState, source: DataSource, err: unknown): void {
   // is the parser meeting a message it cannot read. After it, a caller's callback may throw: that goes on.
   if (state.ready) throw err
   if (state.closed) return
-  state.closed = true
+  close(state)
   const code = /^Unknown authenticationOk message type (-?\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
   const failure = code !== undefined
     ? new AzurePgError('AUTH_METHOD_REFUSED', `The server at ${where(state.context)} asked for ${UNPARSED_REQUESTS[code] ?? 'an unknown'} authentication (request ${code}), which node-postgres cannot answer. Nothing was sent in answer, and the connection is closed. It failed ${PHASE_WORDS.authentication}.`, {
@@ -214,7 +217,7 @@ function hintFor(refusal: Refusal, ctx: ConnectContext): string {
  */
 function refuse(state: GuardState, refusal: Refusal): void {
   state.refused = refusal
-  state.closed = true
+  close(state)
   const sent = refusal.asked === 'none' ? 'The connection is closed.' : 'Nothing was sent in answer, and the connection is closed.'
   const message = `The server at ${where(state.context)} ${refusalInWords(state.policy, refusal)}. ${sent} It failed ${PHASE_WORDS.authentication}.`
   state.connection.emit('error', new AzurePgError('AUTH_METHOD_REFUSED', message, { hint: hintFor(refusal, state.context), phase: 'authentication' }))
