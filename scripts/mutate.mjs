@@ -12,6 +12,10 @@
 //   node scripts/mutate.mjs tls trust       those groups
 //   node scripts/mutate.mjs --force ...     ignore the incremental state
 //   node scripts/mutate.mjs --summary       only print the table of the last reports
+//   node scripts/mutate.mjs trust --only 'src/trust/store.ts:120-140'
+//                                           a focused check of some files or lines (Stryker's --mutate
+//                                           syntax) with the group's tests: no incremental state is read
+//                                           or written, the report goes to reports/mutation/<group>-only/
 //
 // Writes reports/mutation/<group>/ (html, json; not committed) and reports/mutation/summary.md.
 import { spawnSync } from 'node:child_process'
@@ -26,7 +30,10 @@ const force = args.includes('--force')
 const summaryOnly = args.includes('--summary')
 const { groups } = JSON.parse(readFileSync('test/mutation/groups.json', 'utf8'))
 const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'))
-const asked = args.filter((a) => !a.startsWith('--'))
+const onlyAt = args.indexOf('--only')
+const only = onlyAt === -1 ? undefined : args[onlyAt + 1]
+if (onlyAt !== -1 && (only === undefined || only.startsWith('--'))) throw new Error('mutate: --only needs files or ranges, as Stryker\'s --mutate takes them')
+const asked = args.filter((a, i) => !a.startsWith('--') && !(onlyAt !== -1 && i === onlyAt + 1))
 for (const name of asked) if (!(name in groups)) throw new Error(`mutate: no group ${name} (groups: ${Object.keys(groups).join(', ')})`)
 const chosen = asked.length > 0 ? asked : Object.keys(groups)
 const stateDir = 'test/mutation/incremental'
@@ -48,7 +55,7 @@ function testsFingerprint(group) {
 }
 
 function runGroup(name, group) {
-  const dir = join('reports/mutation', name)
+  const dir = join('reports/mutation', only === undefined ? name : `${name}-only`)
   mkdirSync(dir, { recursive: true })
   mkdirSync(stateDir, { recursive: true })
   const incrementalFile = join(stateDir, `${name}.json`)
@@ -58,11 +65,11 @@ function runGroup(name, group) {
   const config = {
     ...base,
     _comment: `Written by scripts/mutate.mjs for group ${name}; do not edit.`,
-    mutate: group.mutate,
+    mutate: only === undefined ? group.mutate : only.split(','),
     commandRunner: {
       command: `node --import tsx --import ./lab/loopback-guard.ts --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.ts ${group.tests.join(' ')}`,
     },
-    incremental: true,
+    incremental: only === undefined,
     incrementalFile,
     htmlReporter: { fileName: join(dir, 'mutation.html') },
     jsonReporter: { fileName: join(dir, 'mutation.json') },
@@ -72,13 +79,13 @@ function runGroup(name, group) {
   delete config.$schema
   const configFile = join(dir, 'stryker.config.json')
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`)
-  const full = force || stale
-  console.log(`\n== mutate: group ${name} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : ', incremental'}`)
+  const full = only === undefined && (force || stale)
+  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : ', incremental'}`)
   const started = Date.now()
   const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit' })
   const seconds = Math.round((Date.now() - started) / 1000)
   if (r.status !== 0) throw new Error(`mutate: group ${name} failed (exit ${r.status}) after ${seconds} s`)
-  writeFileSync(fingerprintFile, `${fingerprint}\n`)
+  if (only === undefined) writeFileSync(fingerprintFile, `${fingerprint}\n`)
   console.log(`== mutate: group ${name} done in ${seconds} s`)
   return seconds
 }
@@ -110,12 +117,13 @@ function score(c, valid) {
   return valid === 0 ? 'n/a' : `${(((c.Killed + c.Timeout) / valid) * 100).toFixed(1)}%`
 }
 
+if (only !== undefined && asked.length !== 1) throw new Error('mutate: --only goes with exactly one group')
 if (!summaryOnly) {
   const times = []
   for (const name of chosen) times.push(`${name}: ${runGroup(name, groups[name])} s`)
   console.log(`\n== mutate: ${times.join(', ')}`)
 }
-const table = summary(Object.keys(groups))
+const table = summary(only === undefined ? Object.keys(groups) : chosen.map((g) => `${g}-only`))
 mkdirSync('reports/mutation', { recursive: true })
-writeFileSync('reports/mutation/summary.md', `${table}\n`)
+if (only === undefined) writeFileSync('reports/mutation/summary.md', `${table}\n`)
 console.log(`\n${table}\n\n(reports/mutation/summary.md)`)

@@ -233,3 +233,43 @@ describe('scrubError and displayUrl', () => {
     assert.equal(displayUrl('not a url @ all'), 'not a url @ all')
   })
 })
+
+describe('downloadRoot: details the first mutation run left open', () => {
+  const MS = AZURE_ROOTS.find((r) => r.id === 'microsoft-rsa-root-ca-2017')!
+  const msDer = new X509Certificate(readFileSync(new URL('../../certs/microsoft-rsa-root-ca-2017.pem', import.meta.url))).raw
+
+  it('reads string chunks as latin1: a DER body given as a string keeps its bytes', async () => {
+    const { fetch } = fakeFetch({ status: 200, body: chunks(msDer.toString('latin1')) })
+    assert.equal(fingerprint(await downloadRoot(MS, settings(fetch))), 'C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0')
+  })
+
+  it('calls a body HTML only when it starts with "<"', async () => {
+    const e = await expectAzureError(() => downloadRoot(G2, settings(fakeFetch({ status: 200, body: chunks('not a cert <html>') }).fetch)), 'CERT_UNAVAILABLE')
+    assert.match(e.message, /the body is not a certificate \(truncated or corrupt DER\)/)
+  })
+
+  it('sends no authorization header at all without credentials, and gives a fetch of its own no agent in the background either', async () => {
+    const { fetch, requests } = fakeFetch({ status: 200 })
+    await downloadRoot(G2, settings(fetch), { background: true })
+    assert.equal(Object.hasOwn(requests[0]?.init.headers ?? {}, 'authorization'), false)
+    assert.equal('agent' in (requests[0]?.init ?? {}), false)
+  })
+
+  it('treats 400 as a failure, not a redirect, even with a Location', async () => {
+    const { fetch, requests } = fakeFetch({ status: 400, location: '/elsewhere' })
+    const e = await expectAzureError(() => downloadRoot(G2, settings(fetch)), 'CERT_UNAVAILABLE')
+    assert.match(e.message, /failed: HTTP 400\.$/)
+    assert.equal(requests.length, 1)
+  })
+
+  it('returns a URL without user info exactly as given', () => {
+    assert.equal(displayUrl('https://M.example'), 'https://M.example')
+    assert.equal(displayUrl('https://m.example/a/../b'), 'https://m.example/a/../b')
+  })
+
+  it('keeps only stack lines that are frames', () => {
+    const err = new Error('x')
+    err.stack = 'Error: x\n    at frame (a.js:1:1)\nnot-a-frame  at b.js\n\tat tabbed (c.js:2:2)'
+    assert.equal((scrubError(err, credentials()) as Error).stack, 'Error: x\n    at frame (a.js:1:1)\n\tat tabbed (c.js:2:2)')
+  })
+})

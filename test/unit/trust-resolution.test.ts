@@ -4,6 +4,7 @@
 // temporary folders; expected values are written out here, not computed by the code under test.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { createServer } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,6 +21,7 @@ import { AZURE_ROOTS } from '../../src/trust/roots.js'
 import { makeDirs, readSmallFile, writeFileAtomic } from '../../src/trust/safe-file.js'
 import { clearRootMemo, resolveAzureRoots, resolveRoot, type RunState } from '../../src/trust/store.js'
 import { loadTrustAnchors } from '../../src/trust/trust-anchors.js'
+import { describeTier } from '../../src/trust/trust-tier.js'
 import { expectAzureError } from '../support/assert-error.js'
 import { tempDirs } from '../support/temp-dir.js'
 
@@ -344,7 +346,7 @@ describe('safe file operations', () => {
     const dir = await newDir()
     await makeDirs(join(dir, 'a', 'b', 'c'), 0o700)
     assert.ok((await stat(join(dir, 'a', 'b', 'c'))).isDirectory())
-    assert.equal((await stat(join(dir, 'a'))).mode & 0o777, 0o700)
+    for (const d of ['a', 'a/b', 'a/b/c']) assert.equal((await stat(join(dir, d))).mode & 0o777, 0o700, d)
     await makeDirs(join(dir, 'a', 'b', 'c'), 0o700)
     await writeFile(join(dir, 'file'), 'x')
     await assert.rejects(makeDirs(join(dir, 'file'), 0o700), { code: 'ENOTDIR' })
@@ -443,5 +445,206 @@ describe('loadTrustAnchors', () => {
     await loadTrustAnchors({ kind: 'file', path, origin: 'sslrootcert' } as never, ctx)
     assert.equal(warnings.length, 1)
     assert.match(warnings[0] ?? '', /^DigiCert Global Root G2 in ".*g2\.pem" expired on Jan 15 .* 2038 GMT\.$/)
+  })
+})
+
+describe('details the first mutation run left open', () => {
+  it('reads a /proc file whose size fstat calls 0 only up to the limit', async () => {
+    assert.deepEqual(await readSmallFile('/proc/self/status', 64), { kind: 'refused', why: 'is larger than 0.0625 KiB' })
+  })
+
+  it('refuses a file whose read fails, and one that cannot be opened, naming the error', async () => {
+    assert.deepEqual(await readSmallFile('/proc/self/mem', 64), { kind: 'refused', why: 'cannot be read (EIO)' })
+    const dir = await newDir()
+    const path = join(dir, 'socket')
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(path, resolve))
+    try {
+      assert.deepEqual(await readSmallFile(path), { kind: 'refused', why: 'cannot be read (ENXIO)' })
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
+  it('closes every file it opens', async () => {
+    const dir = await newDir()
+    await writeFile(join(dir, 'f'), 'x')
+    const before = (await readdir('/proc/self/fd')).length
+    for (let i = 0; i < 5; i++) {
+      await readSmallFile(join(dir, 'f'))
+      await readSmallFile('/proc/self/mem', 64)
+      await writeFileAtomic(dir, 'g', 'y')
+    }
+    assert.equal((await readdir('/proc/self/fd')).length, before)
+  })
+
+  it('makes at most 65 missing levels of folders, and fails under /proc instead of looping', async () => {
+    const dir = await newDir()
+    const levels = (n: number, top: string): string => join(dir, top, ...Array.from({ length: n - 1 }, () => 'd'))
+    await makeDirs(levels(65, 'ok'), 0o700)
+    assert.ok((await stat(levels(65, 'ok'))).isDirectory())
+    await assert.rejects(makeDirs(levels(66, 'deep'), 0o700), { code: 'ENOENT' })
+    await assert.rejects(makeDirs('/proc/azure-pg-tls-test/below', 0o700), { code: 'ENOENT' })
+  })
+
+  it('reports an empty bundled copy as not matching its pin', async () => {
+    const dir = await newDir()
+    await writeFile(join(dir, `${G2.id}.pem`), '')
+    const { readBundledRoot } = await import('../../src/trust/store.js')
+    await expectAzureError(() => readBundledRoot(G2, dir), 'CERT_PIN_MISMATCH')
+  })
+
+  it('checks whether the cache folder is shared only when the cache is used', async () => {
+    for (const [source, warned] of [['bundled', false], ['auto', true]] as const) {
+      clearRootMemo()
+      const dir = await newDir()
+      await chmod(dir, 0o777)
+      const { warnings, ctx } = context()
+      await resolveAzureRoots(certs({ cacheDir: dir, source, offline: true }), ctx)
+      assert.equal(warnings.some((w) => w.includes('is writable by every user')), warned, source)
+    }
+  })
+
+  it('warns about plain http only with credentials, and not for https', async () => {
+    for (const [mirror, withCredentials] of [['http://m1.example/pki', false], ['https://m2.example/pki', true]] as const) {
+      clearRootMemo()
+      const { warnings, ctx } = context()
+      const base = certs({ cacheDir: await newDir(), offline: true })
+      const settings = { ...base, mirror, mirrorCredentials: withCredentials ? new MirrorCredentials(new URL(mirror).origin, 'u', 'p', 'u', 'p') : undefined }
+      await resolveAzureRoots(settings, ctx)
+      assert.deepEqual(warnings, [], mirror)
+    }
+  })
+
+  it('starts no refresh when every root came from the cache: a marker stays', async () => {
+    clearRootMemo()
+    const dir = await newDir()
+    for (const id of DEFAULT_IDS) await writeFile(cacheFile(dir, byId(id)), pinned(id))
+    await writeRefreshMarker(dir, undefined, NOW, ['x'])
+    const { fetch, urls } = servingFetch()
+    await resolveAzureRoots(certs({ cacheDir: dir, fetch }), context().ctx)
+    await settleBackgroundWork()
+    assert.ok((await readdir(dir)).includes(MARKER_NAME))
+    assert.deepEqual(urls, [])
+  })
+
+  it('refreshes two folders, and two root sets of one folder, at the same time', async () => {
+    clearRootMemo()
+    const [a, b, c] = [await newDir(), await newDir(), await newDir()]
+    const { fetch } = servingFetch()
+    const { ctx } = context()
+    await Promise.all([resolveAzureRoots(certs({ cacheDir: a, fetch }), ctx), resolveAzureRoots(certs({ cacheDir: b, fetch }), ctx)])
+    await Promise.all([resolveAzureRoots(certs({ cacheDir: c, fetch }), ctx), resolveAzureRoots(certs({ cacheDir: c, fetch, roots: 'all' }), ctx)])
+    await settleBackgroundWork()
+    for (const dir of [a, b]) assert.equal((await readdir(dir)).filter((f) => f.endsWith('.pem')).length, 3, dir)
+    assert.equal((await readdir(c)).filter((f) => f.endsWith('.pem')).length, 7)
+  })
+
+  it('keeps only the failures as causes when some roots could be had', async () => {
+    clearRootMemo()
+    const dir = await newDir()
+    await writeFile(cacheFile(dir, G2), pinned(G2.id))
+    const err = await expectAzureError(() => resolveAzureRoots(certs({ cacheDir: dir, source: 'download', fetch: servingFetch(true).fetch }), context().ctx), 'CERT_UNAVAILABLE')
+    assert.equal(err.errors.length, 2)
+    for (const e of err.errors) assert.ok(e instanceof Error && /EHOSTUNREACH/.test(e.message))
+  })
+
+  it('still trusts a root on its last day, with a warning', async () => {
+    clearRootMemo()
+    const { warnings, ctx } = context(new Date('2031-11-09T12:00:00Z'))
+    const roots = await resolveAzureRoots(certs({ source: 'bundled', cacheDir: await newDir() }), ctx)
+    assert.equal(roots.length, 3)
+    assert.ok(warnings.includes('DigiCert Global Root CA expires on 2031-11-10, in 0 days; update azure-pg-tls before then.'), warnings.join('\n'))
+  })
+
+  it('tells mirrors, credentials and bundled folders apart in its memo', () => {
+    clearRootMemo()
+    const { ctx } = context()
+    const base = certs({ cacheDir: '/nonexistent-memo', source: 'bundled' })
+    const cred = (p: string): MirrorCredentials => new MirrorCredentials('https://m.example', 'u', p, 'u', p)
+    const pairs: Array<[Parameters<typeof resolveAzureRoots>, Parameters<typeof resolveAzureRoots>]> = [
+      [[{ ...base, mirror: 'https://a.example' }, ctx], [{ ...base, mirror: 'https://b.example' }, ctx]],
+      [[{ ...base, mirror: 'https://m.example', mirrorCredentials: cred('one') }, ctx], [{ ...base, mirror: 'https://m.example', mirrorCredentials: cred('two') }, ctx]],
+      [[base, { ...ctx, bundledDir: '/nonexistent-a' }], [base, { ...ctx, bundledDir: '/nonexistent-b' }]],
+    ]
+    for (const [x, y] of pairs) {
+      const px = resolveAzureRoots(...x)
+      const py = resolveAzureRoots(...y)
+      assert.notEqual(px, py)
+      px.catch(() => undefined)
+      py.catch(() => undefined)
+    }
+  })
+
+  it('warns about a cache it cannot write when resolveRoot is called on its own', async () => {
+    const blocker = join(await newDir(), 'file')
+    await writeFile(blocker, 'x')
+    const { warnings, ctx } = context()
+    await resolveRoot(G2, certs({ cacheDir: join(blocker, 'cache'), source: 'download', fetch: servingFetch().fetch }), ctx)
+    await settleBackgroundWork()
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0] ?? '', /^Cannot write the certificate cache .* \(ENOTDIR\); keeping downloaded roots in memory\.$/)
+  })
+
+  it('in a refresh: warns once that the cache cannot be written, and about the marker only when nothing else was said', async () => {
+    const blocked = async (): Promise<string> => {
+      const blocker = join(await newDir(), 'file')
+      await writeFile(blocker, 'x')
+      return join(blocker, 'cache')
+    }
+    // G2 downloads (its cache write fails), the other two fail: no second warning about the marker.
+    clearRootMemo()
+    const partly: FetchFunction = async (url, init) => {
+      if (url === G2.url) return servingFetch().fetch(url, init)
+      throw Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH' })
+    }
+    const one = context()
+    const dir1 = await blocked()
+    await resolveAzureRoots(certs({ cacheDir: dir1, fetch: partly }), one.ctx)
+    await settleBackgroundWork()
+    assert.deepEqual(one.warnings.filter((w) => w.startsWith('Cannot')), [`Cannot write the certificate cache ${dir1} (ENOTDIR); the bundled copies stay in use.`])
+    assert.equal(one.warnings.length, 3)
+    // Every download fails: the marker cannot be written either, and that is said.
+    clearRootMemo()
+    const all = context()
+    const dir2 = await blocked()
+    await resolveAzureRoots(certs({ cacheDir: dir2, fetch: servingFetch(true).fetch }), all.ctx)
+    await settleBackgroundWork()
+    assert.deepEqual(all.warnings.filter((w) => w.startsWith('Cannot')), [`Cannot record the failed download in ${dir2} (ENOTDIR); the next process tries again.`])
+  })
+
+  it('names a root file under a file as ENOTDIR, follows a symbolic link to one, and lists each Azure root', async () => {
+    const dir = await newDir()
+    const { warnings, ctx } = { ...context(), ...{} }
+    const trust = { ...ctx, certs: certs({ source: 'bundled', cacheDir: '/nonexistent' }) }
+    await writeFile(join(dir, 'file'), 'x')
+    const e = await expectAzureError(() => loadTrustAnchors({ kind: 'file', path: join(dir, 'file', 'roots.pem'), origin: 'sslrootcert' } as never, trust), 'INVALID_CONFIG')
+    assert.match(e.message, /cannot be read \(ENOTDIR\)\.$/)
+    await writeFile(join(dir, 'g2.pem'), pinned(G2.id))
+    await symlink(join(dir, 'g2.pem'), join(dir, 'link.pem'))
+    const linked = await loadTrustAnchors({ kind: 'file', path: join(dir, 'link.pem'), origin: 'sslrootcert' } as never, trust)
+    assert.deepEqual((linked.ca as string[]).map(fingerprint), [G2.sha256])
+    clearRootMemo()
+    const azure = await loadTrustAnchors({ kind: 'azure' } as never, trust)
+    assert.deepEqual((azure.ca as string[]).map(fingerprint), DEFAULT_IDS.map((id) => byId(id).sha256))
+    assert.deepEqual(warnings, [])
+  })
+
+  it('warns about an expired root of the user that Azure never used, without advice about Azure', async () => {
+    const foreign = rootCertificates.find((pem) => !AZURE_ROOTS.some((r) => r.sha256 === fingerprint(pem)))!
+    const dir = await newDir()
+    await writeFile(join(dir, 'own.pem'), foreign)
+    const { warnings, ctx } = context(new Date('2200-01-01T00:00:00Z'))
+    await loadTrustAnchors({ kind: 'file', path: join(dir, 'own.pem'), origin: 'sslrootcert' } as never, { ...ctx, certs: certs({ source: 'bundled', cacheDir: '/nonexistent' }) })
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0] ?? '', / expired on [^.]*GMT\.$/)
+  })
+
+  it('describes the custom tier, and what "good" lacks when only the roots are missing', () => {
+    const azure = { kind: 'azure' as const }
+    assert.equal(describeTier({ tls: { trust: { kind: 'file' }, extraSsl: {} }, certs: { roots: 'default' } }),
+      'trust tier: custom (roots chosen with sslrootcert or ssl.ca; Microsoft\'s tiers assume Azure\'s roots)')
+    assert.equal(describeTier({ tls: { trust: azure, extraSsl: { minVersion: 'TLSv1.3' } }, certs: { roots: 'default' } }),
+      'trust tier: good (verify-full with Azure\'s roots); "best" needs certs.roots \'all\' (AZURE_PG_TLS_ROOTS=all)')
   })
 })
