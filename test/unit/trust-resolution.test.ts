@@ -286,7 +286,9 @@ describe('the refresh marker', () => {
 
   it('ignores a corrupt marker, or one without a time', async () => {
     const dir = await newDir()
-    for (const content of ['{', JSON.stringify({ source: sourceKey(undefined), failedAt: NOW.getTime() }), JSON.stringify({ failedAt: NOW.toISOString() })]) {
+    for (const content of ['{', JSON.stringify({ source: sourceKey(undefined), failedAt: NOW.getTime() }), JSON.stringify({ failedAt: NOW.toISOString() }),
+      // A time that Date.parse would read after turning it into a string: still not a string.
+      JSON.stringify({ source: sourceKey(undefined), failedAt: [NOW.toISOString()] })]) {
       await writeFile(join(dir, MARKER_NAME), content)
       assert.equal(await refreshPostponed(dir, undefined, NOW), false, content)
     }
@@ -351,6 +353,10 @@ describe('safe file operations', () => {
     await writeFile(join(dir, 'file'), 'x')
     await assert.rejects(makeDirs(join(dir, 'file'), 0o700), { code: 'ENOTDIR' })
     await assert.rejects(makeDirs(join(dir, 'file', 'below'), 0o700), { code: 'ENOTDIR' })
+  })
+
+  it('reports the error of the write itself when the temporary file cannot be created', async () => {
+    await assert.rejects(writeFileAtomic('/proc/self', 'x.json', 'y'), { code: 'ENOENT', syscall: 'open' })
   })
 
   it('writes atomically with mode 0644, leaving no temporary file', async () => {
@@ -520,7 +526,8 @@ describe('details the first mutation run left open', () => {
     clearRootMemo()
     const dir = await newDir()
     for (const id of DEFAULT_IDS) await writeFile(cacheFile(dir, byId(id)), pinned(id))
-    await writeRefreshMarker(dir, undefined, NOW, ['x'])
+    // A marker of another source: it would not postpone a refresh, which would remove it.
+    await writeRefreshMarker(dir, 'https://other-mirror.example', NOW, ['x'])
     const { fetch, urls } = servingFetch()
     await resolveAzureRoots(certs({ cacheDir: dir, fetch }), context().ctx)
     await settleBackgroundWork()
