@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { createServer, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
 import { X509Certificate } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { resolveCertsSettings } from '../../src/config/certs-settings.js'
@@ -103,7 +104,7 @@ describe('a background download from an https mirror', () => {
     const ca = await createRootCa('trust-background CA')
     const creds = await issueServerCertificate(ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] })
     const tlsServer = createHttpsServer({ key: creds.keyPem, cert: creds.certChainPem }, (_req, res) => { res.end(g2Pem) })
-    tlsServer.on('connection', (s) => sockets.track(s))
+    tlsServer.on('connection', (s: Socket) => sockets.track(s))
     tlsServer.on('tlsClientError', () => {})
     const tlsPort = await listenOnLoopback(tlsServer)
     try {
