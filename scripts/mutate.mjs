@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// npm run mutate: mutation testing (StrykerJS, stryker.config.json) in groups (test/mutation/groups.json).
+// Each group's source files are tested only by the test files that cover them, all in one process per
+// mutant (test/mutation/run-tests.ts), stopping at the first failing test (test/mutation/bail.mjs).
+// One Stryker run per group, one after the other, each incremental: its state is
+// test/mutation/incremental/<group>.json (committed), so a re-run tests only the mutants of changed code.
+// Stryker's command runner cannot tell which tests changed: a group whose test files (or test/support,
+// lab, test/mutation) changed since its state was written is re-run in full (--force); so is every
+// group with --force. A change in source outside a group's files is not seen: use --force then.
+//
+//   node scripts/mutate.mjs                 every group
+//   node scripts/mutate.mjs tls trust       those groups
+//   node scripts/mutate.mjs --force ...     ignore the incremental state
+//   node scripts/mutate.mjs --summary       only print the table of the last reports
+//   node scripts/mutate.mjs trust --only 'src/trust/store.ts:120-140'
+//                                           a focused check of some files or lines (Stryker's --mutate
+//                                           syntax) with the group's tests: no incremental state is read
+//                                           or written, the report goes to reports/mutation/<group>-only/
+//
+// Writes reports/mutation/<group>/ (html, json; not committed) and reports/mutation/summary.md.
+import { spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+process.chdir(root)
+const args = process.argv.slice(2)
+const force = args.includes('--force')
+const summaryOnly = args.includes('--summary')
+const { groups } = JSON.parse(readFileSync('test/mutation/groups.json', 'utf8'))
+const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'))
+const onlyAt = args.indexOf('--only')
+const only = onlyAt === -1 ? undefined : args[onlyAt + 1]
+if (onlyAt !== -1 && (only === undefined || only.startsWith('--'))) throw new Error('mutate: --only needs files or ranges, as Stryker\'s --mutate takes them')
+const asked = args.filter((a, i) => !a.startsWith('--') && !(onlyAt !== -1 && i === onlyAt + 1))
+for (const name of asked) if (!(name in groups)) throw new Error(`mutate: no group ${name} (groups: ${Object.keys(groups).join(', ')})`)
+const chosen = asked.length > 0 ? asked : Object.keys(groups)
+const stateDir = 'test/mutation/incremental'
+
+/** Every file of a folder, recursively, sorted. */
+function filesUnder(dir) {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir, { recursive: true }).map((f) => join(dir, String(f))).filter((f) => statSync(f).isFile()).sort()
+}
+
+/** A fingerprint of what a group's verdicts depend on besides its own source: its tests and their helpers. */
+function testsFingerprint(group) {
+  const hash = createHash('sha256')
+  const files = [...group.tests, ...filesUnder('test/support'), ...filesUnder('lab'), ...filesUnder('test/fixtures'),
+    'test/mutation/run-tests.ts', 'test/mutation/bail.mjs', 'stryker.config.json']
+  for (const f of files) hash.update(`${f}\0`).update(readFileSync(f)).update('\0')
+  hash.update(JSON.stringify(group))
+  return hash.digest('hex')
+}
+
+function runGroup(name, group) {
+  const dir = join('reports/mutation', only === undefined ? name : `${name}-only`)
+  mkdirSync(dir, { recursive: true })
+  mkdirSync(stateDir, { recursive: true })
+  const incrementalFile = join(stateDir, `${name}.json`)
+  const fingerprintFile = join(stateDir, `${name}.tests-sha256`)
+  const fingerprint = testsFingerprint(group)
+  const stale = !existsSync(fingerprintFile) || readFileSync(fingerprintFile, 'utf8').trim() !== fingerprint
+  const config = {
+    ...base,
+    _comment: `Written by scripts/mutate.mjs for group ${name}; do not edit.`,
+    mutate: only === undefined ? group.mutate : only.split(','),
+    commandRunner: {
+      command: `node --import tsx --import ./lab/loopback-guard.ts --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.ts ${group.tests.join(' ')}`,
+    },
+    incremental: only === undefined,
+    incrementalFile,
+    htmlReporter: { fileName: join(dir, 'mutation.html') },
+    jsonReporter: { fileName: join(dir, 'mutation.json') },
+    // A sandbox folder per group, so that two groups may run at once without sharing or copying one.
+    tempDirName: `.stryker-tmp-${name}`,
+  }
+  delete config.$schema
+  const configFile = join(dir, 'stryker.config.json')
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`)
+  const full = only === undefined && (force || stale)
+  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : ', incremental'}`)
+  const started = Date.now()
+  const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit' })
+  const seconds = Math.round((Date.now() - started) / 1000)
+  if (r.status !== 0) throw new Error(`mutate: group ${name} failed (exit ${r.status}) after ${seconds} s`)
+  if (only === undefined) writeFileSync(fingerprintFile, `${fingerprint}\n`)
+  console.log(`== mutate: group ${name} done in ${seconds} s`)
+  return seconds
+}
+
+const COUNTED = ['Killed', 'Timeout', 'Survived', 'NoCoverage']
+
+/** The per-file table of the groups' latest reports (markdown). */
+function summary(names) {
+  const rows = []
+  const total = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 }
+  for (const name of names) {
+    const report = join('reports/mutation', name, 'mutation.json')
+    if (!existsSync(report)) continue
+    const { files } = JSON.parse(readFileSync(report, 'utf8'))
+    for (const [file, { mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+      const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 }
+      for (const m of mutants) if (m.status in c) c[m.status]++
+      const valid = COUNTED.reduce((s, k) => s + c[k], 0)
+      for (const k of COUNTED) total[k] += c[k]
+      total.mutants += valid
+      rows.push(`| ${name} | \`${file}\` | ${valid} | ${c.Killed} | ${c.Survived} | ${c.NoCoverage} | ${c.Timeout} | ${score(c, valid)} |`)
+    }
+  }
+  return ['| group | file | mutants | killed | survived | no coverage | timeout | score |', '|---|---|---:|---:|---:|---:|---:|---:|', ...rows,
+    `| **all** | | ${total.mutants} | ${total.Killed} | ${total.Survived} | ${total.NoCoverage} | ${total.Timeout} | **${score(total, total.mutants)}** |`].join('\n')
+}
+
+function score(c, valid) {
+  return valid === 0 ? 'n/a' : `${(((c.Killed + c.Timeout) / valid) * 100).toFixed(1)}%`
+}
+
+if (only !== undefined && asked.length !== 1) throw new Error('mutate: --only goes with exactly one group')
+if (!summaryOnly) {
+  const times = []
+  for (const name of chosen) times.push(`${name}: ${runGroup(name, groups[name])} s`)
+  console.log(`\n== mutate: ${times.join(', ')}`)
+}
+const table = summary(only === undefined ? Object.keys(groups) : chosen.map((g) => `${g}-only`))
+mkdirSync('reports/mutation', { recursive: true })
+if (only === undefined) writeFileSync('reports/mutation/summary.md', `${table}\n`)
+console.log(`\n${table}\n\n(reports/mutation/summary.md)`)
