@@ -41,7 +41,7 @@ class FakeConnection extends EventEmitter {
 
 const asPg = (c: FakeConnection): PgConnection => c as unknown as PgConnection
 const plan = (facts: LearnedFacts | undefined, over: Partial<AdaptivePlan> = {}): AdaptivePlan =>
-  ({ negotiation: 'direct', fallback: true, key: 'k', facts, firstGroup: 'X25519', learnGroup: false, ...over })
+  ({ negotiation: 'direct', fallback: true, key: 'k', host: 'not-named-here.invalid', address: '127.0.0.1', facts, firstGroup: 'X25519', learnGroup: false, ...over })
 
 let ca: Authority
 let otherCa: Authority

@@ -63,7 +63,8 @@ describe('prepare', () => {
 
   it('for an IP-literal host reached through another address, checks the certificate against the host', async () => {
     const p = await prepared({ host: '10.1.2.3', hostaddr: '127.0.0.1' })
-    assert.equal(p.config.host, '127.0.0.1')
+    // pg is given the host as named (what tracing reports); hostaddr says where the socket goes.
+    assert.deepEqual([p.config.host, p.config.hostaddr], ['10.1.2.3', '127.0.0.1'])
     const check = p.config.ssl.checkServerIdentity
     assert.equal(typeof check, 'function')
     assert.doesNotThrow(() => expectationOf(p.config))
@@ -118,12 +119,13 @@ describe('planConnection', () => {
     }
     assert.ok(Object.isFrozen(ssl['ca']))
     assert.deepEqual(ssl['ca'], [PEM])
-    assert.equal(ssl['ecdhCurve'], undefined)
+    // P-256 first (PostgreSQL up to 17 and Azure offer only it), then Node's default order.
+    assert.equal(ssl['ecdhCurve'], 'P-256:X25519:X448:P-521:P-384')
     assert.equal(config.password, 'S3cret-pw')
     assert.equal(config.host, HOST)
     assert.equal((config as { sslnegotiation?: string }).sslnegotiation, 'postgres')
     assert.deepEqual({ ...plan, facts: undefined }, {
-      negotiation: 'postgres', fallback: true, key: `${p.trustKey.slice(0, 16)}|${HOST}/${HOST}:5432`, facts: undefined, firstGroup: 'X25519', learnGroup: true,
+      negotiation: 'postgres', fallback: true, key: `${p.trustKey.slice(0, 16)}|${HOST}/${HOST}:5432`, host: HOST, address: HOST, facts: undefined, firstGroup: 'P-256', learnGroup: true,
     })
     // The same context for the next connection of the same trust set.
     assert.equal((planConnection(p, p.config).config.ssl as unknown as Record<string, unknown>)['secureContext'], ssl['secureContext'])
@@ -272,12 +274,12 @@ describe('adaptive connect: choices', () => {
     assert.equal(chooseNegotiation('auto', facts({ direct: true }), 'other'), 'postgres')
     assert.equal(chooseNegotiation('auto', undefined, 'k'), 'postgres')
   })
-  it("offers a learned group first, then Node's others in order; Node's default for none or the first", () => {
+  it("offers a learned group first, then Node's others in order; P-256 first when nothing is learned", () => {
     assert.deepEqual(DEFAULT_GROUPS, ['X25519', 'P-256', 'X448', 'P-521', 'P-384'])
     assert.equal(groupsFor(facts({ group: 'X448' }), 'k'), 'X448:X25519:P-256:P-521:P-384')
-    assert.equal(groupsFor(facts({ group: 'X25519' }), 'k'), undefined)
-    assert.equal(groupsFor(facts({}), 'k'), undefined)
-    assert.equal(groupsFor(undefined, 'k'), undefined)
+    assert.equal(groupsFor(facts({ group: 'X25519' }), 'k'), 'X25519:P-256:X448:P-521:P-384')
+    assert.equal(groupsFor(facts({}), 'k'), 'P-256:X25519:X448:P-521:P-384')
+    assert.equal(groupsFor(undefined, 'k'), 'P-256:X25519:X448:P-521:P-384')
   })
 })
 
@@ -300,7 +302,7 @@ class FakeConnection extends EventEmitter {
 
 describe('adaptive connect: installed on a Connection', () => {
   const plan = (facts: LearnedFacts | undefined, over: Partial<AdaptivePlan> = {}): AdaptivePlan =>
-    ({ negotiation: 'postgres', fallback: true, key: 'k', facts, firstGroup: 'X25519', learnGroup: true, ...over })
+    ({ negotiation: 'postgres', fallback: true, key: 'k', host: 'not-named-here.invalid', address: '127.0.0.1', facts, firstGroup: 'X25519', learnGroup: true, ...over })
 
   it('learns direct TLS from a server that reports version 17 or newer, and nothing from older or other reports', () => {
     for (const [name, value, learned] of [['server_version', '17.2', true], ['server_version', '18beta1', true], ['server_version', '16.4', undefined],
