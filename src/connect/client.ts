@@ -11,6 +11,7 @@ import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
 import { errorConverter, failureExplainer, queryConverted, trackPhase, type PhaseTracker } from './phase.js'
 import { endTracedSubmittable } from './submittable-end.js'
+import { limitOrDefault } from '../util/time-limit.js'
 import { tellRefusal, traceConnect } from './connect-telemetry.js'
 import { channels, poolName, type PoolCreatedMessage, type PoolState, type PoolWaitMessage } from '../telemetry/channels.js'
 import type { AdaptivePlan } from './adaptive-connect.js'
@@ -58,6 +59,16 @@ function hasReadTimeout(config: unknown, client: PgInternals): boolean {
  * closes the socket itself (a live server closes at once; libpq does not wait at all).
  */
 export const END_LIMIT_MS = 5000
+
+/**
+ * Closes the connection's socket (whichever it is then) after `ms`, unless the timer returned is cleared
+ * first: the end of a wait for a server that does not close by itself. The timer never keeps the process alive.
+ */
+function closeStreamAfter(con: { stream?: unknown }, ms: number): NodeJS.Timeout {
+  const timer = setTimeout(() => { (con.stream as { destroy?: () => void } | undefined)?.destroy?.() }, ms)
+  timer.unref()
+  return timer
+}
 
 /** pg's internals of a client whose query is being cancelled, in any pg 8 version: newer ones prefix them with `_`. */
 interface CancelTarget {
@@ -246,10 +257,7 @@ export class AzurePgClient extends pg.Client {
         resolve()
       })
       // pg's end() waits for the server to close the connection after its Terminate message: not forever.
-      if (!done) {
-        timer = setTimeout(() => { (con.stream as { destroy?: () => void } | undefined)?.destroy?.() }, END_LIMIT_MS)
-        timer.unref()
-      }
+      if (!done) timer = closeStreamAfter(con, END_LIMIT_MS)
     })
   }
 
@@ -372,9 +380,7 @@ export class AzurePgClient extends pg.Client {
     const self = this as unknown as PgInternals
     const con = self.connection
     // A cancel that gets no answer (a server that stalls after 'S') must not hold its socket forever.
-    const limit = Number(self._connectionTimeoutMillis) > 0 ? Number(self._connectionTimeoutMillis) : DEFAULT_CONNECT_TIMEOUT_MS
-    const timer = setTimeout(() => { (con.stream as { destroy?: () => void }).destroy?.() }, limit)
-    timer.unref()
+    const timer = closeStreamAfter(con, limitOrDefault(self._connectionTimeoutMillis, DEFAULT_CONNECT_TIMEOUT_MS))
     con.once('end', () => clearTimeout(timer))
     // Errors of a cancel attempt have nobody to go to: the query's own outcome reports what happened.
     con.on('error', () => {})

@@ -9,6 +9,7 @@ import { azureLoginName } from '../config/azure-host.js'
 import type { Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../options.js'
+import { limitOrDefault } from '../util/time-limit.js'
 import type { ConnectContext } from '../explain.js'
 import { channels, connectScope, type TrustMessage } from '../telemetry/channels.js'
 import { loadTrustAnchors, type TrustAnchors } from '../trust/trust-anchors.js'
@@ -68,8 +69,7 @@ interface EntraLogin {
 
 /** How long a token may take: the connect limit, or its default where the connect limit is 0 (none): a token wait always ends. */
 function tokenLimitMs(settings: Settings): number {
-  const limit = Number(settings.pgExtras['connectionTimeoutMillis'])
-  return Number.isFinite(limit) && limit > 0 ? limit : DEFAULT_CONNECT_TIMEOUT_MS
+  return limitOrDefault(settings.pgExtras['connectionTimeoutMillis'], DEFAULT_CONNECT_TIMEOUT_MS)
 }
 
 /** With Entra ID: the token source as pg's password, and the user name (from the token if not configured). */

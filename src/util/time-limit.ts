@@ -26,3 +26,12 @@ export function withTimeLimit<T>(work: Promise<T>, ms: number, message: string, 
     )
   })
 }
+
+/**
+ * A configured time limit where one is set (a finite number above 0), else `fallback`: for the waits that
+ * must end even when the user's limit is 0 ("none"), as a token wait or a cancel request's connection.
+ */
+export function limitOrDefault(ms: unknown, fallback: number): number {
+  const limit = Number(ms)
+  return Number.isFinite(limit) && limit > 0 ? limit : fallback
+}
