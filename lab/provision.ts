@@ -23,7 +23,14 @@ function found(tool: string): boolean {
   return (process.env['PATH'] ?? '').split(delimiter).some((dir) => dir !== '' && executable(join(dir, tool)))
 }
 
-const missing = (): SystemRequirement[] => SYSTEM_REQUIREMENTS.filter((r) => !found(r.tool))
+/** Whether `r` runs: found, and its version run exits 0 within 10 s (a wrapper without its program fails). */
+function works(r: SystemRequirement): boolean {
+  if (!found(r.tool)) return false
+  const run = spawnSync(r.tool, r.versionArgs, { timeout: 10_000, stdio: 'ignore' })
+  return run.status === 0
+}
+
+const missing = (): SystemRequirement[] => SYSTEM_REQUIREMENTS.filter((r) => !works(r))
 const machine: Omit<Machine, 'installed'> = { isRoot: process.getuid?.() === 0, hasApt: found('apt-get') }
 
 let plan = planProvision(missing(), { ...machine, installed: false })

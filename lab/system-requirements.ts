@@ -3,7 +3,8 @@
 // cancelled test. Programs every Debian system has (coreutils' cp, mkfifo, chown, id; passwd's useradd,
 // which the lab uses as root) are left out: they are Essential or required packages.
 // A test that starts using another program adds one entry here, e.g. Debian's PostgreSQL 15 server:
-//   { tool: '/usr/lib/postgresql/15/bin/postgres', debianPackage: 'postgresql-15', neededBy: ['test/…'] }
+//   { tool: '/usr/lib/postgresql/15/bin/postgres', debianPackage: 'postgresql-15', versionArgs: ['--version'],
+//     neededBy: ['test/…'] }
 // (the folder `pg_config --bindir` names once postgresql-15 is installed).
 
 /** Where Debian's pgbouncer package installs the binary; PGBOUNCER_BIN points the lab at another one. */
@@ -17,6 +18,12 @@ export interface SystemRequirement {
   readonly debianPackage: string
   /** The test files (from the repository root) that fail without it, for the message that names it. */
   readonly neededBy: readonly string[]
+  /**
+   * Arguments that make the program print its version and exit 0. It counts as present only if that run
+   * works: Debian's postgresql-client-common leaves a `psql` wrapper on PATH that fails ("You must install
+   * at least one postgresql-client-<version> package") once the real client is removed.
+   */
+  readonly versionArgs: readonly string[]
 }
 
 /** Every program the suite needs that `npm ci` does not install. */
@@ -25,12 +32,14 @@ export const SYSTEM_REQUIREMENTS: readonly SystemRequirement[] = [
     // libpq's own verify-full verdicts, to check the SDK's against (execFile('psql', ...)).
     tool: 'psql',
     debianPackage: 'postgresql-client',
+    versionArgs: ['--version'],
     neededBy: ['test/integration/libpq-crosscheck.test.ts', 'test/integration/rotated-chain.test.ts'],
   },
   {
     // Azure Flexible Server's built-in pooler, started by lab/pgbouncer.ts.
     tool: PGBOUNCER_BIN,
     debianPackage: 'pgbouncer',
+    versionArgs: ['--version'],
     neededBy: ['test/integration/pgbouncer.test.ts'],
   },
 ]

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test'
 import { installCommand, planProvision, type Machine } from '../../lab/provision-plan.js'
 import { PGBOUNCER_BIN, SYSTEM_REQUIREMENTS, type SystemRequirement } from '../../lab/system-requirements.js'
 
-const psql: SystemRequirement = { tool: 'psql', debianPackage: 'postgresql-client', neededBy: ['test/a.test.ts'] }
-const bouncer: SystemRequirement = { tool: '/usr/sbin/pgbouncer', debianPackage: 'pgbouncer', neededBy: ['test/b.test.ts'] }
+const psql: SystemRequirement = { tool: 'psql', debianPackage: 'postgresql-client', neededBy: ['test/a.test.ts'], versionArgs: ['--version'] }
+const bouncer: SystemRequirement = { tool: '/usr/sbin/pgbouncer', debianPackage: 'pgbouncer', neededBy: ['test/b.test.ts'], versionArgs: ['--version'] }
 const rootOnDebian: Machine = { isRoot: true, hasApt: true, installed: false }
 
 describe('planProvision', () => {
