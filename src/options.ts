@@ -21,6 +21,16 @@ export type ChannelBinding = 'disable' | 'prefer' | 'require'
 /** Which Azure Database for PostgreSQL deployment to name users for. */
 export type ServerType = 'auto' | 'single' | 'flexible'
 
+/**
+ * libpq 14+'s `target_session_attrs`: which server of the host list a connection may settle on. `any` (the
+ * default) takes the first that accepts; `read-write`/`read-only` judge `transaction_read_only`,
+ * `primary`/`standby` judge `pg_is_in_recovery()`; `prefer-standby` tries for a standby, then takes any.
+ */
+export type TargetSessionAttrs = 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby'
+
+/** libpq 16's `load_balance_hosts`: try the hosts in the order given (`disable`), or shuffled per connection (`random`). */
+export type LoadBalanceHosts = 'disable' | 'random'
+
 /** The Azure cloud a host name belongs to. */
 export type AzureCloud = 'public' | 'usgov' | 'china'
 
@@ -137,6 +147,10 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   require_auth?: string
   /** What is learned per server (direct TLS works, preferred key-share group): `disk` (default), `memory`, `off`. Env `AZURE_PG_TLS_LEARN`. */
   learn?: LearnMode
+  /** Which server of the host list to settle on (libpq's meaning). Env `PGTARGETSESSIONATTRS`. Default `any`. */
+  target_session_attrs?: TargetSessionAttrs
+  /** Host order per connection: `disable` (as given, the default) or `random` (libpq 16). Env `PGLOADBALANCEHOSTS`. */
+  load_balance_hosts?: LoadBalanceHosts
   /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */
   hostaddr?: string
   /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. Env: `AZURE_PG_TLS_SERVER_TYPE`. */

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
-import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type Logger, type PasswordSource, type ServerType, type TokenCredential } from '../options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type LoadBalanceHosts, type Logger, type PasswordSource, type ServerType, type TargetSessionAttrs, type TokenCredential } from '../options.js'
 import { decideAuth, type AuthPolicy } from './auth-policy.js'
 import { azureLoginName, classifyAzureHost, entraScopeFor, isHostOrAddress } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
@@ -20,6 +20,22 @@ export interface EntraSettings {
   readonly scope: string
   /** For `DefaultAzureCredential`: the user-assigned managed identity to use (`AZURE_POSTGRESQL_CLIENTID`). */
   readonly managedIdentityClientId: string | undefined
+}
+
+/**
+ * One server of a host list, as libpq pairs `host`, `hostaddr` and `port` by position: verified against its
+ * own name, and logged in to with its own Azure login name (Single Server's `user@server` differs per server).
+ */
+export interface HostTarget {
+  /** The server's name: what its certificate is checked against (SNI too). */
+  readonly host: string
+  /** Where the socket goes: the paired `hostaddr` if given, else `host`. */
+  readonly connectHost: string
+  readonly port: number
+  /** The user name as sent to this server (Azure naming applied); undefined only with Entra. */
+  readonly user: string | undefined
+  readonly serverName: string | undefined
+  readonly azure: AzureHostInfo | undefined
 }
 
 /**
@@ -42,6 +58,15 @@ export interface Settings {
   readonly serverName: string | undefined
   readonly azure: AzureHostInfo | undefined
   readonly tls: TlsDecision
+  /**
+   * Every server to try, in the order given (at least one). `hosts[0]` is the server the single-host fields
+   * above (`host`, `connectHost`, `port`, `user`, `serverName`, `azure`) describe.
+   */
+  readonly hosts: readonly HostTarget[]
+  /** Which server of `hosts` a connection may settle on. */
+  readonly targetSessionAttrs: TargetSessionAttrs
+  /** Whether `hosts` is tried in order or shuffled per connection. */
+  readonly loadBalanceHosts: LoadBalanceHosts
   /** What the server's authentication requests must be: channel_binding and require_auth. */
   readonly auth: AuthPolicy
   /** Where Azure's roots come from. */
@@ -288,6 +313,9 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     serverName,
     azure,
     tls: Object.freeze(tls),
+    hosts: Object.freeze([Object.freeze({ host, connectHost: hostaddrSetting?.value ?? host, port, user, serverName, azure })]),
+    targetSessionAttrs: 'any',
+    loadBalanceHosts: 'disable',
     auth,
     certs: Object.freeze(resolveCertsSettings(options.certs, env)),
     learn: learnMode(get('learn')),
