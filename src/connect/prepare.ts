@@ -127,10 +127,41 @@ export function connectContext(settings: Settings, user: string, trust: string, 
 }
 
 /**
+ * Refuses (`INVALID_CONFIG`) a configuration this connect path cannot honour yet: several hosts, a
+ * target_session_attrs other than `any`, a load_balance_hosts other than `disable`. The configuration layer
+ * reads them all; until connecting tries each host and checks the session, nothing may quietly connect to
+ * the first host only. (Placeholder for the connect side of issue 22, which replaces it.)
+ */
+export function assertConnectableTargets(settings: Settings): void {
+  const asked = [
+    ...(settings.hosts.length > 1 ? [`${settings.hosts.length} hosts`] : []),
+    ...(settings.targetSessionAttrs !== 'any' ? [`target_session_attrs "${settings.targetSessionAttrs}"`] : []),
+    ...(settings.loadBalanceHosts !== 'disable' ? [`load_balance_hosts "${settings.loadBalanceHosts}"`] : []),
+  ]
+  if (asked.length > 0) {
+    throw invalidConfig(`The configuration asks for ${asked.join(', ')}, which this version of azure-pg-tls cannot connect with yet.`,
+      'Name a single host, and leave target_session_attrs and load_balance_hosts unset.')
+  }
+}
+
+/**
+ * Refuses (`INVALID_CONFIG`) what one static pg configuration cannot carry: several hosts (pg connects to
+ * one `host`), or a target_session_attrs other than `any` (pg never checks the session). For
+ * `resolveAzurePgConfig`, whose result goes to plain pg.
+ */
+export function assertStaticTarget(settings: Settings): void {
+  if (settings.hosts.length > 1 || settings.targetSessionAttrs !== 'any') {
+    throw invalidConfig(`resolveAzurePgConfig returns one pg configuration for one server, and the configuration ${settings.hosts.length > 1 ? `names ${settings.hosts.length} hosts` : `asks for target_session_attrs "${settings.targetSessionAttrs}"`}.`,
+      'Use createAzurePgClient or createAzurePgPool, which try each host and check the session, or name one host for resolveAzurePgConfig.')
+  }
+}
+
+/**
  * Loads the trust anchors, signs in with Entra ID when asked, and builds the pg configuration and
  * the error context. Reports the settings' warnings to their logger.
  */
 export async function prepare(settings: Settings): Promise<Prepared> {
+  assertConnectableTargets(settings)
   for (const w of settings.warnings) settings.logger.warn(w)
   const trustStart = performance.now()
   const [anchors, facts] = await Promise.all([
