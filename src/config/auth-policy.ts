@@ -43,19 +43,15 @@ export const SCRAM_PLUS = 'SCRAM-SHA-256-PLUS'
 /** The policy when nothing is set: libpq's defaults. */
 export const DEFAULT_AUTH_POLICY: AuthPolicy = Object.freeze({ channelBinding: 'prefer', requireAuth: undefined, requireAuthOrigin: undefined, channelBindingOrigin: undefined })
 
-/** Spellings folded (lower case, no `-`, `_` or blanks), so Npgsql's `ScramSHA256` and `MD5` read as libpq's names. */
-const fold = (s: string): string => s.toLowerCase().replace(/[-_\s]/g, '')
-
-const NAMES: ReadonlyMap<string, RequireAuthName> = new Map(
-  (['password', 'md5', 'scram-sha-256', 'none', 'gss', 'sspi', 'oauth'] as const).map((n) => [fold(n), n]),
-)
+/** libpq's require_auth names, compared exactly as libpq's strcmp does (Npgsql's are rewritten by the ADO.NET reader). */
+const NAMES: ReadonlySet<string> = new Set<RequireAuthName>(['password', 'md5', 'scram-sha-256', 'none', 'gss', 'sspi', 'oauth'])
 
 /** The methods a node-postgres client can answer: the rest can never complete a login. */
 const ANSWERABLE: readonly AuthMethod[] = ['password', 'md5', 'scram-sha-256', 'none']
 
 const CHANNEL_BINDINGS: readonly ChannelBinding[] = ['disable', 'prefer', 'require']
 
-const REQUIRE_AUTH_HINT = 'Use password, md5, scram-sha-256 or none, separated by commas, each negated with "!" or none of them (require_auth=scram-sha-256, or require_auth=!password,!md5).'
+const REQUIRE_AUTH_HINT = 'Use password, md5, scram-sha-256 or none (libpq\'s names: lower case, no blanks), separated by commas, each negated with "!" or none of them (require_auth=scram-sha-256, or require_auth=!password,!md5).'
 
 /**
  * Reads channel_binding (libpq, Npgsql's `Channel Binding`, pgjdbc's `channelBinding`): `disable`,
@@ -77,23 +73,24 @@ export function readChannelBinding(setting: Setting | undefined): ChannelBinding
  * Reads require_auth with libpq 16's grammar: a comma list of `password`, `md5`, `scram-sha-256`,
  * `none` (and `gss`, `sspi`, `oauth`, which node-postgres cannot answer), every element negated with `!`
  * or none of them. A plain list allows what it names, `none` letting the server skip authentication; a
- * negated list allows everything but what it names, `!none` requiring an exchange. Names are read in any
- * case and Npgsql's spellings (`ScramSHA256`, `MD5`), elements trimmed. Empty or unset: undefined (no
- * requirement). Unknown, repeated or mixed elements are `INVALID_CONFIG`, never echoing the value.
+ * negated list allows everything but what it names, `!none` requiring an exchange. Names are exactly
+ * libpq's, in lower case and without blanks, as libpq compares them (a typo in this setting must not pass
+ * as another method). Empty or unset: undefined (no requirement). Unknown, repeated or mixed elements are
+ * `INVALID_CONFIG`, never echoing the value.
  */
 export function readRequireAuth(setting: Setting | undefined): RequireAuth | undefined {
-  if (setting === undefined || setting.value.trim() === '') return undefined
+  if (setting === undefined || setting.value === '') return undefined
   const where = `require_auth (from ${setting.origin})`
-  const parts = setting.value.split(',').map((p) => p.trim())
+  const parts = setting.value.split(',')
   const negated = parts[0]?.startsWith('!') === true
   const names: RequireAuthName[] = []
   parts.forEach((part, i) => {
     if (part.startsWith('!') !== negated) throw invalidConfig(`${where} mixes negated ("!") and plain methods.`, REQUIRE_AUTH_HINT)
-    const bare = (negated ? part.slice(1) : part).trim()
-    const name = NAMES.get(fold(bare))
-    if (bare === '' || name === undefined) {
-      throw invalidConfig(`${where}: element ${i + 1} of ${parts.length} is ${bare === '' ? 'empty' : 'not a method azure-pg-tls knows'}.`, REQUIRE_AUTH_HINT)
+    const bare = negated ? part.slice(1) : part
+    if (bare === '' || !NAMES.has(bare)) {
+      throw invalidConfig(`${where}: element ${i + 1} of ${parts.length} is ${bare === '' ? 'empty' : 'not one of libpq\'s method names (lower case, no blanks)'}.`, REQUIRE_AUTH_HINT)
     }
+    const name = bare as RequireAuthName
     if (names.includes(name)) throw invalidConfig(`${where} names ${name} more than once.`, REQUIRE_AUTH_HINT)
     names.push(name)
   })

@@ -8,6 +8,7 @@ import { GrammarError, reject, type RawPair } from './connection-string/grammar.
 import { JDBC_PREFIX, parseJdbc } from './connection-string/jdbc.js'
 import { parseKeyValue } from './connection-string/keyvalue.js'
 import { parseUri, URI_PREFIXES } from './connection-string/uri.js'
+import { libpqValue } from './connection-string/values.js'
 import { isKeywordShaped, keyLabel, meaningOf, positionAfter, wellKnownName, type ConnectionStringForm } from './connection-string/vocabulary.js'
 
 export type { ConnectionStringForm } from './connection-string/vocabulary.js'
@@ -97,7 +98,7 @@ function read(form: ConnectionStringForm, text: string): Reading {
   const params: Record<string, StringParam> = Object.create(null) as Record<string, StringParam>
   const unknownKeys: string[] = []
   let unnamed = 0
-  let hostPort: StringParam | undefined
+  let hostEntries: readonly HostEntry[] | undefined
   let previous: string | undefined
   for (const { key, value } of GRAMMARS[form](text)) {
     const meaning = meaningOf(form, key)
@@ -106,6 +107,11 @@ function read(form: ConnectionStringForm, text: string): Reading {
     if (meaning === undefined) {
       if (form !== 'adonet' && key.toLowerCase() === 'service') {
         reject('it names a connection service (pg_service.conf), which azure-pg-tls does not read', 'Write the service\'s settings into the connection string instead.')
+      }
+      // libpq compares keys exactly: ` sslmode` is not sslmode, and a URI with an unknown key is refused. A
+      // setting written with white space around its name is refused, never dropped as unknown.
+      if (key !== key.trim() && meaningOf(form, key.trim()) !== undefined) {
+        reject(`the key ${after} has white space around a setting's name`, 'Remove the white space around the key (percent-encoded spaces, %20, included).')
       }
       if (!isKeywordShaped(key)) reject(`the key ${after} is not a keyword`, QUOTING_HINT)
       const name = wellKnownName(key)
@@ -121,56 +127,78 @@ function read(form: ConnectionStringForm, text: string): Reading {
     if (value === undefined) {
       // Npgsql: `Key=;` resets the setting to its default.
       delete params[name]
+      if (name === 'host') hostEntries = undefined
       continue
     }
-    const param = { key: key.trim(), value: key === 'requiressl' ? (value.startsWith('1') ? 'require' : 'prefer') : value }
+    const param = { key: key.trim(), value: key === 'requiressl' ? (value.startsWith('1') ? 'require' : 'prefer') : libpqValue(form, key, name, value) }
     const where = form === 'uri' ? `the ${name} part of the URI` : form === 'jdbc' ? `the ${name} part of the JDBC URL` : `the value of ${keyLabel(form, key)}`
     if (name === 'host') {
-      const split = form === 'adonet' ? splitHostPort(param.value) : undefined
-      if (split !== undefined) {
-        param.value = split.host
-        hostPort = { key: param.key, value: split.port }
+      if (form === 'adonet') {
+        hostEntries = adoNetHosts(param.value)
+        param.value = hostEntries.map((e) => e.host).join(',')
       }
-      checkHost(param.value, where)
+      checkHosts(param.value, where)
     }
     if (name === 'port') {
       if (param.value.trim() === '') continue
-      if (!/^\s*\d{1,5}\s*$/.test(param.value)) reject(`${where} is not a port number`, form === 'uri' ? `Use a number from 1 to 65535. ${ENCODE_HINT}` : 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
+      if (form === 'adonet' && param.value.includes(',')) reject(`${where} is a list; Npgsql's Port is one number`, 'Write the ports into Host: Host=a:5432,b:5433.')
+      if (!param.value.split(',').every((p) => p === '' || /^\s*\d{1,5}\s*$/.test(p))) {
+        reject(`${where} is not a port number${param.value.includes(',') ? ' list' : ''}`, form === 'uri' ? `Use a number from 1 to 65535. ${ENCODE_HINT}` : 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
+      }
     }
-    if (name === 'hostaddr' && param.value !== '' && isIP(param.value) === 0) reject(`${where} is not an IP address`, 'Set hostaddr to an IPv4 or IPv6 address, and host to the server name the certificate carries.')
+    if (name === 'hostaddr' && !param.value.split(',').every((a) => a === '' || isIP(a) !== 0)) {
+      reject(`${where} is not an IP address${param.value.includes(',') ? ' list' : ''}`, 'Set hostaddr to an IPv4 or IPv6 address, and host to the server name the certificate carries.')
+    }
     params[name] = param
   }
-  // Npgsql: a port written inside Host beats the Port keyword.
-  if (hostPort !== undefined) params['port'] = hostPort
+  // Npgsql: a port written inside Host beats the Port keyword, which serves the hosts written without one.
+  if (hostEntries?.some((e) => e.port !== undefined) === true) {
+    const portKeyword = params['port']
+    const ports = hostEntries.map((e) => e.port ?? portKeyword?.value.trim() ?? '')
+    params['port'] = { key: params['host']?.key ?? 'Host', value: ports.join(',') }
+  }
   const known = Object.keys(params).length
   const parsed: ParsedConnectionString = { form, params, unknownKeys, unnamedUnknownKeys: unnamed }
   return { form, parsed, known, unknown: unknownKeys.length + unnamed }
 }
 
-/**
- * Npgsql's `TrySplitHostPort`: `host:5432` or `[v6]:5432` carries a port; an unbracketed IPv6
- * address (two or more colons) does not. A port that is not a number is an error, as in Npgsql.
- */
-function splitHostPort(host: string): { host: string; port: string } | undefined {
-  if (host.includes(',') || host.startsWith('/')) return undefined
-  const sep = host.lastIndexOf(':')
-  if (sep === -1) return undefined
-  const other = host.slice(0, sep).lastIndexOf(':')
-  const v6End = host.lastIndexOf(']')
-  if (!(other === -1 || (sep > v6End && other < v6End))) return undefined
-  const port = host.slice(sep + 1)
-  if (!/^\s*[+-]?\d{1,10}\s*$/.test(port)) reject('the port inside the value of key "Host" is not a port number', 'Write Host=server.postgres.database.azure.com;Port=5432, or Host=server:5432.')
-  const bare = host.slice(0, sep)
-  const m = /^\[(.+)\]$/.exec(bare)
-  return { host: m === null ? bare : (m[1] ?? bare), port: port.trim().replace(/^\+/, '') }
+/** One entry of Npgsql's Host: the host, and the port written with it, if any. */
+interface HostEntry {
+  readonly host: string
+  readonly port: string | undefined
+}
+
+/** Npgsql's Host: a comma list whose entries are trimmed, each `host`, `host:port`, `[v6]` or `[v6]:port`. */
+function adoNetHosts(value: string): HostEntry[] {
+  const list = value.split(',')
+  return list.map((entry, i) => splitHostPort(list.length === 1 ? entry : entry.trim(), list.length === 1 ? 'the value of key "Host"' : `entry ${i + 1} of the value of key "Host"`))
 }
 
 /**
- * A host must be a DNS name, an IP address, or a Unix-socket path (which the TLS policy refuses by
- * name). Anything else can only be a fragment of a broken parse, and is never handed to a resolver.
+ * Npgsql's `TrySplitHostPort`: `host:5432` or `[v6]:5432` carries a port; an unbracketed IPv6
+ * address (two or more colons) does not. A port that is not a number is an error, as in Npgsql. The
+ * brackets of an IPv6 host are dropped: the certificate is checked against the address without them.
  */
-function checkHost(host: string, where: string): void {
-  if (host === '' || isHostOrAddress(host)) return
-  if (host.includes(',')) reject(`${where} names several hosts; azure-pg-tls connects to one server`, 'Keep a single host in the connection string.')
-  reject(`${where} is not a host name`, QUOTING_HINT)
+function splitHostPort(entry: string, where: string): HostEntry {
+  const unbracket = (h: string): string => /^\[(.+)\]$/.exec(h)?.[1] ?? h
+  const sep = entry.lastIndexOf(':')
+  if (entry.startsWith('/') || sep === -1) return { host: unbracket(entry), port: undefined }
+  const other = entry.slice(0, sep).lastIndexOf(':')
+  const v6End = entry.lastIndexOf(']')
+  if (!(other === -1 || (sep > v6End && other < v6End))) return { host: unbracket(entry), port: undefined }
+  const port = entry.slice(sep + 1)
+  if (!/^\s*[+-]?\d{1,10}\s*$/.test(port)) reject(`the port inside ${where} is not a port number`, 'Write Host=server.postgres.database.azure.com;Port=5432, or Host=server:5432 (several: Host=a:5432,b:5433).')
+  return { host: unbracket(entry.slice(0, sep)), port: port.trim().replace(/^\+/, '') }
+}
+
+/**
+ * Every entry of a host list must be a DNS name, an IP address, or a Unix-socket path (which the TLS
+ * policy refuses by name), or empty (libpq's default, which the host pairing decides on). Anything else
+ * can only be a fragment of a broken parse, and is never handed to a resolver.
+ */
+function checkHosts(hosts: string, where: string): void {
+  const list = hosts.split(',')
+  list.forEach((host, i) => {
+    if (host !== '' && !isHostOrAddress(host)) reject(`${list.length === 1 ? where : `entry ${i + 1} of ${where}`} is not a host name`, QUOTING_HINT)
+  })
 }

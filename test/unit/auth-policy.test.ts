@@ -35,30 +35,31 @@ describe('require_auth grammar (libpq 16)', () => {
     assert.deepEqual(read('!password,!md5,!none'), [['gss', 'oauth', 'scram-sha-256', 'sspi'], false, '!password,!md5,!none'])
   })
 
-  it('reads any case, Npgsql\'s names (ScramSHA256, MD5, Password, None) and blanks around elements', () => {
-    assert.deepEqual(read('ScramSHA256'), [['scram-sha-256'], false, 'scram-sha-256'])
-    assert.deepEqual(read(' Password , MD5 '), [['md5', 'password'], false, 'password,md5'])
-    assert.deepEqual(read('SCRAM-SHA-256,None'), [['scram-sha-256'], true, 'scram-sha-256,none'])
-    assert.deepEqual(read('!Password,!MD5'), [['gss', 'oauth', 'scram-sha-256', 'sspi'], true, '!password,!md5'])
+  it('accepts only libpq\'s spellings, as libpq compares them: other cases, Npgsql\'s names and blanks are refused', () => {
+    for (const value of ['ScramSHA256', 'SCRAM-SHA-256', 'Scram Sha 256', 'scram_sha_256', 'scram-sha256', 'MD5', 'Password', 'None', ' password', 'password ', 'password, md5', '! password', 'PASSWORD']) {
+      const err = expectAzureErrorSync(() => readRequireAuth(opt(value)), 'INVALID_CONFIG')
+      assert.match(err.message, /is not one of libpq's method names \(lower case, no blanks\)\.$/, value)
+      assert.match(err.hint, /lower case, no blanks/)
+    }
   })
 
-  it('empty or unset means no requirement, as in libpq', () => {
+  it('empty or unset means no requirement, as in libpq; blanks alone are a (bad) method name, as in libpq', () => {
     assert.equal(readRequireAuth(undefined), undefined)
     assert.equal(readRequireAuth(opt('')), undefined)
-    assert.equal(readRequireAuth(opt('   ')), undefined)
+    expectAzureErrorSync(() => readRequireAuth(opt('   ')), 'INVALID_CONFIG')
   })
 
   it('refuses unknown, empty, repeated and mixed elements as INVALID_CONFIG, never echoing the value', () => {
     const cases: Array<[string, RegExp]> = [
-      ['scram-sha-1', /^require_auth \(from option "require_auth"\): element 1 of 1 is not a method azure-pg-tls knows\.$/],
-      ['password,Hunter2Secret', /^require_auth \(from option "require_auth"\): element 2 of 2 is not a method azure-pg-tls knows\.$/],
+      ['scram-sha-1', /^require_auth \(from option "require_auth"\): element 1 of 1 is not one of libpq's method names \(lower case, no blanks\)\.$/],
+      ['password,Hunter2Secret', /^require_auth \(from option "require_auth"\): element 2 of 2 is not one of libpq's method names/],
       ['password,', /^require_auth \(from option "require_auth"\): element 2 of 2 is empty\.$/],
       ['!', /element 1 of 1 is empty/],
       ['password,!md5', /^require_auth \(from option "require_auth"\) mixes negated \("!"\) and plain methods\.$/],
       ['!password,md5', /mixes negated/],
-      ['md5,MD5', /^require_auth \(from option "require_auth"\) names md5 more than once\.$/],
+      ['md5,md5', /^require_auth \(from option "require_auth"\) names md5 more than once\.$/],
       ['!none,!none', /names none more than once/],
-      ['scram', /element 1 of 1 is not a method/],
+      ['scram', /element 1 of 1 is not one of libpq's method names/],
     ]
     for (const [value, message] of cases) {
       const err = expectAzureErrorSync(() => readRequireAuth(opt(value)), 'INVALID_CONFIG')
@@ -234,17 +235,32 @@ describe('every source of channel_binding and require_auth', () => {
       ['disable', '!password,!md5', 'connection string key "channel_binding"', 'connection string key "require_auth"'])
   })
 
-  it('Npgsql (Channel Binding, Require Auth) and pgjdbc (channelBinding; it has no require_auth)', () => {
+  it('Npgsql (Channel Binding, Require Auth in Npgsql\'s names) and pgjdbc (channelBinding, and libpq\'s channel_binding and require_auth)', () => {
     assert.deepEqual(read({ connectionString: `Host=${HOST};Username=u;Channel Binding=Require;Require Auth=ScramSHA256` }),
       ['require', 'scram-sha-256', 'connection string key "Channel Binding"', 'connection string key "Require Auth"'])
     assert.deepEqual(read({ connectionString: `Host=${HOST};Username=u;ChannelBinding=Disable;RequireAuth=Password,MD5` }),
       ['disable', 'password,md5', 'connection string key "ChannelBinding"', 'connection string key "RequireAuth"'])
+    assert.deepEqual(read({ connectionString: `Host=${HOST};Username=u;Require Auth= !Password , !MD5 ,, ` }).slice(1, 2), ['!password,!md5'])
+    assert.deepEqual(read({ connectionString: `Host=${HOST};Username=u;Require Auth=GSS,SSPI,None,ScramSHA256` }).slice(1, 2), ['gss,sspi,none,scram-sha-256'])
     assert.deepEqual(read({ connectionString: `jdbc:postgresql://${HOST}:5432/db?user=u&channelBinding=require` }),
       ['require', undefined, 'connection string key "channelBinding"', undefined])
-    // pgjdbc's keys are case-sensitive, and it has no require_auth: both are ignored with a warning.
-    const jdbc = resolveSettings({ connectionString: `jdbc:postgresql://${HOST}:5432/db?user=u&channelbinding=require&require_auth=password` }, {})
+    // pgjdbc would drop libpq's spellings silently: a security setting that is written is honoured instead.
+    assert.deepEqual(read({ connectionString: `jdbc:postgresql://${HOST}:5432/db?user=u&channel_binding=require&require_auth=scram-sha-256` }),
+      ['require', 'scram-sha-256', 'connection string key "channel_binding"', 'connection string key "require_auth"'])
+    // pgjdbc's keys are case-sensitive: channelbinding is not channelBinding.
+    const jdbc = resolveSettings({ connectionString: `jdbc:postgresql://${HOST}:5432/db?user=u&channelbinding=require` }, {})
     assert.equal(jdbc.auth.channelBinding, 'prefer')
-    assert.equal(jdbc.auth.requireAuth, undefined)
+  })
+
+  it('refuses Npgsql Require Auth values outside Npgsql\'s names, and libpq\'s spellings elsewhere than in libpq forms', () => {
+    for (const value of ['scram-sha-256', 'Scram Sha 256', 'md5', 'SCRAMSHA256', '16', 'All']) {
+      const err = expectAzureErrorSync(() => resolveSettings({ connectionString: `Host=${HOST};Username=u;Require Auth=${value}` }, {}), 'INVALID_CONFIG')
+      assert.match(err.message, /element 1 of the value of key "Require Auth" is not one of Npgsql's Require Auth names/, value)
+    }
+    const mixed = expectAzureErrorSync(() => resolveSettings({ connectionString: `Host=${HOST};Username=u;Require Auth=Password,!MD5` }, {}), 'INVALID_CONFIG')
+    assert.match(mixed.message, /mixes negated/)
+    expectAzureErrorSync(() => resolveSettings({ connectionString: `${base} require_auth=ScramSHA256` }, {}), 'INVALID_CONFIG')
+    expectAzureErrorSync(() => resolveSettings({ connectionString: `jdbc:postgresql://${HOST}:5432/db?user=u&require_auth=SCRAM-SHA-256` }, {}), 'INVALID_CONFIG')
   })
 
   it('PGCHANNELBINDING and PGREQUIREAUTH, below options and strings', () => {
@@ -264,7 +280,7 @@ describe('every source of channel_binding and require_auth', () => {
 
   it('a bad value from a string names the key, never the value; enableChannelBinding must be a boolean', () => {
     const err = expectAzureErrorSync(() => resolveSettings({ connectionString: `${base} password=Pw-Leak-7 require_auth=Pw-Leak-7` }, {}), 'INVALID_CONFIG')
-    assert.equal(err.message, 'require_auth (from connection string key "require_auth"): element 1 of 1 is not a method azure-pg-tls knows.')
+    assert.equal(err.message, 'require_auth (from connection string key "require_auth"): element 1 of 1 is not one of libpq\'s method names (lower case, no blanks).')
     assert.doesNotMatch(err.message + err.hint, /Pw-Leak-7/)
     expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', channel_binding: 7 as unknown as 'require' }, {}), 'INVALID_CONFIG')
     expectAzureErrorSync(() => resolveSettings({ host: HOST, user: 'u', enableChannelBinding: 'yes' as unknown as boolean }, {}), 'INVALID_CONFIG')

@@ -15,7 +15,8 @@ const HINT = 'Use postgresql://user:password@host:5432/dbname?sslmode=verify-ful
  *   may not: with a `/`, libpq finds no user part and reads the text as host and port.
  * - `#` is not special anywhere: it is part of the database name or a value.
  * - A host is `[IPv6]` or runs to `:`, `/`, `?` or `,`; a port runs to `/`, `?` or `,`. After `]`
- *   only those may follow. Several hosts (`,`) are refused: azure-pg-tls connects to one server.
+ *   only those may follow. Several `host[:port]` are separated by `,` and become libpq's comma lists
+ *   `host=a,b` and `port=5432,5433` (an entry without a port: empty, the default).
  * - Empty parts (`@`, `:`, `/`) set nothing.
  * - Each query item is `key=value` with exactly one `=`; an empty item between two `&` is an error,
  *   a trailing `&` is not. Keys and values are percent-decoded.
@@ -39,30 +40,43 @@ export function parseUri(text: string): RawPair[] {
     if (password !== '') pairs.push({ key: 'password', value: decodeLibpq(password, 'the password part of the URI') })
     p = firstAtOrSlash + 1
   }
-  let host: string
-  if (s[p] === '[') {
-    const close = s.indexOf(']', p + 1)
-    if (close === -1) reject('the IPv6 host of the URI has no closing "]"', HINT)
-    if (close === p + 1) reject('the IPv6 host of the URI is empty', HINT)
-    host = s.slice(p + 1, close)
-    p = close + 1
-    if (p < n && !':/?,'.includes(s[p] ?? '')) reject('the IPv6 host of the URI is followed by something other than ":", "/" or "?"', HINT)
-  } else {
-    const start = p
-    while (p < n && !':/?,'.includes(s[p] ?? '')) p++
-    host = s.slice(start, p)
-  }
-  let terminator = s[p] ?? ''
-  let port = ''
-  if (terminator === ':') {
-    const start = ++p
-    while (p < n && !'/?,'.includes(s[p] ?? '')) p++
-    port = s.slice(start, p)
+  // Each netloc is `[IPv6]` or runs to `:`, `/`, `?` or `,`; its port runs to `/`, `?` or `,`. As in libpq,
+  // the hosts and the ports are joined into two comma lists of the same length (an empty entry: the default).
+  const hosts: string[] = []
+  const ports: string[] = []
+  let terminator: string
+  for (;;) {
+    let host: string
+    if (s[p] === '[') {
+      const close = s.indexOf(']', p + 1)
+      if (close === -1) reject('the IPv6 host of the URI has no closing "]"', HINT)
+      if (close === p + 1) reject('the IPv6 host of the URI is empty', HINT)
+      host = s.slice(p + 1, close)
+      p = close + 1
+      if (p < n && !':/?,'.includes(s[p] ?? '')) reject('the IPv6 host of the URI is followed by something other than ":", "/", "?" or ","', HINT)
+    } else {
+      const start = p
+      while (p < n && !':/?,'.includes(s[p] ?? '')) p++
+      host = s.slice(start, p)
+    }
     terminator = s[p] ?? ''
+    let port = ''
+    if (terminator === ':') {
+      const start = ++p
+      while (p < n && !'/?,'.includes(s[p] ?? '')) p++
+      port = s.slice(start, p)
+      terminator = s[p] ?? ''
+    }
+    hosts.push(decodeLibpq(host, 'the host part of the URI'))
+    ports.push(decodeLibpq(port, 'the port part of the URI'))
+    if (terminator !== ',') break
+    p++
   }
-  if (terminator === ',') reject('the URI names several hosts; azure-pg-tls connects to one server', 'Keep a single host in the connection string.')
-  if (host !== '') pairs.push({ key: 'host', value: decodeLibpq(host, 'the host part of the URI') })
-  if (port !== '') pairs.push({ key: 'port', value: decodeLibpq(port, 'the port part of the URI') })
+  // libpq stores a list only when it is not empty: `a,b` stores the port list ",", one host alone without a port none.
+  const hostList = hosts.join(',')
+  const portList = ports.join(',')
+  if (hostList !== '') pairs.push({ key: 'host', value: hostList })
+  if (portList !== '') pairs.push({ key: 'port', value: portList })
   if (terminator === '/') {
     const start = ++p
     while (p < n && s[p] !== '?') p++

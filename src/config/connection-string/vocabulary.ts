@@ -21,6 +21,11 @@ const JDBC_KEYS: Readonly<Record<string, string>> = {
   sslpassword: 'sslpassword', sslfactory: 'sslfactory', sslNegotiation: 'sslnegotiation',
   ApplicationName: 'application_name', connectTimeout: 'connect_timeout', loginTimeout: 'connect_timeout',
   options: 'options', channelBinding: 'channel_binding',
+  targetServerType: 'target_session_attrs', loadBalanceHosts: 'load_balance_hosts',
+  // libpq's spellings, which pgjdbc would ignore: honoured, since a security or server-choice setting
+  // that is written must never be dropped.
+  channel_binding: 'channel_binding', require_auth: 'require_auth',
+  target_session_attrs: 'target_session_attrs', load_balance_hosts: 'load_balance_hosts',
 }
 
 /**
@@ -46,6 +51,8 @@ const ADONET_KEYS: Readonly<Record<string, string>> = {
   'CLIENT ENCODING': 'client_encoding', CLIENTENCODING: 'client_encoding', ENCODING: 'client_encoding',
   'CHANNEL BINDING': 'channel_binding', CHANNELBINDING: 'channel_binding',
   'REQUIRE AUTH': 'require_auth', REQUIREAUTH: 'require_auth',
+  'TARGET SESSION ATTRIBUTES': 'target_session_attrs', TARGETSESSIONATTRIBUTES: 'target_session_attrs',
+  'LOAD BALANCE HOSTS': 'load_balance_hosts', LOADBALANCEHOSTS: 'load_balance_hosts',
 }
 
 /** Npgsql keywords that are understood and deliberately unused (no warning of being unknown). */
@@ -60,19 +67,19 @@ const ADONET_UNUSED: Readonly<Record<string, string>> = {
 const WELL_KNOWN = [
   // libpq
   'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout',
-  'target_session_attrs', 'load_balance_hosts', 'sslcompression', 'sslsni', 'sslcertmode', 'sslkeylogfile',
+  'sslcompression', 'sslsni', 'sslcertmode', 'sslkeylogfile',
   'ssl_min_protocol_version', 'ssl_max_protocol_version', 'gssencmode', 'gsslib', 'gssdelegation', 'krbsrvname',
   'requirepeer', 'replication', 'passfile', 'min_protocol_version', 'max_protocol_version',
   // pgjdbc
-  'socketTimeout', 'currentSchema', 'prepareThreshold', 'tcpKeepAlive', 'reWriteBatchedInserts', 'targetServerType',
-  'loadBalanceHosts', 'gssEncMode', 'sslhostnameverifier', 'sslfactoryarg', 'sslResponseTimeout', 'stringtype', 'readOnly',
+  'socketTimeout', 'currentSchema', 'prepareThreshold', 'tcpKeepAlive', 'reWriteBatchedInserts',
+  'gssEncMode', 'sslhostnameverifier', 'sslfactoryarg', 'sslResponseTimeout', 'stringtype', 'readOnly',
   'defaultRowFetchSize', 'binaryTransfer', 'assumeMinServerVersion', 'cancelSignalTimeout', 'preferQueryMode',
   // node-postgres
   'schema', 'statement_timeout', 'query_timeout', 'idle_in_transaction_session_timeout', 'lock_timeout',
   // Npgsql
   'Pooling', 'Minimum Pool Size', 'Maximum Pool Size', 'Connection Idle Lifetime', 'Connection Pruning Interval',
   'Connection Lifetime', 'Cancellation Timeout', 'Keepalive', 'TCP Keepalive', 'TCP Keepalive Time', 'TCP Keepalive Interval',
-  'Search Path', 'Enlist', 'Timezone', 'Include Error Detail', 'Target Session Attributes', 'Load Balance Hosts',
+  'Search Path', 'Enlist', 'Timezone', 'Include Error Detail',
   'GSS Encryption Mode', 'Kerberos Service Name', 'Persist Security Info', 'Max Auto Prepare',
   'Auto Prepare Min Usages', 'No Reset On Close', 'Multiplexing', 'Server Compatibility Mode', 'Check Certificate Revocation',
   'Include Realm', 'Log Parameters', 'Read Buffer Size', 'Write Buffer Size', 'Host Recheck Seconds',
