@@ -221,6 +221,11 @@ describe('environment strings and variables', () => {
       [`${A}|${A}|5432`, `${B}|${B}|5432`])
   })
 
+  it('reads a list in Service Connector\'s AZURE_POSTGRESQL_HOST like PGHOST', () => {
+    assert.deepEqual(targets(resolveSettings({}, { AZURE_POSTGRESQL_HOST: `${A},${B}`, AZURE_POSTGRESQL_USER: 'u', AZURE_POSTGRESQL_PORT: '5432,6432' })),
+      [`${A}|${A}|5432`, `${B}|${B}|6432`])
+  })
+
   it('names the variable of a bad list', () => {
     const err = expectAzureErrorSync(() => resolveSettings({}, { DATABASE_URL: `postgresql://u@${A},${B}/db?port=1,2,3` }), 'INVALID_CONFIG')
     assert.match(err.message, /key "port" of environment variable DATABASE_URL/)
