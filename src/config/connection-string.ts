@@ -134,7 +134,7 @@ function read(form: ConnectionStringForm, text: string): Reading {
     const where = form === 'uri' ? `the ${name} part of the URI` : form === 'jdbc' ? `the ${name} part of the JDBC URL` : `the value of ${keyLabel(form, key)}`
     if (name === 'host') {
       if (form === 'adonet') {
-        hostEntries = adoNetHosts(param.value)
+        hostEntries = adoNetHosts(param.value, keyLabel(form, key))
         param.value = hostEntries.map((e) => e.host).join(',')
       }
       checkHosts(param.value, where)
@@ -168,10 +168,10 @@ interface HostEntry {
   readonly port: string | undefined
 }
 
-/** Npgsql's Host: a comma list whose entries are trimmed, each `host`, `host:port`, `[v6]` or `[v6]:port`. */
-function adoNetHosts(value: string): HostEntry[] {
+/** Npgsql's Host (`label` names its key): a comma list whose entries are trimmed, each `host`, `host:port`, `[v6]` or `[v6]:port`. */
+function adoNetHosts(value: string, label: string): HostEntry[] {
   const list = value.split(',')
-  return list.map((entry, i) => splitHostPort(list.length === 1 ? entry : entry.trim(), list.length === 1 ? 'the value of key "Host"' : `entry ${i + 1} of the value of key "Host"`))
+  return list.map((entry, i) => splitHostPort(list.length === 1 ? entry : entry.trim(), list.length === 1 ? `the value of ${label}` : `entry ${i + 1} of the value of ${label}`))
 }
 
 /**

@@ -138,6 +138,7 @@ describe('Npgsql Host', () => {
     refused(`Host=${A},${B};Port=5432,5433;Username=u`, /value of key "Port" is a list; Npgsql's Port is one number/)
     refused(`Host=${A}:x,${B};Username=u`, /port inside entry 1 of the value of key "Host" is not a port number/)
     refused(`Host=${A},Sup3r x.example.com;Username=u`, /entry 2 of the value of key "Host" is not a host name/, 'Sup3r')
+    refused(`Server=${A},${B}:+x;Username=u`, /port inside entry 2 of the value of key "Server" is not a port number/)
   })
 })
 
