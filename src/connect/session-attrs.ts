@@ -4,6 +4,7 @@
 // nothing needs to be asked; an older server is asked, as libpq asks it (`SHOW transaction_read_only`,
 // `SELECT pg_is_in_recovery()`). Used by the failover-aware pool (a reconnect that lands on a read-only
 // server is not handed out for writes) and by multi-host connects (which host to settle on).
+import { AzurePgError } from '../errors.js'
 import type { TargetSessionAttrs } from '../options.js'
 
 /** What decides target_session_attrs: whether the server is a hot standby, and whether sessions are read-only by default. */
@@ -32,6 +33,24 @@ export function matchesTargetSessionAttrs(attrs: TargetSessionAttrs, facts: Sess
     case 'primary': return !facts.inHotStandby
     case 'standby': case 'prefer-standby': return facts.inHotStandby
   }
+}
+
+/** A server's kind in words, for messages. */
+function kindOf(facts: SessionFacts): string {
+  if (facts.inHotStandby) return 'a hot standby (read-only)'
+  return facts.defaultReadOnly ? 'a primary in read-only mode (default_transaction_read_only is on)' : 'a writable primary'
+}
+
+/**
+ * The refusal of a session whose server is not what `attrs` asks for (a `CONNECTION_FAILED` of reason
+ * `session-attrs`), as libpq refuses it ("session is read-only", "server is in hot standby mode").
+ * `where` names the server (`host:port`); nothing user-typed beyond the validated `attrs` goes in.
+ */
+export function sessionAttrsError(attrs: TargetSessionAttrs, facts: SessionFacts, where: string): AzurePgError {
+  return new AzurePgError('CONNECTION_FAILED', `The server at ${where} is ${kindOf(facts)}, and target_session_attrs=${attrs} does not accept it; the connection was closed.`, {
+    hint: 'During a failover this passes once the promoted server answers (the pool keeps trying within the connect time limit); otherwise point host at the server you want (Azure: the writer endpoint or the server\'s own name for writes).',
+    reason: 'session-attrs', phase: 'query',
+  })
 }
 
 /** What to ask for when no server matched `attrs` on the first pass: `any` for `prefer-standby` (as libpq), else nothing more. */
