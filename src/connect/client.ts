@@ -16,7 +16,7 @@ import { tellRefusal, traceConnect } from './connect-telemetry.js'
 import { channels, poolName, type PoolCreatedMessage, type PoolState, type PoolWaitMessage } from '../telemetry/channels.js'
 import type { AdaptivePlan } from './adaptive-connect.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
-import type { FailoverEvent } from './failover.js'
+import { isShutdownNotice, type FailoverEvent } from './failover.js'
 import { failureHooks, PoolFailover, sessionParameters, type FailoverPoolInternals } from './failover-pool.js'
 import { watchSessionParameters } from './session-attrs.js'
 
@@ -217,12 +217,14 @@ export class AzurePgClient extends pg.Client {
     this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
     const parameters = watchSessionParameters(self.connection as unknown as Parameters<typeof watchSessionParameters>[0])
     sessionParameters.set(this, parameters)
+    let shutdownNotice: unknown
+    self.connection.on('notice', (msg) => { if (isShutdownNotice(msg)) shutdownNotice = msg })
     const explain = failureExplainer(this.#phase, prepared.context, prepared.secrets)
     // A pooled client's failures are also its pool's business (a server gone: failover); looked up when it fails.
     this.#convert = errorConverter((err) => {
       const explained = explain(err)
       const hook = failureHooks.get(this)
-      return hook === undefined ? explained : hook(this, err, explained, { parameters, context: prepared.context, secrets: prepared.secrets() })
+      return hook === undefined ? explained : hook(this, err, explained, { parameters, shutdownNotice, context: prepared.context, secrets: prepared.secrets() })
     }, () => {
       this.end().catch(() => undefined)
     })
@@ -701,6 +703,10 @@ export async function createAzurePgClient(options: AzurePgOptions = {}): Promise
  * the pool drops that server's connections and reconnects, and emits `failover` once another server answers.
  */
 export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<AzurePgPool> {
-  const ready = await prepared(options)
+  return poolOf(await prepared(options))
+}
+
+/** The pool of a prepared configuration (createAzurePgPool's last step; tests build settings the options cannot express yet). */
+export function poolOf(ready: Prepared): AzurePgPool {
   return new AzurePgPool({ ...ready.config, Client: AzurePgPoolClient as unknown as typeof pg.Client }, ready)
 }

@@ -18,6 +18,8 @@ import { matchesTargetSessionAttrs, needsSessionFacts, querySessionFacts, sessio
 /** What a client knows of its session when it fails: what the server reported, and how to explain a failure. */
 export interface SessionView {
   readonly parameters: ReadonlyMap<string, string>
+  /** The server's notice that it is ending the session (see isShutdownNotice), if one came. */
+  readonly shutdownNotice: unknown
   readonly context: ConnectContext
   readonly secrets: readonly string[]
 }
@@ -114,17 +116,23 @@ export class PoolFailover {
   }
 
   #failed(client: PooledClient, raw: unknown, explained: AzurePgError | undefined, session: SessionView): AzurePgError | undefined {
-    const signal = failoverSignalOf(raw, explained, session.parameters)
+    let signal = failoverSignalOf(raw, explained, session.parameters)
     if (signal === undefined) return explained
+    // A connection closed right after the server's notice that it is ending the session: the server said so.
+    let said = raw
+    if (signal === 'lost' && session.shutdownNotice !== undefined) {
+      signal = 'shutdown'
+      said = session.shutdownNotice
+    }
     // Before login (a connect refused with 57P03) only a server shutting down says anything about the server.
     if (explained !== undefined && explained.phase !== 'query') {
       if (signal === 'shutdown') this.#lost(undefined, signal, sqlStateOf(raw))
       return explained
     }
-    this.#lost(this.#identities.get(client), signal, sqlStateOf(raw))
+    this.#lost(this.#identities.get(client), signal, sqlStateOf(said) ?? (said as { code?: string }).code)
     // The statement the server ended gets FAILOVER; an idle client's loss (and a loss without a word) keeps its error.
     if (signal === 'lost' || !hasActiveQuery(client)) return explained
-    return explainFailover(raw, signal, session.context, session.secrets)
+    return explainFailover(said, signal, session.context, session.secrets)
   }
 
   /** The server `from` (undefined: not known) is gone: drop its idle clients, retire its checked-out ones, start reconnecting. */

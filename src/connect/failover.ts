@@ -54,6 +54,17 @@ export function serverIdentityOf(socket: TLSSocket | undefined): ServerIdentity 
 
 const SHUTDOWN_STATES = new Set(['57P01', '57P02', '57P03'])
 
+/**
+ * True for a notice in which the server says it is ending the session (57P01/57P02): what a backend
+ * sends instead of an error when it must not answer the statement (a COMMIT waiting for the synchronous
+ * standby at shutdown: "canceling the wait for synchronous replication and terminating connection",
+ * already committed locally) or at an immediate shutdown, before it closes the connection.
+ */
+export function isShutdownNotice(msg: unknown): boolean {
+  const code = (msg as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code === '57P01' || code === '57P02')
+}
+
 /** The SQLSTATE of a server error, or of the server error an AzurePgError explains. */
 export function sqlStateOf(err: unknown): string | undefined {
   for (let e: unknown = err, depth = 0; typeof e === 'object' && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {

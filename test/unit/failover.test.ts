@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
 import pg from 'pg'
 import { explainFailover, type ConnectContext } from '../../src/explain.js'
-import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, failoverSignalOf, retryableDuringFailover, sqlStateOf } from '../../src/connect/failover.js'
+import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, failoverSignalOf, isShutdownNotice, retryableDuringFailover, sqlStateOf } from '../../src/connect/failover.js'
 import { AzurePgError } from '../../src/index.js'
 
 const ctx: ConnectContext = {
@@ -51,6 +51,11 @@ describe('failoverSignalOf', () => {
     assert.equal(failoverSignalOf(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), lost('reset'), PRIMARY), 'lost')
     assert.equal(failoverSignalOf(new Error('Query read timeout'), lost('timeout'), PRIMARY), undefined)
     assert.equal(failoverSignalOf(serverError('duplicate key', '23505', 'ERROR'), undefined, PRIMARY), undefined)
+  })
+
+  it('a notice says the session is ending only with 57P01 or 57P02', () => {
+    assert.deepEqual(['57P01', '57P02', '57P03', '01000', undefined].map((code) => isShutdownNotice({ code, severity: 'WARNING' })), [true, true, false, false, false])
+    assert.equal(isShutdownNotice(null), false)
   })
 
   it('sqlStateOf reads a server error, through causes, and never a Node error code', () => {
