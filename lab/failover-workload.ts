@@ -49,30 +49,49 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** Runs the workload; resolves when `writesAfter` writes were acknowledged after the failover, or at the limit. */
 export async function writeThroughFailover(pool: WritablePool, pair: HaPair, options: WorkloadOptions): Promise<WorkloadResult> {
+  const { only } = await writeThroughFailoverSideBySide({ only: pool }, pair, options)
+  return only
+}
+
+/** One pool's writers and what they saw. */
+class Writers {
+  readonly acked: number[] = []
+  readonly failures: unknown[] = []
+  failedDuringFailover = 0
+  firstAckAfter: number | undefined
+  ackedAfter = 0
+}
+
+/**
+ * The workload with several pools at once (`options.writers` writers each) through the same failover: the
+ * bench's side-by-side run (the SDK's pool and raw pg's on the same pair, relay and moment). Each pool's
+ * ids are its own (a table per pool is not needed: ids are drawn from one counter).
+ */
+export async function writeThroughFailoverSideBySide<K extends string>(pools: Readonly<Record<K, WritablePool>>, pair: HaPair, options: WorkloadOptions): Promise<Record<K, WorkloadResult>> {
   const pauseMs = options.pauseMs ?? 10
   const deadline = Date.now() + options.limitMs
-  const acked: number[] = []
-  const failures: unknown[] = []
+  const names = Object.keys(pools) as K[]
+  const seen = new Map<K, Writers>(names.map((name) => [name, new Writers()]))
+  const of = (name: K): Writers => seen.get(name) as Writers
   let next = 0
   let stop = false
   let failoverStarted: number | undefined
   let promotedAt: number | undefined
-  let firstAckAfter: number | undefined
-  let ackedAfter = 0
-  let failedDuringFailover = 0
-  const writer = async (): Promise<void> => {
+  const writer = async (name: K): Promise<void> => {
+    const w = of(name)
+    const pool = pools[name]
     while (!stop && Date.now() < deadline) {
       const id = ++next
       try {
         await pool.query(`INSERT INTO ${options.table} (id) VALUES ($1)`, [id])
-        acked.push(id)
+        w.acked.push(id)
         if (promotedAt !== undefined) {
-          firstAckAfter ??= performance.now()
-          ackedAfter++
+          w.firstAckAfter ??= performance.now()
+          w.ackedAfter++
         }
       } catch (err) {
-        failures.push(err)
-        if (failoverStarted !== undefined) failedDuringFailover++
+        w.failures.push(err)
+        if (failoverStarted !== undefined) w.failedDuringFailover++
         await sleep(pauseMs)
       }
     }
@@ -84,27 +103,32 @@ export async function writeThroughFailover(pool: WritablePool, pair: HaPair, opt
     }
     return true
   }
-  const writers = Array.from({ length: options.writers }, writer)
+  const running = names.flatMap((name) => Array.from({ length: options.writers }, () => writer(name)))
   let failoverMs = 0
   let reached = false
   try {
-    if (await waitFor(() => acked.length >= options.writesBefore)) {
+    if (await waitFor(() => names.every((n) => of(n).acked.length >= options.writesBefore))) {
       failoverStarted = performance.now()
       if (options.failover === undefined) await pair.failover('fast')
       else await options.failover(pair)
       promotedAt = performance.now()
       failoverMs = promotedAt - failoverStarted
-      reached = await waitFor(() => ackedAfter >= options.writesAfter)
+      reached = await waitFor(() => names.every((n) => of(n).ackedAfter >= options.writesAfter))
     }
   } finally {
     stop = true
-    await Promise.all(writers)
+    await Promise.all(running)
   }
-  return {
-    acked, failures, failedDuringFailover, failoverMs,
-    recoveryMs: firstAckAfter === undefined || promotedAt === undefined ? undefined : firstAckAfter - promotedAt,
-    timedOut: !reached,
+  const results = {} as Record<K, WorkloadResult>
+  for (const name of names) {
+    const w = of(name)
+    results[name] = {
+      acked: w.acked, failures: w.failures, failedDuringFailover: w.failedDuringFailover, failoverMs,
+      recoveryMs: w.firstAckAfter === undefined || promotedAt === undefined ? undefined : w.firstAckAfter - promotedAt,
+      timedOut: !reached,
+    }
   }
+  return results
 }
 
 /** The acknowledged ids that are not in `table` on `member` (the new primary): lost writes. */
