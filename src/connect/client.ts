@@ -633,13 +633,6 @@ export class CheckoutTimedPool extends pg.Pool {
   override on(event: string, listener: (...args: never[]) => void): this {
     return super.on(event as 'error', listener as () => void)
   }
-
-  /** As {@link CheckoutTimedPool.on}, once. */
-  override once(event: 'failover', listener: (event: FailoverEvent) => void): this
-  override once(event: string | symbol, listener: (...args: never[]) => void): this
-  override once(event: string | symbol, listener: (...args: never[]) => void): this {
-    return super.once(event, listener as () => void)
-  }
 }
 
 /** The server a pool's clients go to, as telemetry names the pool. */
