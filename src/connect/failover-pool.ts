@@ -141,14 +141,18 @@ export class PoolFailover {
     const pool = this.#pool
     const idle = new Set(pool._idle.map((item) => item.client))
     for (const client of pool._clients) if (!idle.has(client) && same(client)) this.#retiring.add(client)
-    let dropped = false
-    for (const client of idle) {
-      if (!same(client)) continue
-      pool._remove(client)
-      dropped = true
-    }
-    // Waiting checkouts may now open connections in the room made.
-    if (dropped) pool._pulseQueue()
+    // The idle ones are dropped on the next tick: this runs inside pg's handling of the failing client's
+    // message, where neither its state nor pg-pool's should change under it.
+    process.nextTick(() => {
+      let dropped = false
+      for (const item of [...pool._idle]) {
+        if (!same(item.client)) continue
+        pool._remove(item.client)
+        dropped = true
+      }
+      // Waiting checkouts may now open connections in the room made.
+      if (dropped) pool._pulseQueue()
+    })
     // A late error from a server already reported (a client released after the failover) starts nothing new.
     if (from !== undefined && this.#reported.has(from.id)) return
     if (this.#loss === undefined) this.#loss = { from, signal, sqlState, at: performance.now() }
@@ -198,7 +202,8 @@ export class PoolFailover {
     if (this.#reported.size >= REPORTED_LIMIT) this.#reported.clear()
     this.#reported.add(loss.from.id)
     const event: FailoverEvent = { from: loss.from, to, signal: loss.signal, sqlState: loss.sqlState, ms: Math.round(performance.now() - loss.at) }
-    this.#pool.emit('failover', event)
+    // Told after the checkout is answered, outside pg-pool's code: a listener that throws cannot break the pool.
+    process.nextTick(() => this.#pool.emit('failover', event))
   }
 
   /**
