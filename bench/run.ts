@@ -1,6 +1,6 @@
 // npm run bench: the SDK against plain node-postgres, side by side in one run, on the same PostgreSQL 18
 // servers with the same trust set (Azure's three roots from certs/ plus the lab root). Writes
-// bench/results.json, bench/results.md (also printed) and bench/timeline.svg.
+// bench/results.json, bench/results.md (also printed), bench/timeline.svg and bench/failover.svg.
 // Figures are for reading, not asserting: timing belongs here, never in tests.
 import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
@@ -26,6 +26,7 @@ import { markdownReport, type Results, type RoundTripCase, type RoundTripRow } f
 import { median, since, summarise } from './stats.js'
 import { timelineSvg } from './svg-timeline.js'
 import { otelMarkdown, otelOverhead } from './otel-overhead.js'
+import { failoverBench, failoverMarkdown, failoverSvg } from './failover.js'
 
 const PAIRS = 40
 const WARM_UP = 5
@@ -281,6 +282,9 @@ try {
   // BENCH_SMALL=1: a reduced OpenTelemetry comparison, for a shared machine.
   const otelResult = await otelOverhead(target, process.env['BENCH_SMALL'] === '1')
   log('  OpenTelemetry done')
+  // A failover of a replicated pair, raw pg.Pool and the SDK pool side by side (bench/failover.ts).
+  const failoverResult = await failoverBench(Number(process.env['BENCH_FAILOVER_RUNS'] ?? 3), log)
+  log('  failover done')
   const trustResult = await trust(mirror)
   log('  trust resolution done')
   const burstResult = await burst(mirror)
@@ -300,8 +304,9 @@ try {
   }
   results.durationSeconds = Number((since(benchStart) / 1000).toFixed(1))
   const outDir = new URL('./', import.meta.url)
-  const report = `${markdownReport(results)}\n${otelMarkdown(otelResult)}`
-  await writeFile(new URL('results.json', outDir), `${JSON.stringify({ ...results, otel: otelResult }, null, 2)}\n`)
+  const report = `${markdownReport(results)}\n${otelMarkdown(otelResult)}\n${failoverMarkdown(failoverResult)}`
+  await writeFile(new URL('results.json', outDir), `${JSON.stringify({ ...results, otel: otelResult, failover: failoverResult }, null, 2)}\n`)
+  await writeFile(new URL('failover.svg', outDir), failoverSvg(failoverResult, `npm run bench, ${results.date.slice(0, 10)}, ${results.machine.cpus} cores, node ${results.machine.node}, load ${failoverResult.loadAverage.before} → ${failoverResult.loadAverage.after}`))
   await writeFile(new URL('results.md', outDir), report)
   const rows = [
     { label: 'raw pg', run: chart.pg },

@@ -184,7 +184,7 @@ export class Pool extends CheckoutTimedPool {
     const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
     const server = p.settings === undefined ? undefined : { host: p.settings.host, port: p.settings.port, database: p.settings.database }
-    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p), server)
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p), server, p.settings?.targetSessionAttrs)
     const options = (this as unknown as { options: Record<string, unknown> }).options
     givenLimits.set(options, given.connectionTimeoutMillis)
     if (p.settings !== undefined) nameServer(options, p.settings)

@@ -1,0 +1,89 @@
+// A pool whose host name points at a read-only server during a failover: the primary is stopped and the
+// relay (the DNS answer) already points at the standby while it is still in recovery, for a moment,
+// before it is promoted. With target_session_attrs=any (the default) the pool hands out connections to
+// the standby, a write there fails with 25006, and that statement says FAILOVER (the standby reports
+// in_hot_standby=on, so it is no application SET TRANSACTION READ ONLY) and the pool drops those
+// connections; with target_session_attrs=read-write no connection to the standby is handed out at all,
+// so no write ever meets a read-only server. Either way nothing acknowledged is lost and writes resume.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { AzurePgError, createAzurePgPool, type FailoverEvent } from '../../src/index.js'
+import { poolOf } from '../../src/connect/client.js'
+import { prepare } from '../../src/connect/prepare.js'
+import { resolveOptions } from '../../src/config/resolve.js'
+import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
+import { missingWrites, writeThroughFailover } from '../../lab/failover-workload.js'
+import { FAILOVER_LIMIT_MS, poolOptions } from '../support/failover-run.js'
+import { timeLimit } from '../support/within.js'
+
+const within = timeLimit(FAILOVER_LIMIT_MS)
+/** How long the name points at the standby before it is promoted. */
+const READ_ONLY_MS = 1000
+
+let pair: HaPair | undefined
+before(async () => {
+  pair = await startHaPair()
+  await pair.admin('primary', 'CREATE TABLE writes_any (id bigint PRIMARY KEY); CREATE TABLE writes_rw (id bigint PRIMARY KEY); GRANT ALL ON writes_any, writes_rw TO PUBLIC')
+})
+after(async () => {
+  await pair?.stop()
+})
+
+/** The failover with a read-only moment: the name moves to the standby first, the primary stops, the standby is promoted a moment later. */
+async function readOnlyFirst(p: HaPair): Promise<void> {
+  p.pointRelayAt('standby')
+  await p.stopPrimary('fast')
+  await new Promise((resolve) => setTimeout(resolve, READ_ONLY_MS))
+  await p.promoteStandby()
+}
+
+describe('a failover that passes through a read-only server', () => {
+  it('target_session_attrs=any: writes on the standby fail with FAILOVER (25006), are not lost when acknowledged, and resume after the promotion', async () => {
+    const p = pair as HaPair
+    const pool = await createAzurePgPool(poolOptions(p))
+    const events: FailoverEvent[] = []
+    pool.on('failover', (e) => events.push(e))
+    pool.on('error', () => undefined)
+    const result = await within(writeThroughFailover(pool, p, { writers: 10, table: 'writes_any', writesBefore: 200, writesAfter: 200, limitMs: FAILOVER_LIMIT_MS, failover: readOnlyFirst }), 'the workload')
+    await within(pool.end(), 'pool.end()')
+    assert.equal(result.timedOut, false)
+    assert.deepEqual(await within(missingWrites(p, 'standby', 'writes_any', result.acked), 'reading the new primary'), [])
+    const causes = new Map<string, number>()
+    for (const f of result.failures) {
+      assert.ok(f instanceof AzurePgError && f.code === 'FAILOVER', `${String(f)}`)
+      const code = String((f.cause as { code?: unknown }).code)
+      causes.set(code, (causes.get(code) ?? 0) + 1)
+    }
+    assert.ok((causes.get('25006') ?? 0) > 0, `writes met the read-only standby: ${JSON.stringify([...causes])}`)
+    assert.deepEqual([...causes.keys()].filter((c) => c !== '25006' && c !== '57P01'), [])
+    assert.ok(result.failures.some((f) => /refused a write as read-only/.test((f as Error).message)))
+    // The pool reached the standby once (from the old primary); the read-only errors there are the same server again.
+    assert.equal(events.length, 1, JSON.stringify(events))
+    assert.equal(events[0]?.signal, 'shutdown')
+  })
+
+  it('target_session_attrs=read-write: no connection to the standby is handed out before its promotion, so no write meets it', async () => {
+    const p = pair as HaPair
+    const fresh = await startHaPair()
+    try {
+      await fresh.admin('primary', 'CREATE TABLE writes_rw (id bigint PRIMARY KEY); GRANT ALL ON writes_rw TO PUBLIC')
+      // target_session_attrs from options arrives with the multi-host parsers (issue 22); set on the settings here.
+      const pool = poolOf(await prepare({ ...resolveOptions(poolOptions(fresh)), targetSessionAttrs: 'read-write' }))
+      const events: FailoverEvent[] = []
+      pool.on('failover', (e) => events.push(e))
+      pool.on('error', () => undefined)
+      const result = await within(writeThroughFailover(pool, fresh, { writers: 10, table: 'writes_rw', writesBefore: 200, writesAfter: 200, limitMs: FAILOVER_LIMIT_MS, failover: readOnlyFirst }), 'the workload')
+      await within(pool.end(), 'pool.end()')
+      assert.equal(result.timedOut, false)
+      assert.deepEqual(await within(missingWrites(fresh, 'standby', 'writes_rw', result.acked), 'reading the new primary'), [])
+      for (const f of result.failures) {
+        assert.ok(f instanceof AzurePgError && f.code === 'FAILOVER', `${String(f)}`)
+        assert.equal((f.cause as { code?: unknown }).code, '57P01', 'only the shutdown ended statements; none met the read-only standby')
+      }
+      assert.equal(events.length, 1, JSON.stringify(events))
+      assert.ok(p !== undefined)
+    } finally {
+      await fresh.stop()
+    }
+  })
+})
