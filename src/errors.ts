@@ -44,9 +44,10 @@ export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-
 /**
  * Why a connection could not be made or was lost; set on `CONNECTION_FAILED` errors: no answer within
  * the time limit, refused, reset, closed by the peer, a name that does not resolve, no route, a direct
- * TLS server without ALPN "postgresql", or something else.
+ * TLS server without ALPN "postgresql", a server whose session is not what `target_session_attrs` asks
+ * for (read-only where read-write is wanted, a standby where a primary is, and so on), or something else.
  */
-export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed' | 'dns' | 'unreachable' | 'no-alpn' | 'other'
+export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed' | 'dns' | 'unreachable' | 'no-alpn' | 'session-attrs' | 'other'
 
 /** The `reason` of an {@link AzurePgError}. */
 export type FailureReason = TlsFailureReason | ConnectionFailureReason
