@@ -6,6 +6,14 @@ import type pg from 'pg'
 /** The connect time limit when none is set: TCP, TLS and login together. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 
+/**
+ * The most servers one configuration may name. libpq has no limit; here each host may cost a whole connect
+ * time limit before the next is tried, so the list bounds how long a connection can take (16 × the limit).
+ * A primary, its standby, Azure's read replicas and virtual endpoints fit many times over: a longer list is
+ * a mistake or hostile input.
+ */
+export const MAX_HOSTS = 16
+
 /** A password, or a function pg calls for each new connection (for tokens that expire). */
 export type PasswordSource = string | (() => string | Promise<string>)
 
@@ -114,9 +122,19 @@ export interface CertsOptions {
  * Options of `createAzurePgClient`: every `pg.ClientConfig` field, plus libpq-style TLS settings
  * and Azure naming. Explicit options beat the connection string, which beats the environment.
  */
-export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password' | 'sslnegotiation'> {
+export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectionString' | 'password' | 'sslnegotiation' | 'host' | 'port'> {
   /** A connection string in URI, `key=value`, ADO.NET (Npgsql) or JDBC form, as the Azure portal shows it. */
   connectionString?: string
+  /**
+   * The server's name (the certificate is checked against it), or several servers to try in order, as an
+   * array or a comma list (`'a,b'`, libpq's form); at most {@link MAX_HOSTS}. Env `PGHOST`.
+   */
+  host?: string | readonly string[]
+  /**
+   * The TCP port (default 5432): one for every host, or one per host as an array or a comma list
+   * (`'5432,6432'`); an empty entry means 5432, as in libpq. Env `PGPORT`.
+   */
+  port?: number | string | readonly (number | string)[]
   password?: PasswordSource
   /**
    * node `tls` options. Verification cannot be turned off: `false`, `rejectUnauthorized: false`,
@@ -151,8 +169,11 @@ export interface AzurePgOptions extends Omit<pg.ClientConfig, 'ssl' | 'connectio
   target_session_attrs?: TargetSessionAttrs
   /** Host order per connection: `disable` (as given, the default) or `random` (libpq 16). Env `PGLOADBALANCEHOSTS`. */
   load_balance_hosts?: LoadBalanceHosts
-  /** IP address to connect to, while the certificate is verified against `host` (libpq's meaning). */
-  hostaddr?: string
+  /**
+   * IP address to connect to, while the certificate is verified against `host` (libpq's meaning); with several
+   * hosts, one address per host by position (an array or a comma list; an empty entry looks that host up by name).
+   */
+  hostaddr?: string | readonly string[]
   /** `single` sends `user@server`; `flexible` and `auto` (the default) send the user as given. Env: `AZURE_PG_TLS_SERVER_TYPE`. */
   serverType?: ServerType
   /** The short server name, for hosts outside Azure's DNS suffixes (a custom CNAME). Env: `AZURE_PG_TLS_SERVER_NAME`. */

@@ -29,16 +29,19 @@ export interface FieldSpec {
   readonly default?: string
   /** One line for the README. */
   readonly doc: string
-  /** What an option value must be: text (a string), a port (string or integer), a count (number ≥ 0), a flag (boolean); checked by the resolver. */
-  readonly kind?: 'text' | 'port' | 'count' | 'flag'
+  /**
+   * What an option value must be: text (a string), hosts (a string, or an array of strings without commas),
+   * ports (a string or integer, or an array of them), a count (number ≥ 0), a flag (boolean); checked by the resolver.
+   */
+  readonly kind?: 'text' | 'hosts' | 'ports' | 'count' | 'flag'
 }
 
 /** The rows of {@link FIELDS}. */
 const ROWS: readonly FieldSpec[] = [
   { name: 'connectionString', option: 'connectionString', env: ['AZURE_POSTGRESQL_CONNECTIONSTRING', 'DATABASE_URL'], doc: 'URI, `key=value`, ADO.NET or JDBC connection string; from the environment, only when no option or other variable names a host.' },
-  { name: 'host', kind: 'text', option: 'host', stringKeys: ['host'], env: ['PGHOST'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_HOST', doc: 'Server name; the certificate is checked against it.' },
-  { name: 'hostaddr', kind: 'text', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints).' },
-  { name: 'port', kind: 'port', option: 'port', stringKeys: ['port'], env: ['PGPORT'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_PORT', default: '5432', doc: 'TCP port (6432 for PgBouncer).' },
+  { name: 'host', kind: 'hosts', option: 'host', stringKeys: ['host'], env: ['PGHOST'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_HOST', doc: 'Server name; the certificate is checked against it. Several servers, tried in order: an array or a comma list (at most 16), each verified against its own name.' },
+  { name: 'hostaddr', kind: 'hosts', option: 'hostaddr', stringKeys: ['hostaddr'], env: ['PGHOSTADDR'], doc: 'IP address to connect to instead of resolving `host` (private endpoints); with several hosts, one per host by position (an empty entry: look the host up).' },
+  { name: 'port', kind: 'ports', option: 'port', stringKeys: ['port'], env: ['PGPORT'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_PORT', default: '5432', doc: 'TCP port (6432 for PgBouncer); with several hosts, one for all or one per host (an empty entry: 5432).' },
   { name: 'database', kind: 'text', option: 'database', stringKeys: ['dbname'], env: ['PGDATABASE'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_DATABASE', default: 'the user name (Entra: `postgres`)', doc: 'Database name.' },
   { name: 'user', kind: 'text', option: 'user', stringKeys: ['user'], env: ['PGUSER'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_USER', default: 'with Entra, the token\'s', doc: 'Login name; Azure naming is applied to it.' },
   { name: 'password', option: 'password', stringKeys: ['password'], env: ['PGPASSWORD'], describesServer: true, serviceConnector: 'AZURE_POSTGRESQL_PASSWORD', doc: 'Password, or a function returning one for each new connection.' },
@@ -47,6 +50,8 @@ const ROWS: readonly FieldSpec[] = [
   { name: 'sslnegotiation', kind: 'text', option: 'sslnegotiation', stringKeys: ['sslnegotiation'], env: ['PGSSLNEGOTIATION'], default: '`auto`', doc: '`auto` learns per server whether PostgreSQL 17+ direct TLS works (one round trip fewer); `postgres` never tries it, `direct` always.' },
   { name: 'channel_binding', kind: 'text', option: 'channel_binding', stringKeys: ['channel_binding'], env: ['PGCHANNELBINDING'], default: '`prefer`', doc: '`require`: only a SCRAM login bound to the TLS session (SCRAM-SHA-256-PLUS); a server that does not offer it (PgBouncer) or asks for another method is refused before the password is used (`AUTH_METHOD_REFUSED`). `prefer` binds when offered; `disable` never. Npgsql `Channel Binding`, pgjdbc `channelBinding`; pg\'s `enableChannelBinding: false` is `disable`.' },
   { name: 'require_auth', kind: 'text', option: 'require_auth', stringKeys: ['require_auth'], env: ['PGREQUIREAUTH'], default: 'any method', doc: 'libpq 16\'s list of the methods the server may ask for (`password`, `md5`, `scram-sha-256`, `none`), or with `!` the ones it may not; any other request gets nothing (`AUTH_METHOD_REFUSED`). With `entra`, allow `password`. Npgsql `Require Auth`; pgjdbc has none.' },
+  { name: 'target_session_attrs', kind: 'text', option: 'target_session_attrs', stringKeys: ['target_session_attrs'], env: ['PGTARGETSESSIONATTRS'], default: '`any`', doc: 'Which server of the host list to settle on, as libpq 16: `any`, `read-write`, `read-only`, `primary`, `standby`, `prefer-standby`. pgjdbc `targetServerType`, Npgsql `Target Session Attributes` are mapped to these.' },
+  { name: 'load_balance_hosts', kind: 'text', option: 'load_balance_hosts', stringKeys: ['load_balance_hosts'], env: ['PGLOADBALANCEHOSTS'], default: '`disable`', doc: '`disable` tries the hosts in the order given, `random` in a random order per connection (libpq 16). pgjdbc `loadBalanceHosts`, Npgsql `Load Balance Hosts`.' },
   { name: 'learn', kind: 'text', option: 'learn', env: ['AZURE_PG_TLS_LEARN'], default: '`disk`', doc: 'What the SDK learns per server (direct TLS, key-share group): `disk` keeps it a day in the cache folder, `memory` for the process only, `off` learns nothing.' },
   { name: 'ssl', option: 'ssl', doc: 'Node `tls` options; only settings that keep verification are accepted.' },
   { name: 'application_name', kind: 'text', option: 'application_name', stringKeys: ['application_name'], env: ['PGAPPNAME'], doc: 'Shown in `pg_stat_activity`.' },
@@ -140,13 +145,30 @@ export function firstSet(names: readonly string[], env: Readonly<Record<string, 
 /** The longest time limit a Node timer can hold (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
 export const MAX_LIMIT_MS = 2_147_483_647
 
-const KIND_WORDS = { text: 'a string', port: 'a port number', count: `a number of milliseconds (0 to ${MAX_LIMIT_MS})`, flag: 'true or false' } as const
+const KIND_WORDS = {
+  text: 'a string', hosts: 'a string or an array of strings', ports: 'a port number, or an array of them',
+  count: `a number of milliseconds (0 to ${MAX_LIMIT_MS})`, flag: 'true or false',
+} as const
 
-/** An option value of the right type, as text; `INVALID_CONFIG` naming the option (never its value) otherwise. */
+const isPort = (v: unknown): boolean => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))
+
+/**
+ * An option value of the right type, as text (a list as libpq's comma list); `INVALID_CONFIG` naming the
+ * option (never its value) otherwise. A list entry holding a comma is refused: it would be read as two.
+ */
 export function checkedOption(option: string, kind: FieldSpec['kind'], v: unknown): string {
+  if ((kind === 'hosts' || kind === 'ports') && Array.isArray(v)) {
+    const entries: unknown[] = v
+    const each = kind === 'hosts' ? (e: unknown): boolean => typeof e === 'string' : isPort
+    if (!entries.every((e) => each(e) && !String(e).includes(','))) {
+      throw invalidConfig(`option "${option}" is an array with an entry that is not ${kind === 'hosts' ? 'a string' : 'a port number'}, or holds a comma.`,
+        `Pass ${option} as an array with one ${kind === 'hosts' ? 'name' : 'port'} per entry.`)
+    }
+    return entries.map(String).join(',')
+  }
   const ok = kind === undefined ? true
-    : kind === 'text' ? typeof v === 'string'
-      : kind === 'port' ? typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))
+    : kind === 'text' || kind === 'hosts' ? typeof v === 'string'
+      : kind === 'ports' ? isPort(v)
         : kind === 'count' ? typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_LIMIT_MS
           : typeof v === 'boolean'
   if (!ok) throw invalidConfig(`option "${option}" is not ${KIND_WORDS[kind ?? 'text']}.`, `Pass ${option} as ${KIND_WORDS[kind ?? 'text']}, or leave it unset.`)

@@ -1,15 +1,16 @@
-import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { defaultLogger } from '../log.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzureHostInfo, type AzurePgOptions, type LearnMode, type LoadBalanceHosts, type Logger, type PasswordSource, type ServerType, type TargetSessionAttrs, type TokenCredential } from '../options.js'
 import { decideAuth, type AuthPolicy } from './auth-policy.js'
-import { azureLoginName, classifyAzureHost, entraScopeFor, isHostOrAddress } from './azure-host.js'
+import { azureLoginName, classifyAzureHost, entraScopeFor } from './azure-host.js'
 import { resolveCertsSettings, type CertsSettings } from './certs-settings.js'
 import { parseConnectionString, type ParsedConnectionString } from './connection-string.js'
 import { chooseEnvServer, hostSourcesLooked, type EnvServerSource } from './env-source.js'
+import { pairHostList } from './host-list.js'
 import { checkedOption, field, firstSet, MAX_LIMIT_MS, OPTION_KEYS, optionValue } from './fields.js'
 import { isTruthy, type Setting } from './setting.js'
 import { readSslOption } from './ssl-options.js'
+import { readLoadBalanceHosts, readTargetSessionAttrs } from './target-session.js'
 import { decideTls, type TlsDecision } from './tls-policy.js'
 
 type Env = Readonly<Record<string, string | undefined>>
@@ -34,6 +35,8 @@ export interface HostTarget {
   readonly port: number
   /** The user name as sent to this server (Azure naming applied); undefined only with Entra. */
   readonly user: string | undefined
+  /** The TLS server name (SNI and the identity check): `host`, or undefined when `host` is an IP literal (checked against IP SANs). */
+  readonly servername: string | undefined
   readonly serverName: string | undefined
   readonly azure: AzureHostInfo | undefined
 }
@@ -126,14 +129,6 @@ function lookup(src: Sources, name: string): Found | undefined {
   return undefined
 }
 
-function parsePort(s: Setting): number {
-  const port = /^\d{1,5}$/.test(s.value.trim()) ? Number(s.value) : NaN
-  if (!(port >= 1 && port <= 65535)) {
-    throw invalidConfig(`port (from ${s.origin}) is not a port number.`, 'Use a number from 1 to 65535; Azure uses 5432 (6432 for PgBouncer).')
-  }
-  return port
-}
-
 function parseSeconds(s: Setting): number {
   const n = Number(s.value)
   if (!Number.isFinite(n) || n < 0 || n * 1000 > MAX_LIMIT_MS) {
@@ -205,26 +200,9 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
 
   const hostSetting = get('host')
   const hostaddrSetting = get('hostaddr')
-  if (hostaddrSetting !== undefined && isIP(hostaddrSetting.value) === 0) {
-    throw invalidConfig(`hostaddr (from ${hostaddrSetting.origin}) is not an IP address.`, 'Set hostaddr to an IPv4 or IPv6 address, and host to the server name the certificate carries.')
-  }
-  const host = hostSetting?.value ?? hostaddrSetting?.value
-  if (host === undefined || host === '') {
-    throw invalidConfig(`No host is configured: looked for ${hostSourcesLooked().join(', ')}.`,
-      'Set host (or PGHOST, or the connection string\'s host) to <server>.postgres.database.azure.com.')
-  }
-  if (host.includes(',')) throw invalidConfig('The host names several servers; azure-pg-tls connects to one.', 'Set a single host.')
-  // Messages name the host: only a host name or address gets that far (not control characters, say, from an option or PGHOST).
-  if (!isHostOrAddress(host)) {
-    throw invalidConfig(`The host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}) is not a host name or IP address.`,
-      'Set host to the server\'s DNS name, <server>.postgres.database.azure.com for Azure.')
-  }
+  const paired = pairHostList({ host: hostSetting, hostaddr: hostaddrSetting, port: get('port'), looked: hostSourcesLooked() })
 
-  const portSetting = get('port')
-  const port = portSetting === undefined ? 5432 : parsePort(portSetting)
-
-  const tls = decideTls({
-    host,
+  const tlsInput = {
     sslmode: sslModeSetting(get('sslmode')),
     ssl: readSslOption(options.ssl),
     sslrootcert: get('sslrootcert'),
@@ -232,7 +210,11 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     sslfactory: get('sslfactory'),
     clientCertificate: get('sslcert') ?? get('sslkey'),
     sslnegotiation: get('sslnegotiation'),
-  })
+  }
+  // Each server is verified against its own name: the policy is decided for every one (a Unix-socket path
+  // or an ssl.servername that is not this host's is refused whichever entry it is).
+  const tlsPerHost = paired.map((p) => decideTls({ host: p.host, ...tlsInput }))
+  const tls = tlsPerHost[0] ?? decideTls({ host: '', ...tlsInput })
   if (tls.strengthened) {
     warnings.push(`sslmode "${tls.requestedMode}" was raised to verify-full: the certificate and host name are always verified.`)
   }
@@ -241,16 +223,23 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   if (!['auto', 'single', 'flexible'].includes(serverType)) {
     throw invalidConfig('serverType is not \'auto\', \'single\' or \'flexible\'.', "Use serverType 'single' for Single Server (user@server), 'flexible' for Flexible Server.")
   }
-  const azure = classifyAzureHost(host)
   const serverNameSetting = get('serverName')
   const optionServer = serverNameSetting?.value.toLowerCase()
-  if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
-    throw invalidConfig(`serverName (from ${serverNameSetting?.origin ?? 'the configuration'}) differs from the server named in the host (from ${hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'}).`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
-  }
-  const serverName = optionServer ?? azure?.serverName
-  if (serverType === 'single' && azure?.service === 'cosmos') {
-    throw invalidConfig(`The host (from ${hostSetting?.origin ?? 'the configuration'}) is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
-  }
+  const hostOrigin = hostSetting?.origin ?? hostaddrSetting?.origin ?? 'the configuration'
+  const which = (i: number): string => (paired.length === 1 ? 'the host' : `host ${i + 1} of ${paired.length}`)
+  const named = paired.map((p, i) => {
+    const azure = classifyAzureHost(p.host)
+    if (optionServer !== undefined && azure?.serverName !== undefined && optionServer !== azure.serverName) {
+      throw invalidConfig(`serverName (from ${serverNameSetting?.origin ?? 'the configuration'}) differs from the server named in ${which(i)} (from ${hostOrigin}).`, 'Remove serverName: it is only needed for hosts outside Azure\'s DNS names.')
+    }
+    if (serverType === 'single' && azure?.service === 'cosmos') {
+      throw invalidConfig(`${paired.length === 1 ? 'The host' : `Host ${i + 1} of ${paired.length}`} (from ${hostOrigin}) is a Cosmos DB for PostgreSQL cluster, which never uses user@server names.`, "Remove serverType 'single'.")
+    }
+    return { ...p, azure, serverName: optionServer ?? azure?.serverName, servername: tlsPerHost[i]?.servername }
+  })
+  const first = named[0]
+  if (first === undefined) throw new Error('azure-pg-tls: a host list without hosts')
+  const { host, azure, serverName } = first
 
   const entra = entraCredential(options.entra)
   const userSetting = get('user')
@@ -263,7 +252,17 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
   if ((userSetting === undefined || userSetting.value === '') && !entra.on) {
     throw invalidConfig('No user name is configured.', 'Set user (or PGUSER, AZURE_POSTGRESQL_USER, or the connection string\'s user) to the server\'s login name.')
   }
-  const user = userSetting === undefined || userSetting.value === '' ? undefined : azureLoginName({ user: userSetting.value, serverName, serverType, host })
+  // Single Server's login name names the server: each server of the list gets its own (alice@a, alice@b).
+  const hosts: HostTarget[] = named.map((h) => Object.freeze({
+    host: h.host, connectHost: h.connectHost, port: h.port, servername: h.servername, serverName: h.serverName, azure: h.azure,
+    user: userSetting === undefined || userSetting.value === '' ? undefined : azureLoginName({ user: userSetting.value, serverName: h.serverName, serverType, host: h.host }),
+  }))
+  const user = hosts[0]?.user
+  const scopes = new Set(named.map((h) => entraScopeFor(h.azure)))
+  if (entra.on && options.entraScope === undefined && scopes.size > 1) {
+    throw invalidConfig('The hosts belong to Azure clouds or services whose Entra ID tokens differ (token scopes), and one token serves every host.',
+      'List servers of one cloud and service only, or pass entraScope.')
+  }
 
   const passwordOption = options.password
   if (passwordOption !== undefined && passwordOption !== null && typeof passwordOption !== 'string' && typeof passwordOption !== 'function') {
@@ -301,8 +300,8 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
 
   const settings: Settings = {
     host,
-    connectHost: hostaddrSetting?.value ?? host,
-    port,
+    connectHost: first.connectHost,
+    port: first.port,
     database,
     user,
     password,
@@ -313,9 +312,9 @@ export function resolveSettings(given: AzurePgOptions, env: Env): Settings {
     serverName,
     azure,
     tls: Object.freeze(tls),
-    hosts: Object.freeze([Object.freeze({ host, connectHost: hostaddrSetting?.value ?? host, port, user, serverName, azure })]),
-    targetSessionAttrs: 'any',
-    loadBalanceHosts: 'disable',
+    hosts: Object.freeze(hosts),
+    targetSessionAttrs: readTargetSessionAttrs(get('target_session_attrs')),
+    loadBalanceHosts: readLoadBalanceHosts(get('load_balance_hosts')),
     auth,
     certs: Object.freeze(resolveCertsSettings(options.certs, env)),
     learn: learnMode(get('learn')),

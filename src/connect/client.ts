@@ -4,7 +4,7 @@ import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions } from '../options.js'
-import { prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
+import { assertStaticTarget, prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { assertPlainPgCanEnforce, guardAuthRequests, installAuthGuard, restartAuthGuard, type GuardedConnection } from './auth-guard.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
@@ -622,8 +622,11 @@ class AzurePgPool extends CheckoutTimedPool {
  * to the server.
  */
 export async function resolveAzurePgConfig(options: AzurePgOptions = {}): Promise<AzurePgClientConfig> {
-  // pg answers whatever the server asks for: a policy only AzurePgClient enforces is refused here.
-  return withHiddenPassword((await prepared(options, (settings) => assertPlainPgCanEnforce(settings.auth))).config)
+  // pg answers whatever the server asks for and connects to one host: what only AzurePgClient enforces is refused here.
+  return withHiddenPassword((await prepared(options, (settings) => {
+    assertStaticTarget(settings)
+    assertPlainPgCanEnforce(settings.auth)
+  })).config)
 }
 
 /**

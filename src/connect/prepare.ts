@@ -141,6 +141,18 @@ export function connectContext(settings: Settings, user: string, trust: string, 
 }
 
 /**
+ * Refuses (`INVALID_CONFIG`) what one static pg configuration cannot carry: several hosts (pg connects to
+ * one `host`), or a target_session_attrs other than `any` (pg never checks the session). For
+ * `resolveAzurePgConfig`, whose result goes to plain pg.
+ */
+export function assertStaticTarget(settings: Settings): void {
+  if (settings.hosts.length > 1 || settings.targetSessionAttrs !== 'any') {
+    throw invalidConfig(`resolveAzurePgConfig returns one pg configuration for one server, and the configuration ${settings.hosts.length > 1 ? `names ${settings.hosts.length} hosts` : `asks for target_session_attrs "${settings.targetSessionAttrs}"`}.`,
+      'Use createAzurePgClient or createAzurePgPool, which try each host and check the session, or name one host for resolveAzurePgConfig.')
+  }
+}
+
+/**
  * Loads the trust anchors, signs in with Entra ID when asked, and builds the pg configuration and
  * the error context. Reports the settings' warnings to their logger.
  */

@@ -25,11 +25,11 @@ describe('field table', () => {
     // Literal lists, not derived from the table under test.
     for (const key of ['host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslmode', 'ssl', 'sslrootcert', 'sslnegotiation',
       'application_name', 'fallback_application_name', 'options', 'client_encoding', 'connect_timeout', 'sslcert', 'sslkey',
-      'sslpassword', 'sslcrl', 'sslcrldir', 'trustservercertificate', 'sslfactory']) {
+      'sslpassword', 'sslcrl', 'sslcrldir', 'trustservercertificate', 'sslfactory', 'target_session_attrs', 'load_balance_hosts']) {
       assert.ok(STRING_KEYS.has(key), key)
     }
-    const parsed = parseConnectionString('host=h user=u target_session_attrs=any keepalives=1')
-    assert.deepEqual(parsed.unknownKeys, ['target_session_attrs', 'keepalives'])
-    assert.deepEqual(Object.keys(parsed.params).sort(), ['host', 'user'])
+    const parsed = parseConnectionString('host=h user=u target_session_attrs=any keepalives=1 sslcompression=0')
+    assert.deepEqual(parsed.unknownKeys, ['keepalives', 'sslcompression'])
+    assert.deepEqual(Object.keys(parsed.params).sort(), ['host', 'target_session_attrs', 'user'])
   })
 })
