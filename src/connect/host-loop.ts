@@ -23,6 +23,7 @@ import { judgeSession, reportedFlag, type SessionVerdict } from './session-check
 /** pg's Connection, as far as the loop drives it. */
 export interface LoopConnection {
   stream: unknown
+  sslNegotiation: unknown
   _connecting?: boolean
   _ending?: boolean
   _keepAlive?: boolean
@@ -196,6 +197,8 @@ class HostLoopRun {
         this.#con.stream = raw
       },
       onTcp: (negotiation) => {
+        // The negotiation of this session, as the session guard (client.ts) and telemetry read it.
+        this.#con.sslNegotiation = negotiation
         attempt.phase.current = negotiation === 'direct' ? 'tls-handshake' : 'tls-request'
         if (this.#con._keepAlive === true) attempt.raw?.setKeepAlive(true, this.#con._keepAliveInitialDelayMillis)
         // For telemetry and the phase trackers that listen (pg's own listener sends nothing: the client's negotiation reads 'direct').
