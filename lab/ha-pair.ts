@@ -57,7 +57,7 @@ export interface HaPair {
   pointRelayAt(member: PairMember): void
   /** The whole failover: stop the primary, promote the standby, retarget the relay. Returns the ms it took. */
   failover(mode?: ShutdownMode): Promise<number>
-  /** Stops the relay and both servers and removes every folder; the first failure is reported after all. */
+  /** Stops the relay and both servers and removes every folder (once; later calls wait for the same); the first failure is reported after all. */
   stop(): Promise<void>
 }
 
@@ -94,11 +94,16 @@ export async function startHaPair(options: HaPairOptions = {}): Promise<HaPair> 
   let primary: RunningPostgres | undefined
   let standby: RunningPostgres | undefined
   let relay: TcpRelay | undefined
-  const stop = async (): Promise<void> => {
-    const results = await Promise.allSettled([relay?.close(), standby?.stop(), primary?.stop()])
-    results.push(...await Promise.allSettled([removeTemplate(), removeTempDir(dir)]))
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failure !== undefined) throw failure.reason
+  let stopping: Promise<void> | undefined
+  // Once: a test that stops the pair itself leaves its after-hook nothing to do.
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const results = await Promise.allSettled([relay?.close(), standby?.stop(), primary?.stop()])
+      results.push(...await Promise.allSettled([removeTemplate(), removeTempDir(dir)]))
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+      if (failure !== undefined) throw failure.reason
+    })()
+    return stopping
   }
   const member = (m: PairMember): RunningPostgres => {
     const server = m === 'primary' ? primary : standby

@@ -37,6 +37,12 @@ export type AzurePgErrorCode =
   | 'ENTRA_UNAVAILABLE'
   /** The Entra ID credential threw or returned no token. */
   | 'ENTRA_TOKEN_FAILED'
+  /**
+   * A pooled statement failed because its server went away under it (it said it is shutting down:
+   * 57P01/57P02/57P03) or turned read-only (25006 from a server now a standby, after a failover promoted
+   * another): the pool reconnects by itself; retry the transaction. Nothing was retried for you.
+   */
+  | 'FAILOVER'
 
 /** Why a certificate failed to verify; set on `TLS_VERIFY_FAILED` errors. */
 export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-valid' | 'other'
@@ -44,8 +50,8 @@ export type TlsFailureReason = 'unknown-ca' | 'hostname' | 'expired' | 'not-yet-
 /**
  * Why a connection could not be made or was lost; set on `CONNECTION_FAILED` errors: no answer within
  * the time limit, refused, reset, closed by the peer, a name that does not resolve, no route, a direct
- * TLS server without ALPN "postgresql", a server whose session is not what `target_session_attrs` asks
- * for (read-only where read-write is wanted, a standby where a primary is, and so on), or something else.
+ * TLS server without ALPN "postgresql", a server that is not the kind `target_session_attrs` asks for
+ * (a standby, or read-only, when a writable primary is wanted), or something else.
  */
 export type ConnectionFailureReason = 'timeout' | 'refused' | 'reset' | 'closed' | 'dns' | 'unreachable' | 'no-alpn' | 'session-attrs' | 'other'
 

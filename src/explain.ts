@@ -326,3 +326,24 @@ export function explainQueryError(err: unknown, ctx: ConnectContext, secrets: re
   if (id === 'network') return make(networkReason(raw.code), `The connection to ${where(ctx)} was lost (${raw.code ?? 'network error'}).`)
   return undefined
 }
+
+/** The words of each failover signal, for a FAILOVER message. */
+const FAILOVER_WORDS: Readonly<Record<'shutdown' | 'read-only', string>> = {
+  shutdown: 'is shutting down or restarting (a failover, maintenance, scaling)',
+  'read-only': 'refused a write as read-only: it is now a standby or in read-only mode (a failover promoted another server)',
+}
+
+/**
+ * The `FAILOVER` error of a pooled statement whose server went away under it (`shutdown`: 57P01, 57P02,
+ * 57P03) or turned read-only (`read-only`: 25006 from a server that reports itself a standby or
+ * read-only). `err` is the server's error: its text is quoted unless it holds a secret, and it is kept
+ * as `cause`. Nobody retries the statement: a COMMIT cut off this way may have been applied before the
+ * server went away, so only the application knows whether its transaction is safe to run again.
+ */
+export function explainFailover(err: unknown, signal: 'shutdown' | 'read-only', ctx: ConnectContext, secrets: readonly string[] = []): AzurePgError {
+  const text = foreignText(factsOf(err).message, secrets)
+  return new AzurePgError('FAILOVER', `The server at ${where(ctx)} ${FAILOVER_WORDS[signal]}, and this statement failed (${text}); the pool is reconnecting: retry the transaction.`, {
+    hint: 'Run the whole transaction again (pool.query, or a new pool.connect()); the pool has dropped its connections to that server. A COMMIT cut off this way may have been applied: make retried writes idempotent.',
+    cause: safeCause(err, secrets), phase: 'query',
+  })
+}

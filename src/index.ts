@@ -9,6 +9,8 @@
  */
 export { createAzurePgClient, createAzurePgPool, resolveAzurePgConfig, AzurePgClient } from './connect/client.js'
 export type { AzurePgClientConfig, AzurePgSslConfig } from './connect/prepare.js'
+export type { AzurePgPool } from './connect/client.js'
+export type { FailoverEvent, FailoverSignal, ServerIdentity } from './connect/failover.js'
 export type {
   AccessToken, AzureCloud, ChannelBinding, AzureHostInfo, AzurePgOptions, AzurePgPoolOptions, AzureService, CertSource, CertsOptions, LearnMode,
   FetchFunction, FetchResponse, Logger, PasswordSource, ServerType, TokenCredential,

@@ -3,7 +3,7 @@ import pg from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
-import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions } from '../options.js'
+import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions, type TargetSessionAttrs } from '../options.js'
 import { assertStaticTarget, prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
 import { assertPlainPgCanEnforce, guardAuthRequests, installAuthGuard, restartAuthGuard, type GuardedConnection } from './auth-guard.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
@@ -19,6 +19,9 @@ import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation }
 import { planHost, type HostPlan } from './connection-plan.js'
 import { checkoutLimitMs, needsHostLoop } from './host-order.js'
 import { installHostLoop, sendCancel, type LoopClient, type LoopConnection } from './host-loop.js'
+import type { FailoverEvent } from './failover.js'
+import { failureHooks, PoolFailover, sessionParameters, type FailoverPoolInternals } from './failover-pool.js'
+import { watchSessionParameters } from './session-attrs.js'
 
 /** pg's internals the guard reads: the Connection it will use, and the parameters it took from the config. */
 interface PgInternals {
@@ -214,19 +217,25 @@ export class AzurePgClient extends pg.Client {
     }
     installAuthGuard(this, self.connection as unknown as GuardedConnection, prepared.settings.auth, prepared.context)
     this.#plan = plan
+    const parameters = watchSessionParameters(self.connection as unknown as Parameters<typeof watchSessionParameters>[0])
+    sessionParameters.set(this, parameters)
     const { settings } = prepared
     if (needsHostLoop(settings.hosts.length, settings.targetSessionAttrs)) {
-      this.#adoptHostLoop(prepared)
-      // The explainer reads the server of the moment: each attempt's, then the chosen one's.
-      this.#convert = errorConverter((err) => failureExplainer(this.#phase ?? { current: 'tcp' }, this.#context ?? prepared.context, prepared.secrets)(err), () => {
-        this.end().catch(() => undefined)
-      })
-      return
+      // What a server the loop moved past reported is forgotten when the next one is tried.
+      this.#adoptHostLoop(prepared, () => { (parameters as Map<string, string>).clear() })
+    } else {
+      installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
+      // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
+      this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
     }
-    installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
-    // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
-    this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
-    this.#convert = errorConverter(failureExplainer(this.#phase, prepared.context, prepared.secrets), () => {
+    // The explainer reads the server of the moment (with a host list: each attempt's, then the chosen one's).
+    // A pooled client's failures are also its pool's business (a server gone: failover); looked up when it fails.
+    this.#convert = errorConverter((err) => {
+      const context = this.#context ?? prepared.context
+      const explained = failureExplainer(this.#phase ?? { current: 'tcp' }, context, prepared.secrets)(err)
+      const hook = failureHooks.get(this)
+      return hook === undefined ? explained : hook(this, err, explained, { parameters, context, secrets: prepared.secrets() })
+    }, () => {
       this.end().catch(() => undefined)
     })
   }
@@ -235,7 +244,7 @@ export class AzurePgClient extends pg.Client {
    * A host list, or a session to check: connect() runs libpq's host loop (host-loop.ts), which opens and
    * verifies every session itself, each server against its own name, and gives each its own time limit.
    */
-  #adoptHostLoop(prepared: Prepared): void {
+  #adoptHostLoop(prepared: Prepared, forgetServer: () => void): void {
     const self = this as unknown as PgInternals & { sslNegotiation?: unknown; user?: unknown }
     const { settings } = prepared
     if (settings.pgExtras['stream'] !== undefined) {
@@ -253,6 +262,7 @@ export class AzurePgClient extends pg.Client {
       hostCount: settings.hosts.length, attrs: settings.targetSessionAttrs, balance: settings.loadBalanceHosts, limitMs, plan,
       facts: prepared.facts, secrets: prepared.secrets,
       attempting: (p, phase) => {
+        forgetServer()
         this.#context = p.context
         this.#phase = phase
         restartAuthGuard(this, p.context)
@@ -465,6 +475,8 @@ interface PgPoolInternals {
   _pendingQueue: QueuedCheckout[]
   _clients: unknown[]
   _pulseQueue(): void
+  _isFull(): boolean
+  _release(client: unknown, idleListener: unknown, err: unknown): void
   options: object
   ending: boolean
   newClient(pendingItem: QueuedCheckout): void
@@ -500,19 +512,30 @@ class AzurePgPoolClient extends AzurePgClient {
  * waiting checkout, so pg-pool's own copy of `connectionTimeoutMillis` is 0, which is also the options
  * object pg-pool gives each new client: a subclass's clients must take their connect limit from
  * elsewhere. The base of both SDK pools.
+ *
+ * It rides through a failover (failover-pool.ts): when a client's server says it is shutting down
+ * (57P01/57P02/57P03), turns read-only (25006 from a server now a standby) or the connection is lost, the
+ * idle clients of that server are dropped, checked-out ones are destroyed on release, the statement the
+ * server ended fails with `FAILOVER`, and new checkouts reconnect with backoff within their time limit.
+ * Its `failover` event ({@link FailoverEvent}) tells when a connection reached another server.
  */
 export class CheckoutTimedPool extends pg.Pool {
   readonly #explain: (err: unknown) => AzurePgError
   readonly #limit: CheckoutLimit | undefined
+  readonly #failover: PoolFailover
 
   /**
    * `limitMs`: how long a checkout may wait in the queue (0: no limit); `explain` makes a pool failure an
-   * AzurePgError; `server`: the server its clients go to, as telemetry names the pool.
+   * AzurePgError; `server`: the server its clients go to, as telemetry names the pool; `targetSessionAttrs`:
+   * which servers a new connection may be handed out from.
    */
-  constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError, server?: PoolServer) {
+  constructor(config: pg.PoolConfig, limitMs: number, explain: (err: unknown) => AzurePgError, server?: PoolServer, targetSessionAttrs: TargetSessionAttrs = 'any') {
     super({ ...config, connectionTimeoutMillis: 0 })
     const internals = this as unknown as PgPoolInternals
     this.#explain = explain
+    this.#failover = new PoolFailover(this as unknown as FailoverPoolInternals, {
+      targetSessionAttrs, where: `${server?.host ?? 'the server'}:${String(server?.port ?? 5432)}`, budgetMs: limitMs > 0 ? limitMs : DEFAULT_CONNECT_TIMEOUT_MS,
+    })
     this.#limit = limitMs > 0
       ? new CheckoutLimit(limitMs, () => internals._pendingQueue, () => {
         const err = this.#explain(new Error('timeout exceeded when trying to connect'))
@@ -567,24 +590,75 @@ export class CheckoutTimedPool extends pg.Pool {
    * path may allocate). A failure of the pool's `onConnect` or `verify` hook is explained like a connect
    * failure; a checkout is answered once, and a client that arrives after its checkout was answered (a
    * `verify` that outlasted the time limit) goes back to the pool. One that waited in the queue stays timed.
+   * During a failover a connect that fails because the server is not there yet is tried again after a
+   * backoff, within the checkout's time limit; a connection to a server target_session_attrs does not
+   * accept is closed and counts as such a failure.
    */
   newClient(pendingItem: QueuedCheckout): void {
+    // A checkout reconnecting after a backoff, back through pg-pool's queue: its answer is set up already.
+    if (this.#failover.reconnecting(pendingItem)) {
+      this.#open(pendingItem)
+      return
+    }
     const answer = pendingItem.callback as CheckoutCallback
     let answered = false
+    const finish: CheckoutCallback = (err, client, done) => {
+      answered = true
+      this.#failover.settled(pendingItem)
+      answer(err === undefined || err === null || err instanceof AzurePgError ? err ?? undefined : this.#explain(err), client, done)
+    }
     const once: CheckoutCallback = (err, client, done) => {
       if (answered) {
         if (client !== undefined && (err === undefined || err === null)) done()
         return
       }
-      answered = true
-      answer(err === undefined || err === null || err instanceof AzurePgError ? err ?? undefined : this.#explain(err), client, done)
+      if (client !== undefined && (err === undefined || err === null)) {
+        // Refused: the connection is closed, not kept, and the refusal is this attempt's failure.
+        const judged = (refusal: unknown): void => {
+          if (refusal === undefined) {
+            if (answered) done()
+            else finish(undefined, client, done)
+            return
+          }
+          done(refusal)
+          once(refusal as Error, undefined, NOOP)
+        }
+        const admitted = this.#failover.admit(client)
+        if (admitted instanceof Promise) void admitted.then(judged)
+        else judged(admitted)
+        return
+      }
+      const reopen = (): void => {
+        pendingItem.callback = once as QueuedCheckout['callback']
+        this.#limit?.connecting(pendingItem)
+        this.#openWhenRoom(pendingItem)
+      }
+      const abandon = (): void => finish(this.#explain(new Error('Cannot use a pool after calling end on the pool')), undefined, NOOP)
+      if (err !== undefined && err !== null && this.#failover.retry(pendingItem, err, reopen, (item) => this.#limit?.connecting(item), abandon)) return
+      finish(err, client, done)
     }
     pendingItem.callback = once as QueuedCheckout['callback']
     this.#limit?.connecting(pendingItem)
+    this.#open(pendingItem)
+  }
+
+  /** A reconnect after a backoff: at once when the pool has room, else at the head of pg-pool's queue (it waited longest). */
+  #openWhenRoom(pendingItem: QueuedCheckout): void {
+    const internals = this as unknown as PgPoolInternals
+    if (internals._isFull()) {
+      internals._pendingQueue.unshift(pendingItem)
+      return
+    }
+    this.#open(pendingItem)
+  }
+
+  /** pg-pool's newClient for `pendingItem`, with the new client watched for a lost server. */
+  #open(pendingItem: QueuedCheckout): void {
     const internals = this as unknown as PgPoolInternals
     const clients = internals._clients.length
     try {
       poolPaths.newClient.call(this, pendingItem)
+      if (internals._clients.length > clients) this.#failover.watch(internals._clients[internals._clients.length - 1] as object)
     } catch (err) {
       // pg-pool builds the client outside any try, so a client refused at construction (options changed
       // after the pool was made) would throw out of connect(), query() or a release(): answer this
@@ -596,6 +670,35 @@ export class CheckoutTimedPool extends pg.Pool {
       })
     }
   }
+
+  /** pg-pool's release: a client whose server was lost is destroyed, not kept for the next checkout. */
+  _release(client: unknown, idleListener: unknown, err: unknown): void {
+    const retired = (err === undefined || err === null || err === false) && this.#failover.retiring(client as object)
+    poolPaths._release.call(this, client, idleListener, retired ? new Error('the server of this client was lost (failover)') : err)
+  }
+
+  override end(): Promise<void>
+  override end(callback: () => void): void
+  override end(callback?: () => void): Promise<void> | void {
+    const ended = callback === undefined ? super.end() : super.end(callback)
+    // Checkouts waiting out a reconnect backoff are answered now: the pool will not connect again.
+    this.#failover.end()
+    return ended
+  }
+
+  /** Listens for the pool's events: pg-pool's, and `failover` (see {@link FailoverEvent}). */
+  override on(event: 'failover', listener: (event: FailoverEvent) => void): this
+  override on<K extends 'error' | 'release' | 'connect' | 'acquire' | 'remove'>(event: K, listener: K extends 'error' | 'release' ? (err: Error, client: pg.PoolClient) => void : (client: pg.PoolClient) => void): this
+  override on(event: string, listener: (...args: never[]) => void): this {
+    return super.on(event as 'error', listener as () => void)
+  }
+
+  /** As {@link CheckoutTimedPool.on}, once. */
+  override once(event: 'failover', listener: (event: FailoverEvent) => void): this
+  override once(event: string | symbol, listener: (...args: never[]) => void): this
+  override once(event: string | symbol, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as () => void)
+  }
 }
 
 /** The server a pool's clients go to, as telemetry names the pool. */
@@ -605,11 +708,15 @@ export interface PoolServer {
   readonly database: string | undefined
 }
 
-/** The pool createAzurePgPool makes: its clients share one prepared configuration. */
-class AzurePgPool extends CheckoutTimedPool {
+/**
+ * The pool createAzurePgPool makes: a `pg.Pool` whose clients share one prepared configuration, and that
+ * rides through a failover (see {@link CheckoutTimedPool}): `pool.on('failover', (e) => …)`.
+ */
+export class AzurePgPool extends CheckoutTimedPool {
+  /** Use {@link createAzurePgPool}. */
   constructor(config: pg.PoolConfig, prepared: Prepared) {
     const { host, port, database, hosts, targetSessionAttrs } = prepared.settings
-    super(config, checkoutLimitMs(prepared.config.connectionTimeoutMillis ?? 0, hosts.length, targetSessionAttrs), (err) => explainConnectError(err, prepared.context, prepared.secrets()), { host, port, database })
+    super(config, checkoutLimitMs(prepared.config.connectionTimeoutMillis ?? 0, hosts.length, targetSessionAttrs), (err) => explainConnectError(err, prepared.context, prepared.secrets()), { host, port, database }, targetSessionAttrs)
     preparedFor.set((this as unknown as PgPoolInternals).options, prepared)
   }
 }
@@ -652,8 +759,12 @@ export async function createAzurePgClient(options: AzurePgOptions = {}): Promise
   return new AzurePgClient(await prepared(options))
 }
 
-/** A `pg.Pool` whose every client is an Azure-verified client, resolved once for the whole pool. */
-export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<pg.Pool> {
+/**
+ * A `pg.Pool` whose every client is an Azure-verified client, resolved once for the whole pool. It rides
+ * through a failover: a statement whose server went away fails with `FAILOVER` (retry the transaction),
+ * the pool drops that server's connections and reconnects, and emits `failover` once another server answers.
+ */
+export async function createAzurePgPool(options: AzurePgPoolOptions = {}): Promise<AzurePgPool> {
   const ready = await prepared(options)
   return new AzurePgPool({ ...ready.config, Client: AzurePgPoolClient as unknown as typeof pg.Client }, ready)
 }

@@ -186,7 +186,7 @@ export class Pool extends CheckoutTimedPool {
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
     const server = p.settings === undefined ? undefined : { host: p.settings.host, port: p.settings.port, database: p.settings.database }
     const checkout = p.settings === undefined || !Number.isFinite(limit) ? (Number.isFinite(limit) ? limit : 0) : checkoutLimitMs(limit, p.settings.hosts.length, p.settings.targetSessionAttrs)
-    super({ ...given, Client: PoolClient } as pg.PoolConfig, checkout, poolExplainer(p), server)
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, checkout, poolExplainer(p), server, p.settings?.targetSessionAttrs)
     const options = (this as unknown as { options: Record<string, unknown> }).options
     givenLimits.set(options, given.connectionTimeoutMillis)
     if (p.settings !== undefined) nameServer(options, p.settings)

@@ -1,0 +1,23 @@
+// azure-pg-tls/pg's drop-in Pool through a real failover of the lab's HA pair, with the same workload
+// and checks as createAzurePgPool's (test/support/failover-run.ts): an application (or ORM) that uses
+// the drop-in gets the same failover handling.
+import { after, before, describe, it } from 'node:test'
+import { Pool } from 'azure-pg-tls/pg'
+import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
+import { checkRideThrough, poolOptions } from '../support/failover-run.js'
+
+let pair: HaPair | undefined
+before(async () => {
+  pair = await startHaPair()
+  await pair.admin('primary', 'CREATE TABLE writes (id bigint PRIMARY KEY); GRANT ALL ON writes TO PUBLIC')
+})
+after(async () => {
+  await pair?.stop()
+})
+
+describe('azure-pg-tls/pg Pool through a failover', () => {
+  it('10 writers: 0 acknowledged writes lost, writes resume, failed statements say FAILOVER, one failover event, nothing left open', async () => {
+    const p = pair as HaPair
+    await checkRideThrough(p, 'writes', () => Promise.resolve(new Pool(poolOptions(p))))
+  })
+})
