@@ -1,8 +1,10 @@
 // libpq's CONNECTION_CHECK_TARGET, as a pure decision: whether a freshly opened session fits what
 // target_session_attrs asks for, from what the server reported at login (PostgreSQL 14+ reports
 // in_hot_standby and default_transaction_read_only as ParameterStatus) or, when that is not enough, from
-// the answer to the one query libpq would send. The host loop (host-loop.ts) does the I/O.
+// the answer to the one query libpq would send. Which facts fit which value is session-attrs.ts's; this
+// decides when the facts are known and what to ask otherwise. The host loop (host-loop.ts) does the I/O.
 import type { TargetSessionAttrs } from '../options.js'
+import { matchesTargetSessionAttrs, type SessionFacts } from './session-attrs.js'
 
 /** What one pass over the host list asks of a server: prefer-standby is `standby`, then `any` (libpq's two passes). */
 export type SessionWant = Exclude<TargetSessionAttrs, 'prefer-standby'>
@@ -30,6 +32,16 @@ export function reportedFlag(value: string | undefined): boolean | undefined {
   return value === 'on' ? true : value === 'off' ? false : undefined
 }
 
+/** Why a server that is not what `want` asks for is left, in libpq's words. */
+const WHY: Readonly<Record<Exclude<SessionWant, 'any'>, string>> = {
+  'read-write': 'is read-only', 'read-only': 'is not read-only', primary: 'is in hot standby', standby: 'is not in hot standby',
+}
+
+/** The verdict once the facts are known; the truth table is session-attrs.ts's (libpq's meanings). */
+function verdictFor(want: Exclude<SessionWant, 'any'>, facts: SessionFacts): SessionVerdict {
+  return matchesTargetSessionAttrs(want, facts) ? ACCEPT : { kind: 'reject', why: WHY[want] }
+}
+
 /**
  * Whether a session of a server that reported `reported` fits `want`. `read-write`/`read-only` judge
  * `transaction_read_only` (read-only when the server is in hot standby or read-only by default);
@@ -41,26 +53,20 @@ export function judgeSession(want: SessionWant, reported: ReportedSession): Sess
     case 'any': return ACCEPT
     case 'read-write':
     case 'read-only': {
-      const readOnly = (ro: boolean): SessionVerdict =>
-        want === 'read-write'
-          ? (ro ? { kind: 'reject', why: 'is read-only' } : ACCEPT)
-          : (ro ? ACCEPT : { kind: 'reject', why: 'is not read-only' })
-      // As libpq: both reports are needed to answer without a round trip.
+      // As libpq: both reports are needed to answer without a round trip; an `on` answer to the query means
+      // one of them is on, and libpq takes both as on (either way the session is read-only).
       if (reported.inHotStandby === undefined || reported.defaultReadOnly === undefined) {
-        return { kind: 'ask', sql: READ_ONLY_QUERY, judge: (v) => (v === null ? unanswered(READ_ONLY_QUERY) : readOnly(v.startsWith('on'))) }
+        return { kind: 'ask', sql: READ_ONLY_QUERY, judge: (v) => (v === null ? unanswered(READ_ONLY_QUERY) : verdictFor(want, { inHotStandby: v.startsWith('on'), defaultReadOnly: v.startsWith('on') })) }
       }
-      return readOnly(reported.inHotStandby || reported.defaultReadOnly)
+      return verdictFor(want, { inHotStandby: reported.inHotStandby, defaultReadOnly: reported.defaultReadOnly })
     }
     case 'primary':
     case 'standby': {
-      const inRecovery = (standby: boolean): SessionVerdict =>
-        want === 'primary'
-          ? (standby ? { kind: 'reject', why: 'is in hot standby' } : ACCEPT)
-          : (standby ? ACCEPT : { kind: 'reject', why: 'is not in hot standby' })
+      // Only pg_is_in_recovery() counts here: default_transaction_read_only does not make a primary a standby.
       if (reported.inHotStandby === undefined) {
-        return { kind: 'ask', sql: RECOVERY_QUERY, judge: (v) => (v === null ? unanswered(RECOVERY_QUERY) : inRecovery(v.startsWith('t'))) }
+        return { kind: 'ask', sql: RECOVERY_QUERY, judge: (v) => (v === null ? unanswered(RECOVERY_QUERY) : verdictFor(want, { inHotStandby: v.startsWith('t'), defaultReadOnly: false })) }
       }
-      return inRecovery(reported.inHotStandby)
+      return verdictFor(want, { inHotStandby: reported.inHotStandby, defaultReadOnly: false })
     }
   }
 }
