@@ -9,6 +9,7 @@ const TITLES: Readonly<Record<StepName, string>> = {
   'plaintext-probe': 'plaintext probe',
   authentication: 'authentication',
   server: 'server',
+  hosts: 'hosts',
 }
 
 /** The checklist's first line. */

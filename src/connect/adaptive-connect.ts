@@ -46,6 +46,11 @@ export interface AdaptivePlan {
 /** Sockets whose handshake completed (and was verified) before pg saw them. */
 const alreadySecure = new WeakSet<object>()
 
+/** Marks a socket whose handshake the SDK completed and verified itself before handing it to pg. */
+export function markSecure(socket: TLSSocket): void {
+  alreadySecure.add(socket)
+}
+
 /** Runs `f` once the TLS socket's handshake has completed: now, if it already has. */
 export function whenSecure(socket: TLSSocket, f: () => void): void {
   if (alreadySecure.has(socket)) f()
@@ -77,7 +82,7 @@ export function groupsFor(facts: LearnedFacts | undefined, key: string): string 
 }
 
 /** A verification failure is final: another way in would meet the same certificate. */
-function isVerificationFailure(err: unknown): boolean {
+export function isVerificationFailure(err: unknown): boolean {
   if (err instanceof AzurePgError) return err.code === 'TLS_VERIFY_FAILED'
   return classifyConnectError(err)?.startsWith('tls-') === true
 }

@@ -62,7 +62,8 @@ export interface AuthObservation {
 
 interface GuardState {
   readonly policy: AuthPolicy
-  readonly context: ConnectContext
+  /** The server being logged in to (the host loop tries several). */
+  context: ConnectContext
   readonly connection: GuardedConnection
   asked: AuthMethod | undefined
   mechanisms: readonly string[]
@@ -96,6 +97,18 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
     const refusal = judgeOutcome(policy, { asked, completed: state.completed, channelBound: state.channelBound })
     if (refusal !== undefined) refuse(state, refusal)
   })
+}
+
+/**
+ * A new attempt of the host loop (host-loop.ts) on the same client: what the guard saw of the last server is
+ * forgotten, and its refusals name the server now tried. A connection the guard closed is not reopened: a
+ * refusal ends the connect.
+ */
+export function restartAuthGuard(client: object, context: ConnectContext): void {
+  const s = states.get(client)
+  if (s === undefined || s.closed) return
+  // In place: the guard's listeners hold this state object.
+  Object.assign(s, { context, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, ready: false })
 }
 
 /** What a connection the guard closed still passes on to pg: the failure, and the end of the socket. */

@@ -1,11 +1,11 @@
 import type { TLSSocket } from 'node:tls'
 import pg from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
-import { AzurePgError } from '../errors.js'
+import { AzurePgError, invalidConfig } from '../errors.js'
 import { explainConnectError, type ConnectContext } from '../explain.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS, type AzurePgOptions, type AzurePgPoolOptions, type TargetSessionAttrs } from '../options.js'
 import { assertStaticTarget, prepare, withHiddenPassword, type AzurePgClientConfig, type Prepared } from './prepare.js'
-import { assertPlainPgCanEnforce, guardAuthRequests, installAuthGuard, type GuardedConnection } from './auth-guard.js'
+import { assertPlainPgCanEnforce, guardAuthRequests, installAuthGuard, restartAuthGuard, type GuardedConnection } from './auth-guard.js'
 import { installAdaptiveConnect, whenSecure, type PgConnection } from './adaptive-connect.js'
 import { planConnection, type ConnectionPlan } from './connection-plan.js'
 import { CheckoutLimit, type QueuedCheckout } from './checkout-limit.js'
@@ -16,6 +16,9 @@ import { tellRefusal, traceConnect } from './connect-telemetry.js'
 import { channels, poolName, type PoolCreatedMessage, type PoolState, type PoolWaitMessage } from '../telemetry/channels.js'
 import type { AdaptivePlan } from './adaptive-connect.js'
 import { checkBeforeConnect, expectationOf, verifySession, type TlsExpectation } from './tls-guard.js'
+import { planHost, type HostPlan } from './connection-plan.js'
+import { checkoutLimitMs, needsHostLoop } from './host-order.js'
+import { installHostLoop, sendCancel, type LoopClient, type LoopConnection } from './host-loop.js'
 import { isShutdownNotice, type FailoverEvent } from './failover.js'
 import { failureHooks, PoolFailover, sessionParameters, type FailoverPoolInternals } from './failover-pool.js'
 import { watchSessionParameters } from './session-attrs.js'
@@ -125,6 +128,8 @@ export class AzurePgClient extends pg.Client {
   #phase: PhaseTracker | undefined
   #convert: ((err: unknown) => unknown) | undefined
   #plan: AdaptivePlan | undefined
+  /** With a host list (or a session to check): each server's time limit, and how to plan an attempt at one. */
+  #hostLoop: { readonly limitMs: number; readonly plan: (index: number) => HostPlan } | undefined
 
   // A connection lost during a query becomes an AzurePgError of phase `query`, for the query and for
   // 'error' listeners alike. pg's failure paths are hooked once, on the prototype, so that a query that
@@ -210,23 +215,70 @@ export class AzurePgClient extends pg.Client {
       Object.defineProperty(self, 'password', { value: none, writable: true, enumerable: false, configurable: true })
       Object.defineProperty(self.connectionParameters, 'password', { value: none, writable: true, enumerable: false, configurable: true })
     }
-    installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
     installAuthGuard(this, self.connection as unknown as GuardedConnection, prepared.settings.auth, prepared.context)
     this.#plan = plan
-    // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
-    this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
     const parameters = watchSessionParameters(self.connection as unknown as Parameters<typeof watchSessionParameters>[0])
     sessionParameters.set(this, parameters)
     let shutdownNotice: unknown
     self.connection.on('notice', (msg) => { if (isShutdownNotice(msg)) shutdownNotice = msg })
-    const explain = failureExplainer(this.#phase, prepared.context, prepared.secrets)
+    const { settings } = prepared
+    if (needsHostLoop(settings.hosts.length, settings.targetSessionAttrs)) {
+      // What a server the loop moved past reported is forgotten when the next one is tried.
+      this.#adoptHostLoop(prepared, () => { (parameters as Map<string, string>).clear() })
+    } else {
+      installAdaptiveConnect(self.connection as unknown as PgConnection, plan)
+      // Failures name the phase the connection was in; a connection lost during a query is an AzurePgError too.
+      this.#phase = trackPhase(self.connection as unknown as Parameters<typeof trackPhase>[0], plan.negotiation)
+    }
+    // The explainer reads the server of the moment (with a host list: each attempt's, then the chosen one's).
     // A pooled client's failures are also its pool's business (a server gone: failover); looked up when it fails.
     this.#convert = errorConverter((err) => {
-      const explained = explain(err)
+      const context = this.#context ?? prepared.context
+      const explained = failureExplainer(this.#phase ?? { current: 'tcp' }, context, prepared.secrets)(err)
       const hook = failureHooks.get(this)
-      return hook === undefined ? explained : hook(this, err, explained, { parameters, shutdownNotice, context: prepared.context, secrets: prepared.secrets() })
+      return hook === undefined ? explained : hook(this, err, explained, { parameters, shutdownNotice, context, secrets: prepared.secrets() })
     }, () => {
       this.end().catch(() => undefined)
+    })
+  }
+
+  /**
+   * A host list, or a session to check: connect() runs libpq's host loop (host-loop.ts), which opens and
+   * verifies every session itself, each server against its own name, and gives each its own time limit.
+   */
+  #adoptHostLoop(prepared: Prepared, forgetServer: () => void): void {
+    const self = this as unknown as PgInternals & { sslNegotiation?: unknown; user?: unknown }
+    const { settings } = prepared
+    if (settings.pgExtras['stream'] !== undefined) {
+      throw invalidConfig('The stream option decides where the socket goes, so it cannot be used with a host list or target_session_attrs.', 'Remove stream, or name one server with target_session_attrs=any.')
+    }
+    const limitMs = limitOrDefault(self._connectionTimeoutMillis, 0)
+    // Each server gets the whole limit (libpq's connect_timeout is per host): the loop times them, not pg.
+    self._connectionTimeoutMillis = 0
+    // pg's client must never send an SSLRequest of its own: the loop hands it sessions that are verified already.
+    self.sslNegotiation = 'direct'
+    const plan = (index: number): HostPlan => planHost(prepared, index)
+    this.#hostLoop = { limitMs, plan }
+    this.#phase = { current: 'tcp' }
+    installHostLoop(self as unknown as LoopClient, self.connection as unknown as LoopConnection, {
+      hostCount: settings.hosts.length, attrs: settings.targetSessionAttrs, balance: settings.loadBalanceHosts, limitMs, plan,
+      facts: prepared.facts, secrets: prepared.secrets,
+      attempting: (p, phase) => {
+        forgetServer()
+        this.#context = p.context
+        this.#phase = phase
+        restartAuthGuard(this, p.context)
+      },
+      chosen: (p) => {
+        this.#context = p.context
+        chosenServers.set(this, p)
+        // The client names the server it is connected to, as libpq's PQhost does (telemetry reads these).
+        self.host = p.target.host
+        self.port = p.target.port
+        self.connectionParameters['host'] = p.target.host
+        self.connectionParameters['port'] = p.target.port
+        if (this.#expected !== undefined) this.#expected = { ...this.#expected, host: p.target.host, port: p.target.port }
+      },
     })
   }
 
@@ -389,6 +441,12 @@ export class AzurePgClient extends pg.Client {
       // pg's cancel never throws: a canceller whose settings were changed after creation sends nothing.
       return
     }
+    const loop = this.#hostLoop
+    if (loop !== undefined) {
+      // The cancel goes to the server the query runs on, over a session verified against that server's name.
+      sendCancel(chosenServers.get(target) ?? loop.plan(0), target.processID, target.secretKey, limitOrDefault(loop.limitMs, DEFAULT_CONNECT_TIMEOUT_MS))
+      return
+    }
     this.#guardSessions()
     const self = this as unknown as PgInternals
     const con = self.connection
@@ -429,6 +487,9 @@ interface PgPoolInternals {
 const poolPaths = pg.Pool.prototype as unknown as PgPoolInternals
 
 const NOOP = (): void => undefined
+
+/** The server each host-loop client settled on: where its queries run, so where a cancel must go. */
+const chosenServers = new WeakMap<object, HostPlan>()
 
 /** Each createAzurePgPool pool's prepared configuration, by the options object pg-pool gives its clients. */
 const preparedFor = new WeakMap<object, Prepared>()
@@ -649,8 +710,8 @@ export interface PoolServer {
 export class AzurePgPool extends CheckoutTimedPool {
   /** Use {@link createAzurePgPool}. */
   constructor(config: pg.PoolConfig, prepared: Prepared) {
-    const { host, port, database } = prepared.settings
-    super(config, prepared.config.connectionTimeoutMillis ?? 0, (err) => explainConnectError(err, prepared.context, prepared.secrets()), { host, port, database }, prepared.settings.targetSessionAttrs)
+    const { host, port, database, hosts, targetSessionAttrs } = prepared.settings
+    super(config, checkoutLimitMs(prepared.config.connectionTimeoutMillis ?? 0, hosts.length, targetSessionAttrs), (err) => explainConnectError(err, prepared.context, prepared.secrets()), { host, port, database }, targetSessionAttrs)
     preparedFor.set((this as unknown as PgPoolInternals).options, prepared)
   }
 }

@@ -17,6 +17,7 @@ import { explainConnectError } from '../explain.js'
 import type { AzurePgOptions, AzurePgPoolOptions } from '../options.js'
 import { AzurePgClient, CheckoutTimedPool } from './client.js'
 import { tellRefusal } from './connect-telemetry.js'
+import { checkoutLimitMs } from './host-order.js'
 import { connectContext, prepare, type AzurePgClientConfig } from './prepare.js'
 
 /** What `new Client(config)` accepts: a connection string, or pg's options plus the SDK's. */
@@ -184,7 +185,8 @@ export class Pool extends CheckoutTimedPool {
     const p = pending(given)
     const limit = Number(p.settings?.pgExtras['connectionTimeoutMillis'] ?? 0)
     const server = p.settings === undefined ? undefined : { host: p.settings.host, port: p.settings.port, database: p.settings.database }
-    super({ ...given, Client: PoolClient } as pg.PoolConfig, Number.isFinite(limit) ? limit : 0, poolExplainer(p), server, p.settings?.targetSessionAttrs)
+    const checkout = p.settings === undefined || !Number.isFinite(limit) ? (Number.isFinite(limit) ? limit : 0) : checkoutLimitMs(limit, p.settings.hosts.length, p.settings.targetSessionAttrs)
+    super({ ...given, Client: PoolClient } as pg.PoolConfig, checkout, poolExplainer(p), server, p.settings?.targetSessionAttrs)
     const options = (this as unknown as { options: Record<string, unknown> }).options
     givenLimits.set(options, given.connectionTimeoutMillis)
     if (p.settings !== undefined) nameServer(options, p.settings)

@@ -6,7 +6,7 @@ import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } fro
 import type pg from 'pg'
 import { entraTokenSource, loadDefaultCredential, userFromToken } from '../auth/entra.js'
 import { azureLoginName } from '../config/azure-host.js'
-import type { Settings } from '../config/resolve.js'
+import type { HostTarget, Settings } from '../config/resolve.js'
 import { invalidConfig } from '../errors.js'
 import { DEFAULT_CONNECT_TIMEOUT_MS } from '../options.js'
 import { limitOrDefault } from '../util/time-limit.js'
@@ -46,6 +46,16 @@ export interface Prepared {
   readonly facts: LearnedFacts | undefined
   /** A private, frozen copy of `config.ssl`: what every connection is checked against, whoever holds `config`. */
   readonly ssl: Readonly<Record<string, unknown>>
+  /** Each server of the host list with the user name it is sent and the context its failures are explained with. */
+  readonly hosts: readonly PreparedHost[]
+}
+
+/** One server of the host list, ready to be tried. */
+export interface PreparedHost {
+  readonly target: HostTarget
+  /** The user name as this server gets it (Single Server's `user@server` names this server). */
+  readonly user: string
+  readonly context: ConnectContext
 }
 
 function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
@@ -63,6 +73,8 @@ function buildSsl(settings: Settings, anchors: TrustAnchors): AzurePgSslConfig {
 
 interface EntraLogin {
   readonly user: string
+  /** The user name before Azure naming (from the configuration or the token), for naming it per server. */
+  readonly plainUser: string | undefined
   readonly password: () => Promise<string>
   readonly lastToken: () => string | undefined
 }
@@ -85,15 +97,17 @@ async function entraLogin(settings: Settings): Promise<EntraLogin | undefined> {
     return (last = await nextToken())
   }
   let user = settings.user
+  let plainUser: string | undefined
   if (user === undefined) {
     const fromToken = userFromToken(await password())
     if (fromToken === undefined) {
       throw invalidConfig('No user name is configured, and the Entra ID token carries none (upn, preferred_username, unique_name, appid).',
         'Set user to the Entra principal name the server knows (a user\'s UPN, a group or a managed identity name).')
     }
+    plainUser = fromToken
     user = azureLoginName({ user: fromToken, serverName: settings.serverName, serverType: settings.serverType, host: settings.host })
   }
-  return { user, password, lastToken: () => last }
+  return { user, plainUser, password, lastToken: () => last }
 }
 
 /**
@@ -127,24 +141,6 @@ export function connectContext(settings: Settings, user: string, trust: string, 
 }
 
 /**
- * Refuses (`INVALID_CONFIG`) a configuration this connect path cannot honour yet: several hosts, a
- * target_session_attrs other than `any`, a load_balance_hosts other than `disable`. The configuration layer
- * reads them all; until connecting tries each host and checks the session, nothing may quietly connect to
- * the first host only. (Placeholder for the connect side of issue 22, which replaces it.)
- */
-export function assertConnectableTargets(settings: Settings): void {
-  const asked = [
-    ...(settings.hosts.length > 1 ? [`${settings.hosts.length} hosts`] : []),
-    ...(settings.targetSessionAttrs !== 'any' ? [`target_session_attrs "${settings.targetSessionAttrs}"`] : []),
-    ...(settings.loadBalanceHosts !== 'disable' ? [`load_balance_hosts "${settings.loadBalanceHosts}"`] : []),
-  ]
-  if (asked.length > 0) {
-    throw invalidConfig(`The configuration asks for ${asked.join(', ')}, which this version of azure-pg-tls cannot connect with yet.`,
-      'Name a single host, and leave target_session_attrs and load_balance_hosts unset.')
-  }
-}
-
-/**
  * Refuses (`INVALID_CONFIG`) what one static pg configuration cannot carry: several hosts (pg connects to
  * one `host`), or a target_session_attrs other than `any` (pg never checks the session). For
  * `resolveAzurePgConfig`, whose result goes to plain pg.
@@ -161,7 +157,6 @@ export function assertStaticTarget(settings: Settings): void {
  * the error context. Reports the settings' warnings to their logger.
  */
 export async function prepare(settings: Settings): Promise<Prepared> {
-  assertConnectableTargets(settings)
   for (const w of settings.warnings) settings.logger.warn(w)
   const trustStart = performance.now()
   const [anchors, facts] = await Promise.all([
@@ -208,7 +203,16 @@ export async function prepare(settings: Settings): Promise<Prepared> {
     const more = [entra?.lastToken(), lastAnswer].filter((s): s is string => s !== undefined)
     return more.length === 0 ? fixed : [...fixed, ...more]
   }
-  return { settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts, ssl: Object.freeze(copyOf(config.ssl as unknown as Record<string, unknown>)) }
+  const entraUser = entra?.plainUser
+  const hosts = settings.hosts.map((target): PreparedHost => {
+    // A configured user is named per server by the resolver; a user taken from the token is named here.
+    const hostUser = target.user ?? (entraUser === undefined ? user : azureLoginName({ user: entraUser, serverName: target.serverName, serverType: settings.serverType, host: target.host }))
+    return Object.freeze({ target, user: hostUser, context: { ...context, host: target.host, connectHost: target.connectHost, port: target.port, user: hostUser } })
+  })
+  return {
+    settings, config, context, secrets, trustKey: trustKey(anchors.ca), facts, ssl: Object.freeze(copyOf(config.ssl as unknown as Record<string, unknown>)),
+    hosts: Object.freeze(hosts),
+  }
 }
 
 /** A copy of a pg configuration whose password is not enumerable, so logging the object never prints it (as pg-pool does). */

@@ -4,7 +4,7 @@ import type { PlaintextVerdict } from './plaintext-probe.js'
 import type { AddressLookup } from './probe.js'
 
 /** The doctor's steps, in the order they run. */
-export type StepName = 'configuration' | 'dns' | 'tcp' | 'tls-request' | 'tls-handshake' | 'plaintext-probe' | 'authentication' | 'server'
+export type StepName = 'configuration' | 'dns' | 'tcp' | 'tls-request' | 'tls-handshake' | 'plaintext-probe' | 'authentication' | 'server' | 'hosts'
 
 /** One step's outcome. `fix` comes from the same error-to-fix table as `AzurePgError.hint`. */
 export interface StepResult {

@@ -14,6 +14,8 @@ import { commonName, parseCertificates } from '../util/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
 import { describeTier } from '../trust/trust-tier.js'
 import { askedLine, authVerdict, policyLine } from './auth-notes.js'
+import { AZURE_HA_NOTES, chosenByRoles, probeRole, roleWords, settingsForHost } from './host-roles.js'
+import { needsHostLoop } from '../connect/host-order.js'
 import { peerChain, rootVerdict, type CandidateRoot } from './chain.js'
 import { incompleteChainVerdict } from './incomplete-chain.js'
 import { dnsNotes, poolerNote, serverKind } from './notes.js'
@@ -136,6 +138,7 @@ const configuration: DoctorStep = {
       policyLine(settings),
       ...(settings.connectHost !== host ? [`hostaddr ${settings.connectHost}: connecting there, verifying the certificate for ${host}`] : []),
       ...(settings.entra !== undefined ? [`Entra ID token scope ${settings.entra.scope}`] : []),
+      ...(settings.hosts.length > 1 ? [`host list of ${settings.hosts.length} servers (target_session_attrs=${settings.targetSessionAttrs}, load_balance_hosts=${settings.loadBalanceHosts}): the network and TLS steps check the first; the hosts step logs in to each`] : []),
     ])
   },
 }
@@ -250,7 +253,9 @@ const authentication: DoctorStep = {
     }
     // --timeout bounds the login and the server's queries too, not only the network steps.
     const limit = state.input.timeoutMs
-    const client = new AzurePgClient(prepared, { ...prepared.config, connectionTimeoutMillis: limit, query_timeout: limit })
+    // With a host list, the steps so far looked at its first server: the login too (the hosts step looks at each).
+    const login = needsHostLoop(settings.hosts.length, settings.targetSessionAttrs) ? await prepare(settingsForHost(settings, need(settings.hosts[0], 'the first host'))) : prepared
+    const client = new AzurePgClient(login, { ...login.config, connectionTimeoutMillis: limit, query_timeout: limit })
     try {
       await client.connect()
     } catch (err) {
@@ -288,5 +293,44 @@ const server: DoctorStep = {
   },
 }
 
+const hosts: DoctorStep = {
+  name: 'hosts',
+  async run(state) {
+    const settings = need(state.settings, 'the configuration')
+    const { targetSessionAttrs: attrs } = settings
+    if (!needsHostLoop(settings.hosts.length, attrs)) return undefined
+    const list = settings.hosts.map((h) => (h.connectHost === h.host ? `${h.host}:${h.port}` : `${h.host} (${h.connectHost}):${h.port}`))
+    if (state.client === undefined) {
+      return { step: 'hosts', status: 'skip', summary: `${list.length} servers, target_session_attrs=${attrs}: log in (--password-stdin, PGPASSWORD or --entra) to see each one's role`, details: list }
+    }
+    const roles = await Promise.all(settings.hosts.map((h) => probeRole(settings, h, state.input.timeoutMs)))
+    const details = [
+      ...roles.map((r, i) => `${list[i] ?? '?'}: ${roleWords(r)}`),
+      ...(settings.loadBalanceHosts === 'random' ? ['load_balance_hosts=random: each connect tries the servers in its own random order; the choice below is for the order given'] : []),
+      ...AZURE_HA_NOTES,
+    ]
+    const chosen = chosenByRoles(roles, attrs)
+    if (chosen === undefined) {
+      const failedLogin = roles.find((r) => !r.ok)
+      return {
+        step: 'hosts', status: 'fail', summary: `target_session_attrs=${attrs}: no server of the list would be chosen`, details,
+        code: failedLogin === undefined ? 'CONNECTION_FAILED' : failedLogin.code,
+        reason: failedLogin === undefined ? `none of the ${roles.length} servers is of the kind ${attrs} asks for` : 'a server could not be logged in to, and none of the others is of the kind asked for',
+        fix: 'List the server of that role (the primary for read-write, a read replica for read-only or standby), or change target_session_attrs; on Azure, the writer virtual endpoint always points to the primary.',
+      }
+    }
+    const role = roles[chosen]
+    const failed = roles.slice(0, chosen).some((r) => !r.ok)
+    return {
+      step: 'hosts', status: failed ? 'warn' : 'pass',
+      summary: `target_session_attrs=${attrs} would choose ${list[chosen] ?? '?'} (${role?.ok === true && role.inRecovery ? 'standby' : 'primary'})`, details,
+      ...(failed && {
+        reason: 'a server listed before it could not be logged in to: a connect stops at a failure after a server has answered (TLS, login), as libpq does, and reaches the chosen one only when the earlier ones are down or out of time',
+        fix: 'Fix or remove the server that failed, so that connects reach the chosen one.',
+      }),
+    }
+  },
+}
+
 /** The steps, in the order they run. */
-export const DOCTOR_STEPS: readonly DoctorStep[] = [configuration, dns, tcp, tlsRequest, tlsHandshake, plaintextProbe, authentication, server]
+export const DOCTOR_STEPS: readonly DoctorStep[] = [configuration, dns, tcp, tlsRequest, tlsHandshake, plaintextProbe, authentication, server, hosts]

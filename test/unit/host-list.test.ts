@@ -1,9 +1,9 @@
 // The host list (issue 22): host, hostaddr and port as lists paired by libpq's rules, per-host naming and
 // TLS names, target_session_attrs and load_balance_hosts against libpq 16's allow-lists, and the refusals
-// that keep a multi-host configuration from quietly connecting to its first host only.
+// that keep a multi-host configuration away from plain pg (resolveAzurePgConfig).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { assertConnectableTargets, prepare } from '../../src/connect/prepare.js'
+import { prepare } from '../../src/connect/prepare.js'
 import { resolveSettings, type Settings } from '../../src/config/resolve.js'
 import { resolveAzurePgConfig } from '../../src/index.js'
 import type { AzurePgOptions } from '../../src/options.js'
@@ -199,17 +199,13 @@ describe('target_session_attrs and load_balance_hosts', () => {
   })
 })
 
-describe('until connecting honours the list', () => {
-  it('assertConnectableTargets refuses several hosts, a session requirement or load balancing, and passes one plain host', () => {
-    assertConnectableTargets(settings({ host: A }))
-    assertConnectableTargets(settings({ host: A, target_session_attrs: 'any', load_balance_hosts: 'disable' }))
-    assert.match(expectAzureErrorSync(() => assertConnectableTargets(settings({ host: [A, B] })), 'INVALID_CONFIG').message, /2 hosts/)
-    assert.match(expectAzureErrorSync(() => assertConnectableTargets(settings({ host: A, target_session_attrs: 'read-write' })), 'INVALID_CONFIG').message, /target_session_attrs "read-write"/)
-    assert.match(expectAzureErrorSync(() => assertConnectableTargets(settings({ host: A, load_balance_hosts: 'random' })), 'INVALID_CONFIG').message, /load_balance_hosts "random"/)
-  })
-
-  it('prepare refuses a host list before loading anything', async () => {
-    await expectAzureError(() => prepare(settings({ host: [A, B], certs: { source: 'bundled' } })), 'INVALID_CONFIG')
+describe('preparing a host list', () => {
+  it('prepare gives each server its own login name and the context its failures are explained with', async () => {
+    const p = await prepare(settings({ host: [A, B], hostaddr: ['10.1.0.4', ''], port: [5432, 6432], serverType: 'single', certs: { source: 'bundled' } }))
+    assert.deepEqual(p.hosts.map((h) => [h.user, h.context.host, h.context.connectHost, h.context.port, h.context.user]), [
+      ['alice@srva', A, '10.1.0.4', 5432, 'alice@srva'],
+      ['alice@srvb', B, B, 6432, 'alice@srvb'],
+    ])
   })
 
   it('resolveAzurePgConfig refuses a host list and a session requirement, pointing to the SDK client and pool', async () => {
