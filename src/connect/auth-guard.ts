@@ -2,6 +2,8 @@
 // authentication requests, before pg answers them: a refused request gets no password, no token (the
 // password function is never called), no SCRAM proof, and the connection is closed with
 // AUTH_METHOD_REFUSED. What each login used is kept per client for the doctor.
+// First: loads pg without its Cloudflare probe (see load-pg.ts).
+import './load-pg.js'
 import pg from 'pg'
 import { judgeOutcome, judgeRequest, refusalInWords, SCRAM_PLUS, type AuthMethod, type AuthPolicy, type AuthRequest, type Refusal } from '../config/auth-policy.js'
 import { AzurePgError, invalidConfig, PHASE_WORDS } from '../errors.js'

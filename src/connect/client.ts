@@ -1,4 +1,6 @@
 import type { TLSSocket } from 'node:tls'
+// First: loads pg without its Cloudflare probe (see load-pg.ts).
+import './load-pg.js'
 import pg from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'
 import { AzurePgError, invalidConfig } from '../errors.js'
@@ -53,6 +55,18 @@ interface PgFailurePaths {
 }
 
 const pgPaths = pg.Client.prototype as unknown as PgFailurePaths
+
+/**
+ * Whether a client has a running or queued query that `_errorAllQueries` would fail. pg 8.12 and later
+ * keep them in `_activeQuery`, `_sentQueryQueue` and `_queryQueue`; older versions in `activeQuery` and
+ * `queryQueue` (read only there: pg 8.12+ prints a deprecation warning for those). Any other shape: yes.
+ */
+function hasQueries(c: PgInternals): boolean {
+  const old = c as unknown as { activeQuery?: unknown; queryQueue?: unknown[] }
+  if ('_queryQueue' in c) return c._activeQuery != null || (c._queryQueue?.length ?? 1) > 0 || (c._sentQueryQueue?.length ?? 0) > 0
+  if ('queryQueue' in c) return old.activeQuery != null || (old.queryQueue?.length ?? 1) > 0
+  return true
+}
 
 /** Whether pg puts a `query_timeout` on this call: as pg decides it, the query's own unless falsy, else the client's. */
 function hasReadTimeout(config: unknown, client: PgInternals): boolean {
@@ -155,8 +169,11 @@ export class AzurePgClient extends pg.Client {
       return pgPaths.emit.call(this, event, ...args)
     })
     // A lost connection (socket error, unexpected end) reaches the running and queued queries here.
+    // pg calls it on every end of a connection, an orderly end() included, when mostly nothing waits: the
+    // error is explained (which looks for secrets in it) only when a query will receive it.
     hook('_errorAllQueries', function errorAllQueries(this: AzurePgClient, err: unknown): void {
-      pgPaths._errorAllQueries.call(this, this.#convert === undefined ? err : this.#convert(err))
+      const convert = this.#convert
+      pgPaths._errorAllQueries.call(this, convert === undefined || !hasQueries(this as unknown as PgInternals) ? err : convert(err))
     })
     // A server's ErrorResponse after login: a FATAL one (a restart) is a lost connection; SQL errors come back unchanged.
     hook('_handleErrorMessage', function handleErrorMessage(this: AzurePgClient, msg: unknown): void {

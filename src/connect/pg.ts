@@ -9,6 +9,8 @@
 // inside pool code and promise executors (pg-pool's newClient, Knex's acquireRawConnection), where a
 // throwing constructor would escape as a synchronous exception or leave a pool's bookkeeping half done,
 // and pg's own constructor never throws for a bad configuration either.
+// First: loads pg without its Cloudflare probe (see load-pg.ts).
+import './load-pg.js'
 import pg from 'pg'
 import type * as upstream from 'pg'
 import { resolveOptions, type Settings } from '../config/resolve.js'

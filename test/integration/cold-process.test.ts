@@ -105,11 +105,23 @@ describe('importing the package', () => {
     assert.equal(stdout.trim(), 'true true')
   })
 
-  it('loads neither node-fetch nor node:http/https (beyond what pg itself loads) for a client that downloads nothing', async () => {
+  it('loads neither node-fetch, nor node:http/https, nor undici for a client that downloads nothing', async () => {
     const { builtins, urls } = await loadedBy(PLAIN_CLIENT)
-    // pg loads node:http itself (its Cloudflare check touches the global Response, which is undici's).
-    const byPg = (await loadedBy("await import('pg')")).builtins
     assert.deepEqual(urls.filter((u) => u.includes('node-fetch') || u.includes('@azure/identity')), [])
-    assert.deepEqual(builtins.filter((b) => (b === 'http' || b === 'https') && !byPg.includes(b)), [])
+    assert.deepEqual(builtins.filter((b) => b === 'http' || b === 'https' || b.includes('undici')), [])
+  })
+
+  it('loads pg without its Cloudflare probe loading undici, leaves the globals as they were, and shares pg with the process', async () => {
+    // pg alone (on Node 20, which has no global navigator) constructs a Response at load: undici, node:http.
+    const byPg = (await loadedBy("await import('pg')")).builtins
+    const hasNavigator = 'navigator' in globalThis
+    assert.equal(byPg.some((b) => b.includes('undici')), !hasNavigator)
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `
+      const before = 'navigator' in globalThis
+      const sdk = await import('azure-pg-tls')
+      const { default: pg } = await import('pg')
+      const undici = process.moduleLoadList.some((m) => m.includes('undici'))
+      console.log(JSON.stringify({ same: before === ('navigator' in globalThis), undici, shared: Object.getPrototypeOf(sdk.AzurePgClient) === pg.Client }))`], { cwd: repo, timeout: 60_000, env: { PATH: process.env['PATH'] } })
+    assert.deepEqual(JSON.parse(stdout.trim()), { same: true, undici: false, shared: true })
   })
 })
