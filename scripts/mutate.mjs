@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run mutate: mutation testing (StrykerJS, stryker.config.json) in groups (test/mutation/groups.json).
-// Each group's source files are tested only by the test files that cover them, all in one process per
-// mutant (test/mutation/run-tests.ts), stopping at the first failing test (test/mutation/bail.mjs).
+// Each group's source files are tested only by the test files that cover them, all in one plain node
+// process per mutant (test/mutation/run-tests.mjs) on the sandbox compiled once to JavaScript
+// (test/mutation/build.mjs, Stryker's buildCommand), stopping at the first failing test (test/mutation/bail.mjs).
 // One Stryker run per group, one after the other, each incremental: its state is
 // test/mutation/incremental/<group>.json (committed), so a re-run tests only the mutants of changed code.
 // Stryker's command runner cannot tell which tests changed: a group whose test files (or test/support,
@@ -48,7 +49,7 @@ function filesUnder(dir) {
 function testsFingerprint(group) {
   const hash = createHash('sha256')
   const files = [...group.tests, ...filesUnder('test/support'), ...filesUnder('lab'), ...filesUnder('test/fixtures'),
-    'test/mutation/run-tests.ts', 'test/mutation/bail.mjs', 'stryker.config.json']
+    'test/mutation/run-tests.mjs', 'test/mutation/build.mjs', 'test/mutation/bail.mjs', 'stryker.config.json']
   for (const f of files) hash.update(`${f}\0`).update(readFileSync(f)).update('\0')
   hash.update(JSON.stringify(group))
   return hash.digest('hex')
@@ -67,8 +68,11 @@ function runGroup(name, group) {
     _comment: `Written by scripts/mutate.mjs for group ${name}; do not edit.`,
     mutate: only === undefined ? group.mutate : only.split(','),
     commandRunner: {
-      command: `node --import tsx --import ./lab/loopback-guard.ts --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.ts ${group.tests.join(' ')}`,
+      command: `node --import ./lab/loopback-guard.js --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.mjs ${group.tests.join(' ')}`,
     },
+    // Once per sandbox, before the dry run: every .ts compiled to a .js beside it, so that each mutant's
+    // process is plain node (no tsx start-up and module transforms per mutant).
+    buildCommand: 'node test/mutation/build.mjs',
     incremental: only === undefined,
     incrementalFile,
     htmlReporter: { fileName: join(dir, 'mutation.html') },
