@@ -12,6 +12,11 @@
 //   node scripts/mutate.mjs                 every group
 //   node scripts/mutate.mjs tls trust       those groups
 //   node scripts/mutate.mjs --force ...     ignore the incremental state
+//   node scripts/mutate.mjs --keep-killed ...
+//                                           for groups whose tests changed: keep the killed (and timed
+//                                           out) results of the state and test again only the survivors
+//                                           and the mutants of changed source. Right only when the tests
+//                                           were added to or strengthened, never weakened or removed.
 //   node scripts/mutate.mjs --summary       only print the table of the last reports
 //   node scripts/mutate.mjs trust --only 'src/trust/store.ts:120-140'
 //                                           a focused check of some files or lines (Stryker's --mutate
@@ -29,6 +34,8 @@ process.chdir(root)
 const args = process.argv.slice(2)
 const force = args.includes('--force')
 const summaryOnly = args.includes('--summary')
+const keepKilled = args.includes('--keep-killed')
+if (keepKilled && force) throw new Error('mutate: --keep-killed and --force exclude each other')
 const { groups } = JSON.parse(readFileSync('test/mutation/groups.json', 'utf8'))
 const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'))
 const onlyAt = args.indexOf('--only')
@@ -83,8 +90,9 @@ function runGroup(name, group) {
   delete config.$schema
   const configFile = join(dir, 'stryker.config.json')
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`)
-  const full = only === undefined && (force || stale)
-  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : ', incremental'}`)
+  const kept = only === undefined && stale && keepKilled && existsSync(incrementalFile) ? keepDetected(incrementalFile) : undefined
+  const full = only === undefined && (force || stale) && kept === undefined
+  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : kept === undefined ? ', incremental' : `, incremental: its tests changed, ${kept} killed results kept, the survivors tested again`}`)
   const started = Date.now()
   const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit' })
   const seconds = Math.round((Date.now() - started) / 1000)
@@ -95,6 +103,21 @@ function runGroup(name, group) {
 }
 
 const COUNTED = ['Killed', 'Timeout', 'Survived', 'NoCoverage']
+
+/**
+ * --keep-killed: drops from a group's state every result that is not a detection (Killed, Timeout) or
+ * an Ignored mutant, so Stryker's incremental run tests those mutants again; returns how many were kept.
+ */
+function keepDetected(file) {
+  const state = JSON.parse(readFileSync(file, 'utf8'))
+  let kept = 0
+  for (const entry of Object.values(state.files)) {
+    entry.mutants = entry.mutants.filter((m) => ['Killed', 'Timeout', 'Ignored'].includes(m.status))
+    kept += entry.mutants.filter((m) => m.status !== 'Ignored').length
+  }
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`)
+  return kept
+}
 
 /** The per-file table of the groups' latest reports (markdown). */
 function summary(names) {
