@@ -17,6 +17,10 @@
 //                                           out) results of the state and test again only the survivors
 //                                           and the mutants of changed source. Right only when the tests
 //                                           were added to or strengthened, never weakened or removed.
+//   node scripts/mutate.mjs --concurrency 4 --timeout-ms 60000 ...
+//                                           Stryker's concurrency and timeoutMS for this run (on a busy
+//                                           machine: a healthy run slower than the limit would count as
+//                                           a timeout, that is as detected)
 //   node scripts/mutate.mjs --summary       only print the table of the last reports
 //   node scripts/mutate.mjs trust --only 'src/trust/store.ts:120-140'
 //                                           a focused check of some files or lines (Stryker's --mutate
@@ -26,7 +30,8 @@
 // Writes reports/mutation/<group>/ (html, json; not committed) and reports/mutation/summary.md.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -41,7 +46,18 @@ const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'))
 const onlyAt = args.indexOf('--only')
 const only = onlyAt === -1 ? undefined : args[onlyAt + 1]
 if (onlyAt !== -1 && (only === undefined || only.startsWith('--'))) throw new Error('mutate: --only needs files or ranges, as Stryker\'s --mutate takes them')
-const asked = args.filter((a, i) => !a.startsWith('--') && !(onlyAt !== -1 && i === onlyAt + 1))
+/** The value of a numeric option, or undefined. */
+function numberOption(name) {
+  const at = args.indexOf(name)
+  if (at === -1) return undefined
+  const value = Number(args[at + 1])
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`mutate: ${name} needs a positive whole number`)
+  return value
+}
+const concurrency = numberOption('--concurrency')
+const timeoutMS = numberOption('--timeout-ms')
+const valued = new Set(['--only', '--concurrency', '--timeout-ms'].map((o) => args.indexOf(o)).filter((i) => i !== -1).map((i) => i + 1))
+const asked = args.filter((a, i) => !a.startsWith('--') && !valued.has(i))
 for (const name of asked) if (!(name in groups)) throw new Error(`mutate: no group ${name} (groups: ${Object.keys(groups).join(', ')})`)
 const chosen = asked.length > 0 ? asked : Object.keys(groups)
 const stateDir = 'test/mutation/incremental'
@@ -86,6 +102,8 @@ function runGroup(name, group) {
     jsonReporter: { fileName: join(dir, 'mutation.json') },
     // A sandbox folder per group, so that two groups may run at once without sharing or copying one.
     tempDirName: `.stryker-tmp-${name}`,
+    ...(concurrency !== undefined && { concurrency }),
+    ...(timeoutMS !== undefined && { timeoutMS }),
   }
   delete config.$schema
   const configFile = join(dir, 'stryker.config.json')
@@ -94,7 +112,11 @@ function runGroup(name, group) {
   const full = only === undefined && (force || stale) && kept === undefined
   console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : kept === undefined ? ', incremental' : `, incremental: its tests changed, ${kept} killed results kept, the survivors tested again`}`)
   const started = Date.now()
-  const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit' })
+  // The tests' temporary folders carry this run's tag (lab/temp-dir.ts): a mutant stopped at its time
+  // limit is killed before it can remove its own, so they are removed here, and only this run's.
+  const tag = `mutate${process.pid}${name.replace(/[^a-z]/g, '')}`
+  const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit', env: { ...process.env, AZURE_PG_TLS_LAB_RUN: tag } })
+  for (const f of readdirSync(tmpdir())) if (f.startsWith(`azure-pg-tls-${tag}-`)) rmSync(join(tmpdir(), f), { recursive: true, force: true })
   const seconds = Math.round((Date.now() - started) / 1000)
   if (r.status !== 0) throw new Error(`mutate: group ${name} failed (exit ${r.status}) after ${seconds} s`)
   if (only === undefined) writeFileSync(fingerprintFile, `${fingerprint}\n`)
