@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run mutate: mutation testing (StrykerJS, stryker.config.json) in groups (test/mutation/groups.json).
-// Each group's source files are tested only by the test files that cover them, all in one process per
-// mutant (test/mutation/run-tests.ts), stopping at the first failing test (test/mutation/bail.mjs).
+// Each group's source files are tested only by the test files that cover them, all in one plain node
+// process per mutant (test/mutation/run-tests.mjs) on the sandbox compiled once to JavaScript
+// (test/mutation/build.mjs, Stryker's buildCommand), stopping at the first failing test (test/mutation/bail.mjs).
 // One Stryker run per group, one after the other, each incremental: its state is
 // test/mutation/incremental/<group>.json (committed), so a re-run tests only the mutants of changed code.
 // Stryker's command runner cannot tell which tests changed: a group whose test files (or test/support,
@@ -11,6 +12,15 @@
 //   node scripts/mutate.mjs                 every group
 //   node scripts/mutate.mjs tls trust       those groups
 //   node scripts/mutate.mjs --force ...     ignore the incremental state
+//   node scripts/mutate.mjs --keep-killed ...
+//                                           for groups whose tests changed: keep the killed (and timed
+//                                           out) results of the state and test again only the survivors
+//                                           and the mutants of changed source. Right only when the tests
+//                                           were added to or strengthened, never weakened or removed.
+//   node scripts/mutate.mjs --concurrency 4 --timeout-ms 60000 ...
+//                                           Stryker's concurrency and timeoutMS for this run (on a busy
+//                                           machine: a healthy run slower than the limit would count as
+//                                           a timeout, that is as detected)
 //   node scripts/mutate.mjs --summary       only print the table of the last reports
 //   node scripts/mutate.mjs trust --only 'src/trust/store.ts:120-140'
 //                                           a focused check of some files or lines (Stryker's --mutate
@@ -20,7 +30,8 @@
 // Writes reports/mutation/<group>/ (html, json; not committed) and reports/mutation/summary.md.
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -28,12 +39,25 @@ process.chdir(root)
 const args = process.argv.slice(2)
 const force = args.includes('--force')
 const summaryOnly = args.includes('--summary')
+const keepKilled = args.includes('--keep-killed')
+if (keepKilled && force) throw new Error('mutate: --keep-killed and --force exclude each other')
 const { groups } = JSON.parse(readFileSync('test/mutation/groups.json', 'utf8'))
 const base = JSON.parse(readFileSync('stryker.config.json', 'utf8'))
 const onlyAt = args.indexOf('--only')
 const only = onlyAt === -1 ? undefined : args[onlyAt + 1]
 if (onlyAt !== -1 && (only === undefined || only.startsWith('--'))) throw new Error('mutate: --only needs files or ranges, as Stryker\'s --mutate takes them')
-const asked = args.filter((a, i) => !a.startsWith('--') && !(onlyAt !== -1 && i === onlyAt + 1))
+/** The value of a numeric option, or undefined. */
+function numberOption(name) {
+  const at = args.indexOf(name)
+  if (at === -1) return undefined
+  const value = Number(args[at + 1])
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`mutate: ${name} needs a positive whole number`)
+  return value
+}
+const concurrency = numberOption('--concurrency')
+const timeoutMS = numberOption('--timeout-ms')
+const valued = new Set(['--only', '--concurrency', '--timeout-ms'].map((o) => args.indexOf(o)).filter((i) => i !== -1).map((i) => i + 1))
+const asked = args.filter((a, i) => !a.startsWith('--') && !valued.has(i))
 for (const name of asked) if (!(name in groups)) throw new Error(`mutate: no group ${name} (groups: ${Object.keys(groups).join(', ')})`)
 const chosen = asked.length > 0 ? asked : Object.keys(groups)
 const stateDir = 'test/mutation/incremental'
@@ -48,7 +72,7 @@ function filesUnder(dir) {
 function testsFingerprint(group) {
   const hash = createHash('sha256')
   const files = [...group.tests, ...filesUnder('test/support'), ...filesUnder('lab'), ...filesUnder('test/fixtures'),
-    'test/mutation/run-tests.ts', 'test/mutation/bail.mjs', 'stryker.config.json']
+    'test/mutation/run-tests.mjs', 'test/mutation/build.mjs', 'test/mutation/bail.mjs', 'stryker.config.json']
   for (const f of files) hash.update(`${f}\0`).update(readFileSync(f)).update('\0')
   hash.update(JSON.stringify(group))
   return hash.digest('hex')
@@ -67,22 +91,32 @@ function runGroup(name, group) {
     _comment: `Written by scripts/mutate.mjs for group ${name}; do not edit.`,
     mutate: only === undefined ? group.mutate : only.split(','),
     commandRunner: {
-      command: `node --import tsx --import ./lab/loopback-guard.ts --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.ts ${group.tests.join(' ')}`,
+      command: `node --import ./lab/loopback-guard.js --test-reporter=./test/mutation/bail.mjs --test-reporter-destination=stdout test/mutation/run-tests.mjs ${group.tests.join(' ')}`,
     },
+    // Once per sandbox, before the dry run: every .ts compiled to a .js beside it, so that each mutant's
+    // process is plain node (no tsx start-up and module transforms per mutant).
+    buildCommand: 'node test/mutation/build.mjs',
     incremental: only === undefined,
     incrementalFile,
     htmlReporter: { fileName: join(dir, 'mutation.html') },
     jsonReporter: { fileName: join(dir, 'mutation.json') },
     // A sandbox folder per group, so that two groups may run at once without sharing or copying one.
     tempDirName: `.stryker-tmp-${name}`,
+    ...(concurrency !== undefined && { concurrency }),
+    ...(timeoutMS !== undefined && { timeoutMS }),
   }
   delete config.$schema
   const configFile = join(dir, 'stryker.config.json')
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`)
-  const full = only === undefined && (force || stale)
-  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : ', incremental'}`)
+  const kept = only === undefined && stale && keepKilled && existsSync(incrementalFile) ? keepDetected(incrementalFile) : undefined
+  const full = only === undefined && (force || stale) && kept === undefined
+  console.log(`\n== mutate: group ${name}${only === undefined ? '' : ` only ${only}`} (${group.mutate.join(', ')}; ${group.tests.length} test files)${full ? ', in full' + (force ? '' : ': its tests changed') : kept === undefined ? ', incremental' : `, incremental: its tests changed, ${kept} killed results kept, the survivors tested again`}`)
   const started = Date.now()
-  const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit' })
+  // The tests' temporary folders carry this run's tag (lab/temp-dir.ts): a mutant stopped at its time
+  // limit is killed before it can remove its own, so they are removed here, and only this run's.
+  const tag = `mutate${process.pid}${name.replace(/[^a-z]/g, '')}`
+  const r = spawnSync('npx', ['stryker', 'run', configFile, ...(full ? ['--force'] : [])], { stdio: 'inherit', env: { ...process.env, AZURE_PG_TLS_LAB_RUN: tag } })
+  for (const f of readdirSync(tmpdir())) if (f.startsWith(`azure-pg-tls-${tag}-`)) rmSync(join(tmpdir(), f), { recursive: true, force: true })
   const seconds = Math.round((Date.now() - started) / 1000)
   if (r.status !== 0) throw new Error(`mutate: group ${name} failed (exit ${r.status}) after ${seconds} s`)
   if (only === undefined) writeFileSync(fingerprintFile, `${fingerprint}\n`)
@@ -91,6 +125,21 @@ function runGroup(name, group) {
 }
 
 const COUNTED = ['Killed', 'Timeout', 'Survived', 'NoCoverage']
+
+/**
+ * --keep-killed: drops from a group's state every result that is not a detection (Killed, Timeout) or
+ * an Ignored mutant, so Stryker's incremental run tests those mutants again; returns how many were kept.
+ */
+function keepDetected(file) {
+  const state = JSON.parse(readFileSync(file, 'utf8'))
+  let kept = 0
+  for (const entry of Object.values(state.files)) {
+    entry.mutants = entry.mutants.filter((m) => ['Killed', 'Timeout', 'Ignored'].includes(m.status))
+    kept += entry.mutants.filter((m) => m.status !== 'Ignored').length
+  }
+  writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`)
+  return kept
+}
 
 /** The per-file table of the groups' latest reports (markdown). */
 function summary(names) {
