@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url'
 
 const files = process.argv.slice(2)
 if (files.length === 0) throw new Error('run-tests.mjs: name the test files to run')
-for (const file of files) {
-  if (!file.endsWith('.ts')) throw new Error(`run-tests.mjs: ${file} is not a .ts test file`)
-  await import(pathToFileURL(resolve(`${file.slice(0, -3)}.js`)).href)
-}
+for (const file of files) if (!file.endsWith('.ts')) throw new Error(`run-tests.mjs: ${file} is not a .ts test file`)
+// Resolved before the first import: a test file may change the working folder (process.chdir) as it loads.
+const urls = files.map((file) => pathToFileURL(resolve(`${file.slice(0, -3)}.js`)).href)
+for (const url of urls) await import(url)
