@@ -2,7 +2,9 @@
 // the certificate it is given (one the client trusts, as an interceptor's would be), and then writes
 // whatever bytes a test scripts in answer to each client message. For what a real server never sends:
 // a refused request with ReadyForQuery and a forged result behind it in one record, an authentication
-// request pg-protocol cannot parse. It records what the client sent inside TLS.
+// request pg-protocol cannot parse; or, instead of `S`, any other answer to the SSLRequest (an
+// ErrorResponse in the clear, as a postmaster that cannot start a backend sends). It records what the
+// client sent inside TLS, and how many connections it took.
 import { createServer, type Socket } from 'node:net'
 import { TLSSocket } from 'node:tls'
 import { listenOnLoopback, SocketSet } from './tcp-server.js'
@@ -18,6 +20,8 @@ export type ServerScript = (message: ClientMessage | 'startup', tls: TLSSocket) 
 
 export interface ScriptedServer {
   readonly port: number
+  /** Connections accepted (TCP). */
+  readonly connections: () => number
   /** Per connection, every message the client sent inside TLS, the startup message first. */
   readonly received: Buffer[][]
   close(): Promise<void>
@@ -59,15 +63,32 @@ export function forgedResult(column: string, value: string): Buffer {
   return Buffer.concat([backendMessage('T', description), backendMessage('D', Buffer.concat([row, v])), backendMessage('C', Buffer.from('SELECT 1\0')), backendMessage('Z', Buffer.from('I'))])
 }
 
+/** A server error message ('E') with severity, SQLSTATE and text, as a server sends it. */
+export function errorResponse(severity: string, code: string, message: string): Buffer {
+  return backendMessage('E', Buffer.from(`S${severity}\0V${severity}\0C${code}\0M${message}\0\0`, 'utf8'))
+}
+
+/** How the stand-in answers the SSLRequest, when not with `S` and TLS. */
+export interface ScriptedServerOptions {
+  /** Written in the clear instead of `S`; then the connection is closed, as a postmaster's refusal is. */
+  readonly sslAnswer?: Buffer
+}
+
 /** Starts the stand-in, presenting `credentials` (chain and key PEM). */
-export async function startScriptedServer(credentials: { certChainPem: string; keyPem: string }, script: ServerScript): Promise<ScriptedServer> {
+export async function startScriptedServer(credentials: { certChainPem: string; keyPem: string }, script: ServerScript, options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const sockets = new SocketSet()
   const received: Buffer[][] = []
+  let connections = 0
   const server = createServer((socket: Socket) => {
+    connections++
     sockets.track(socket)
     const messages: Buffer[] = []
     received.push(messages)
     socket.once('data', () => {
+      if (options.sslAnswer !== undefined) {
+        socket.end(options.sslAnswer)
+        return
+      }
       socket.write('S')
       const tls = new TLSSocket(socket, { isServer: true, cert: credentials.certChainPem, key: credentials.keyPem })
       sockets.track(tls)
@@ -87,5 +108,5 @@ export async function startScriptedServer(credentials: { certChainPem: string; k
     })
   })
   const port = await listenOnLoopback(server)
-  return { port, received, close: () => sockets.close(server) }
+  return { port, received, connections: () => connections, close: () => sockets.close(server) }
 }

@@ -28,7 +28,7 @@ interface ErrorFacts {
 /** The ids of the table's rows: stable names the doctor and tests address advice by. */
 export type AdviceId =
   | 'tls-hostname' | 'tls-expired' | 'tls-not-yet-valid' | 'tls-unknown-ca'
-  | 'server-refused-tls' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
+  | 'server-refused-tls' | 'tls-request-error' | 'not-postgres' | 'single-server-user-name' | 'server-requires-tls'
   | 'access-denied' | 'channel-binding-failed' | 'auth-failed' | 'database-not-found' | 'server-restarting' | 'timeout' | 'ended' | 'closed' | 'network'
 
 /** One row of the error-to-fix table: which errors it explains, and how. */
@@ -96,6 +96,13 @@ const ERROR_RULES: readonly ErrorRule[] = [
     matches: (e) => e.message.includes('The server does not support SSL connections'),
     message: (ctx) => `The server at ${where(ctx)} answered the TLS request with "N": it does not offer TLS.`,
     hint: () => 'Check the host and port point at the Azure server (port 5432, or 6432 for PgBouncer); a server with TLS off is refused rather than used unencrypted.',
+  },
+  {
+    // libpq's text for the same answer; the server's message itself is never read (unauthenticated, before TLS).
+    id: 'tls-request-error', code: 'CONNECTION_FAILED',
+    matches: (e) => e.message === 'server sent an error response during SSL exchange',
+    message: (ctx) => `The server at ${where(ctx)} answered the TLS request with an error message, in the clear; it was not read, as nothing vouches for it before TLS.`,
+    hint: () => 'Retry in a moment (a server that cannot start a session answers so); if it persists, check the host and port point at the Azure server.',
   },
   {
     id: 'not-postgres', code: 'CONNECTION_FAILED',

@@ -82,6 +82,8 @@ export function openSecureSocket(req: SecureSocketRequest): SecureSocketAttempt 
         // Exactly one byte: anything after the `S` came unencrypted, and may have been put there on the way.
         if (answer.length === 1 && answer[0] === 0x53) handshake(attempt, 'postgres', () => { raw.removeListener('error', early); raw.removeListener('close', closedEarly) })
         else if (answer.length === 1 && answer[0] === 0x4e) fail(new Error('The server does not support SSL connections'))
+        // An error message ('E') in the clear, as libpq 17.1+ does: not read (nothing vouches for it), and the end of the connect.
+        else if (answer[0] === 0x45) fail(new Error('server sent an error response during SSL exchange'))
         else fail(new Error('There was an error establishing an SSL connection'))
       })
       raw.write(SSL_REQUEST)

@@ -5,6 +5,9 @@
 // fails too, as libpq's does (checked against Debian's psql on the same servers): a failure after a server
 // has answered ends the connect. A server that never answers is left after the connect limit, and the next
 // one reached (libpq's connect_timeout is per host). Each server gets its own Single Server login name.
+// A server that answers the SSLRequest with an error (57P03 "starting up", in the clear) ends the connect
+// as in libpq 17.1+/16.5+/15.10+ (fe-connect.c: "server sent an error response during SSL exchange", the
+// unauthenticated text not read, no next host); 57P03 after the TLS handshake moves on (host-list-settle).
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { after, before, describe, it } from 'node:test'
@@ -14,6 +17,7 @@ import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { createIntermediate, createRootCa, issueServerCertificate } from '../../lab/pki.js'
 import { freePort } from '../../lab/postgres-server.js'
+import { errorResponse, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
 import { startTcpRelay, type TcpRelay } from '../../lab/tcp-relay.js'
 import { assertPsqlPresent } from '../support/preconditions.js'
 import { timeLimit } from '../support/within.js'
@@ -29,13 +33,14 @@ let lab: Lab
 let closedPort: number
 const fakes: FakeTlsServer[] = []
 const relays: TcpRelay[] = []
+const scripted: ScriptedServer[] = []
 
 before(async () => {
   lab = await startLab(['good', 'impostor'])
   closedPort = await freePort()
 })
 after(async () => {
-  await Promise.all([...fakes.map((f) => f.close()), ...relays.map((r) => r.close())])
+  await Promise.all([...fakes.map((f) => f.close()), ...relays.map((r) => r.close()), ...scripted.map((s) => s.close())])
   await lab?.stop()
 })
 
@@ -100,6 +105,31 @@ describe('an impostor in the host list', () => {
     const psql = await run('psql', [conninfo, '-XAtc', 'SELECT 1'], { env: { PATH: process.env['PATH'], PGPASSWORD: LOGINS.flexible.password, PGCONNECT_TIMEOUT: '10' }, timeout: 30_000 })
       .then(() => 'accepted', (e: { stderr?: string }) => String(e.stderr))
     assert.match(psql, /certificate verify failed/)
+    assert.equal(relay.connections().length, 0, 'psql did not connect to the second server either')
+  })
+
+  it('an error in answer to the SSLRequest (57P03 in the clear) ends the connect without trying the second, as libpq (psql) does', async () => {
+    await assertPsqlPresent()
+    // Before TLS nothing is authenticated: anyone on the path can write this, so its SQLSTATE decides nothing.
+    const starting = await startScriptedServer(await issueServerCertificate(lab.issuer, { dnsNames: [SECOND] }), () => undefined, {
+      sslAnswer: errorResponse('FATAL', '57P03', 'the database system is starting up'),
+    })
+    scripted.push(starting)
+    const relay = await startTcpRelay({ host: '127.0.0.1', port: lab.server('good').port })
+    relays.push(relay)
+    const err = await connectError(options([starting.port, relay.port], [SECOND, SECOND]))
+    assert.equal(err.code, 'CONNECTION_FAILED')
+    assert.match(err.message, /The other servers were not tried: a failure after a server has answered ends the connect, as in libpq\./)
+    assert.match(err.message, /127\.0\.0\.1\):\d+ failed \(CONNECTION_FAILED\)/)
+    assert.match((err.cause as AzurePgError).message, /answered the TLS request with an error message, in the clear; it was not read/)
+    assert.ok(!err.message.includes('starting up'), 'the unauthenticated text is not repeated')
+    assert.equal(starting.connections(), 1)
+    assert.equal(relay.connections().length, 0, 'the genuine second server was not connected to')
+    const conninfo = `host=${SECOND},${SECOND} hostaddr=127.0.0.1,127.0.0.1 port=${starting.port},${relay.port} dbname=postgres user=${LOGINS.flexible.user} sslmode=verify-full sslrootcert=${lab.rootPath}`
+    const psql = await run('psql', [conninfo, '-XAtc', 'SELECT 1'], { env: { PATH: process.env['PATH'], PGPASSWORD: LOGINS.flexible.password, PGCONNECT_TIMEOUT: '10' }, timeout: 30_000 })
+      .then(() => 'accepted', (e: { stderr?: string }) => String(e.stderr))
+    assert.match(psql, /server sent an error response during SSL exchange/)
+    assert.equal(starting.connections(), 2)
     assert.equal(relay.connections().length, 0, 'psql did not connect to the second server either')
   })
 

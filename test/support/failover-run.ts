@@ -1,13 +1,14 @@
 // The failover evidence both SDK pools must give (test/integration/failover*.test.ts): ten writers through
-// a real failover of the lab's HA pair, then the checks: nothing acknowledged lost, writes back within the
-// connect limit, failed statements FAILOVER with the server's 57P01 as cause, one failover event from the
-// old server to the new, nothing of the pool left open.
+// a real failover of the lab's HA pair (a fast or an immediate shutdown of the primary), then the checks:
+// nothing acknowledged lost, writes back within the connect limit, failed statements FAILOVER with the
+// server's 57P01 as cause, one failover event from the old server to the new, nothing of the pool left open.
 import assert from 'node:assert/strict'
 import type pg from 'pg'
 import { AzurePgError, type FailoverEvent } from '../../src/index.js'
 import type { HaPair } from '../../lab/ha-pair.js'
+import type { ShutdownMode } from '../../lab/postgres-server.js'
 import { LOGINS } from '../../lab/lab.js'
-import { missingWrites, writeThroughFailover } from '../../lab/failover-workload.js'
+import { missingWrites, writeThroughFailover, type WorkloadResult } from '../../lab/failover-workload.js'
 import { activeCounts, settledReading, waitUntil } from './handles.js'
 import { timeLimit } from './within.js'
 
@@ -31,8 +32,11 @@ export function poolOptions(pair: HaPair): { host: string; hostaddr: string; por
 /** A pool with the SDK's failover event (both SDK pools). */
 type FailoverPool = pg.Pool & { on(event: 'failover', listener: (e: FailoverEvent) => void): unknown }
 
-/** Runs the workload through `pair.failover('fast')` with a pool made by `makePool`, and checks the evidence. */
-export async function checkRideThrough(pair: HaPair, table: string, makePool: () => Promise<FailoverPool>): Promise<void> {
+/**
+ * Runs the workload through `pair.failover(mode)` with a pool made by `makePool`, checks the evidence, and
+ * returns what the workload saw (for a caller's further checks).
+ */
+export async function checkRideThrough(pair: HaPair, table: string, makePool: () => Promise<FailoverPool>, mode: ShutdownMode = 'fast'): Promise<WorkloadResult> {
   const baseline = await settledReading(() => activeCounts(WATCHED), FAILOVER_LIMIT_MS)
   const pool = await makePool()
   const events: FailoverEvent[] = []
@@ -40,12 +44,13 @@ export async function checkRideThrough(pair: HaPair, table: string, makePool: ()
   // Idle clients the shutdown ends are reported here (pg-pool's 'error'); they are not statements.
   const idleLosses: unknown[] = []
   pool.on('error', (e) => idleLosses.push(e))
-  const result = await within(writeThroughFailover(pool, pair, { writers: 10, table, writesBefore: 300, writesAfter: 300, limitMs: FAILOVER_LIMIT_MS }), 'the workload')
+  const result = await within(writeThroughFailover(pool, pair, { writers: 10, table, writesBefore: 300, writesAfter: 300, limitMs: FAILOVER_LIMIT_MS, failover: async (p) => { await p.failover(mode) } }), 'the workload')
   await within(pool.end(), 'pool.end()')
 
   assert.equal(result.timedOut, false, `writes did not come back within ${FAILOVER_LIMIT_MS} ms: ${result.failures.length} failures`)
   assert.ok(result.recoveryMs !== undefined && result.recoveryMs < CONNECT_LIMIT_MS, `first write after the promotion: ${String(result.recoveryMs)} ms`)
-  // Synchronous replication, a clean (fast) shutdown: every acknowledged write is on the promoted standby.
+  // Synchronous replication: a write is acknowledged once the standby has it, so however the primary stops
+  // (fast, or immediate: no shutdown checkpoint) every acknowledged write is on the promoted standby.
   assert.deepEqual(await within(missingWrites(pair, 'standby', table, result.acked), 'reading the new primary'), [])
   assert.ok(result.failures.length > 0, 'the shutdown ended statements in flight')
   for (const f of result.failures) {
@@ -71,4 +76,5 @@ export async function checkRideThrough(pair: HaPair, table: string, makePool: ()
   const above = (): string[] => WATCHED.filter((k) => activeCounts(WATCHED)[k] > baseline[k])
   await waitUntil(() => above().length === 0, FAILOVER_LIMIT_MS)
   assert.deepEqual(above(), [], process.getActiveResourcesInfo().join(', '))
+  return result
 }

@@ -38,6 +38,7 @@ describe('explainConnectError', () => {
     ['no database', serverError('database "nope" does not exist', '3D000'), 'DATABASE_NOT_FOUND', /postgres/],
     ['TLS refused', new Error('The server does not support SSL connections'), 'SERVER_REFUSED_TLS', /port/],
     ['garbage answer', new Error('There was an error establishing an SSL connection'), 'CONNECTION_FAILED', /PostgreSQL/],
+    ['an error message in answer to the TLS request', new Error('server sent an error response during SSL exchange'), 'CONNECTION_FAILED', /Retry in a moment/],
     ['DNS', sysError('getaddrinfo ENOTFOUND x', 'ENOTFOUND'), 'CONNECTION_FAILED', /host name/],
     ['self-signed in chain', sysError('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), 'TLS_VERIFY_FAILED', /sslrootcert/],
     ['unknown issuer', sysError('unable to get local issuer certificate', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), 'TLS_VERIFY_FAILED', /sslrootcert/],
