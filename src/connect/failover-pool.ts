@@ -13,7 +13,7 @@ import { explainFailover, type ConnectContext } from '../explain.js'
 import type { TargetSessionAttrs } from '../options.js'
 import type { QueuedCheckout } from './checkout-limit.js'
 import { backoffDelay, failoverSignalOf, retryableDuringFailover, serverIdentityOf, sqlStateOf, type FailoverEvent, type FailoverSignal, type ServerIdentity } from './failover.js'
-import { matchesTargetSessionAttrs, needsSessionFacts, querySessionFacts, sessionAttrsError, sessionFactsFromParameters, type SessionFacts } from './session-attrs.js'
+import { fallbackAttrs, matchesTargetSessionAttrs, needsSessionFacts, querySessionFacts, sessionAttrsError, sessionFactsFromParameters, type SessionFacts } from './session-attrs.js'
 
 /** What a client knows of its session when it fails: what the server reported, and how to explain a failure. */
 export interface SessionView {
@@ -171,7 +171,7 @@ export class PoolFailover {
       const identity = serverIdentityOf(c.connection?.stream as TLSSocket | undefined)
       if (identity !== undefined) this.#identities.set(client, identity)
     }
-    const attrs = this.#settings.targetSessionAttrs
+    const attrs = this.#admitted()
     if (!needsSessionFacts(attrs)) {
       this.#reached(client)
       return undefined
@@ -182,8 +182,17 @@ export class PoolFailover {
     return querySessionFacts(c).then((facts) => this.#judge(client, facts), (err: unknown) => err ?? new Error('the session check failed'))
   }
 
-  #judge(client: object, facts: SessionFacts): AzurePgError | undefined {
+  /**
+   * What a connection must be to be handed out: target_session_attrs, except that `prefer-standby` admits
+   * any server, as libpq's second pass does (the host loop has already preferred a standby where one answered).
+   */
+  #admitted(): TargetSessionAttrs {
     const attrs = this.#settings.targetSessionAttrs
+    return fallbackAttrs(attrs) ?? attrs
+  }
+
+  #judge(client: object, facts: SessionFacts): AzurePgError | undefined {
+    const attrs = this.#admitted()
     if (!matchesTargetSessionAttrs(attrs, facts)) return sessionAttrsError(attrs, facts, this.#settings.where)
     this.#reached(client)
     return undefined

@@ -8,8 +8,8 @@ import { sessionFactsFromParameters } from './session-attrs.js'
 /**
  * Why a pool takes a server for gone: it said it is shutting down or restarting (SQLSTATE 57P01
  * admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now), it refused a write as read-only while
- * it reports itself a standby or read-only (25006 after a promotion elsewhere, or Azure's read-only mode),
- * or the connection was lost without a word (reset, closed).
+ * it reports itself a hot standby (25006 after a promotion elsewhere), or the connection was lost without a
+ * word (reset, closed).
  */
 export type FailoverSignal = 'shutdown' | 'read-only' | 'lost'
 
@@ -79,8 +79,11 @@ export function sqlStateOf(err: unknown): string | undefined {
  * The signal in a failure of a connection that had logged in, or undefined for a failure that says
  * nothing about the server (a SQL error, a query_timeout). `raw` is pg's error, `explained` the SDK's
  * AzurePgError for it (undefined for SQL errors), `parameters` what the session's server reported
- * (ParameterStatus): a 25006 counts only from a server that reports itself a standby or read-only, since
- * `SET TRANSACTION READ ONLY` on a healthy primary gives the same SQLSTATE.
+ * (ParameterStatus): a 25006 counts only from a server that reports itself a hot standby (`in_hot_standby`,
+ * which no session can set). `default_transaction_read_only` is not evidence: a session's own `SET`, `SET
+ * SESSION CHARACTERISTICS` or a read-only role reports it too, and so does a server made read-only on
+ * purpose (Azure's storage-full mode), where reconnecting helps nothing; taking those for a failover would
+ * tell the application to retry a write it had forbidden itself, on a fresh session without its guard.
  */
 export function failoverSignalOf(raw: unknown, explained: AzurePgError | undefined, parameters: ReadonlyMap<string, string>): FailoverSignal | undefined {
   const state = sqlStateOf(raw)
@@ -88,7 +91,7 @@ export function failoverSignalOf(raw: unknown, explained: AzurePgError | undefin
   if (state !== undefined && SHUTDOWN_STATES.has(state)) return (raw as { severity?: unknown }).severity === 'ERROR' ? undefined : 'shutdown'
   if (state === '25006') {
     const facts = sessionFactsFromParameters(parameters)
-    return facts !== undefined && (facts.inHotStandby || facts.defaultReadOnly) ? 'read-only' : undefined
+    return facts?.inHotStandby === true ? 'read-only' : undefined
   }
   if (explained?.code === 'CONNECTION_FAILED' && (explained.reason === 'reset' || explained.reason === 'closed')) return 'lost'
   return undefined

@@ -54,14 +54,14 @@ async function landedOn(client: pg.Client | pg.PoolClient): Promise<{ member: Me
   return { member, host: (client as unknown as { host: unknown }).host }
 }
 
-async function connectVia(kind: 'client' | 'pool' | 'drop-in', opts: AzurePgPoolOptions): Promise<{ member: Member; host: unknown }> {
+async function connectVia(kind: 'client' | 'pool' | 'drop-in' | 'drop-in-pool', opts: AzurePgPoolOptions): Promise<{ member: Member; host: unknown }> {
   if (kind === 'client') {
     const c = await createAzurePgClient(opts)
     await within(c.connect(), 'connect')
     try { return await landedOn(c) } finally { await c.end() }
   }
-  if (kind === 'pool') {
-    const pool = await createAzurePgPool({ ...opts, max: 1 })
+  if (kind === 'pool' || kind === 'drop-in-pool') {
+    const pool = kind === 'pool' ? await createAzurePgPool({ ...opts, max: 1 }) : new DropInPool({ ...opts, max: 1 })
     try {
       const c = await within(pool.connect(), 'checkout')
       try { return await landedOn(c) } finally { c.release() }
@@ -118,6 +118,14 @@ describe('target_session_attrs on a real primary/standby pair', () => {
     assert.equal((await connectVia('client', options(['readOnly', 'primary'], 'prefer-standby'))).member, 'readOnly')
     assert.equal((await connectVia('client', options(['primary', 'readOnly'], 'prefer-standby'))).member, 'primary')
   })
+
+  for (const kind of ['pool', 'drop-in-pool'] as const) {
+    it(`${kind}: prefer-standby takes the standby when one answers, and a primary when none does (libpq's second pass)`, async () => {
+      assert.equal((await connectVia(kind, options(['primary', 'standby'], 'prefer-standby'))).member, 'standby')
+      assert.equal((await connectVia(kind, options(['primary'], 'prefer-standby'))).member, 'primary')
+      assert.equal((await connectVia(kind, options(['readOnly', 'primary'], 'prefer-standby'))).member, 'readOnly')
+    })
+  }
 
   // [servers, value, what each server's outcome says]: the wanted kind is not in the list.
   const absent: Array<[readonly Member[], TargetSessionAttrs, RegExp]> = [

@@ -36,10 +36,13 @@ describe('failoverSignalOf', () => {
     }
   })
 
-  it('25006 counts only from a server that reports itself a standby or read-only', () => {
+  it('25006 counts only from a server that reports itself a hot standby', () => {
     const readOnly = serverError('cannot execute INSERT in a read-only transaction', '25006', 'ERROR')
     assert.equal(failoverSignalOf(readOnly, undefined, params('on', 'off')), 'read-only')
-    assert.equal(failoverSignalOf(readOnly, undefined, params('off', 'on')), 'read-only')
+    assert.equal(failoverSignalOf(readOnly, undefined, params('on', 'on')), 'read-only')
+    // default_transaction_read_only on a primary: a session's SET, a read-only role, or a server made read-only
+    // on purpose. None is a failover, and a retry elsewhere would run a write the application forbade.
+    assert.equal(failoverSignalOf(readOnly, undefined, params('off', 'on')), undefined)
     // SET TRANSACTION READ ONLY on a writable primary: the application's own doing.
     assert.equal(failoverSignalOf(readOnly, undefined, PRIMARY), undefined)
     // A server that reported nothing (before PostgreSQL 14): no evidence either way.
