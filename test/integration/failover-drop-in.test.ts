@@ -3,13 +3,12 @@
 // the drop-in gets the same failover handling.
 import { after, before, describe, it } from 'node:test'
 import { Pool } from 'azure-pg-tls/pg'
-import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
-import { checkRideThrough, poolOptions } from '../support/failover-run.js'
+import type { HaPair } from '../../lab/ha-pair.js'
+import { checkRideThrough, poolOptions, startPairWithTables } from '../support/failover-run.js'
 
 let pair: HaPair | undefined
 before(async () => {
-  pair = await startHaPair()
-  await pair.admin('primary', 'CREATE TABLE writes (id bigint PRIMARY KEY); GRANT ALL ON writes TO PUBLIC')
+  pair = await startPairWithTables('writes')
 })
 after(async () => {
   await pair?.stop()

@@ -10,16 +10,15 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createAzurePgPool } from '../../src/index.js'
-import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
-import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions } from '../support/failover-run.js'
+import type { HaPair } from '../../lab/ha-pair.js'
+import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions, startPairWithTables } from '../support/failover-run.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
 
 let pair: HaPair | undefined
 before(async () => {
-  pair = await startHaPair()
-  await pair.admin('primary', 'CREATE TABLE writes (id bigint PRIMARY KEY); GRANT ALL ON writes TO PUBLIC')
+  pair = await startPairWithTables('writes')
 })
 after(async () => {
   await pair?.stop()

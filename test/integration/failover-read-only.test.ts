@@ -13,7 +13,7 @@ import { prepare } from '../../src/connect/prepare.js'
 import { resolveOptions } from '../../src/config/resolve.js'
 import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import { missingWrites, writeThroughFailover } from '../../lab/failover-workload.js'
-import { FAILOVER_LIMIT_MS, poolOptions } from '../support/failover-run.js'
+import { FAILOVER_LIMIT_MS, poolOptions, startPairWithTables } from '../support/failover-run.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
@@ -22,8 +22,7 @@ const READ_ONLY_MS = 1000
 
 let pair: HaPair | undefined
 before(async () => {
-  pair = await startHaPair()
-  await pair.admin('primary', 'CREATE TABLE writes_any (id bigint PRIMARY KEY); CREATE TABLE writes_rw (id bigint PRIMARY KEY); GRANT ALL ON writes_any, writes_rw TO PUBLIC')
+  pair = await startPairWithTables('writes_any', 'writes_rw')
 })
 after(async () => {
   await pair?.stop()

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { createAzurePgPool } from '../../src/index.js'
-import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
+import type { HaPair } from '../../lab/ha-pair.js'
 import { activeCounts, waitUntil } from '../support/handles.js'
-import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions, WATCHED } from '../support/failover-run.js'
+import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions, WATCHED, startPairWithTables } from '../support/failover-run.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
@@ -20,8 +20,7 @@ let pair: HaPair | undefined
 let beforeLab: Record<(typeof LAB_WATCHED)[number], number>
 before(async () => {
   beforeLab = activeCounts(LAB_WATCHED)
-  pair = await startHaPair()
-  await pair.admin('primary', 'CREATE TABLE writes (id bigint PRIMARY KEY); GRANT ALL ON writes TO PUBLIC')
+  pair = await startPairWithTables('writes')
 })
 after(async () => {
   await pair?.stop()

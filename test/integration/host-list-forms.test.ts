@@ -15,6 +15,7 @@ import { LOGINS } from '../../lab/lab.js'
 import { createIntermediate, createRootCa, issueServerCertificate } from '../../lab/pki.js'
 import { freePort } from '../../lab/postgres-server.js'
 import { timeLimit } from '../support/within.js'
+import { connectError as connectErrorOf } from '../support/assert-error.js'
 
 const within = timeLimit(20_000)
 /** The first server's name; nothing listens at its port. */
@@ -83,13 +84,7 @@ async function landing(opts: AzurePgPoolOptions): Promise<{ port: number | undef
   } finally { await within(c.end(), 'end') }
 }
 
-async function connectError(opts: AzurePgPoolOptions): Promise<AzurePgError> {
-  const c = await createAzurePgClient(opts)
-  const err = await within(c.connect().then(() => undefined, (e: unknown) => e), 'connect')
-  await within(c.end(), 'end')
-  assert.ok(err instanceof AzurePgError, `expected an AzurePgError, got ${String(err)}`)
-  return err
-}
+const connectError = (opts: AzurePgPoolOptions): Promise<AzurePgError> => connectErrorOf(opts, within)
 
 const FORMS: readonly Form[] = ['key=value', 'URI', 'JDBC', 'ADO.NET']
 

@@ -21,6 +21,7 @@ import { errorResponse, startScriptedServer, type ScriptedServer } from '../../l
 import { startTcpRelay, type TcpRelay } from '../../lab/tcp-relay.js'
 import { assertPsqlPresent } from '../support/preconditions.js'
 import { timeLimit } from '../support/within.js'
+import { connectError as connectErrorOf } from '../support/assert-error.js'
 
 const run = promisify(execFile)
 const within = timeLimit(15_000)
@@ -62,13 +63,7 @@ function options(ports: readonly number[], names: readonly string[] = [FIRST, SE
   }
 }
 
-async function connectError(opts: AzurePgPoolOptions): Promise<AzurePgError> {
-  const c = await createAzurePgClient(opts)
-  const err = await within(c.connect().then(() => undefined, (e: unknown) => e), 'connect')
-  await within(c.end(), 'end')
-  assert.ok(err instanceof AzurePgError, `expected an AzurePgError, got ${String(err)}`)
-  return err
-}
+const connectError = (opts: AzurePgPoolOptions): Promise<AzurePgError> => connectErrorOf(opts, within)
 
 describe('an impostor in the host list', () => {
   for (const kind of ['untrusted CA', 'other name'] as const) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { AzurePgError, type AzurePgErrorCode } from '../../src/index.js'
+import { AzurePgError, createAzurePgClient, type AzurePgErrorCode, type AzurePgOptions } from '../../src/index.js'
 
 /** Runs `fn` and asserts it fails with an AzurePgError of `code`; returns the error for more checks. */
 export async function expectAzureError(fn: () => unknown, code: AzurePgErrorCode): Promise<AzurePgError> {
@@ -30,6 +30,15 @@ export function expectAzureErrorSync(fn: () => unknown, code?: AzurePgErrorCode)
 }
 
 /** Every piece of text an error exposes: message, hint, stack and the whole cause chain. */
+/** The AzurePgError a new client's connect() fails with (the client ended after it); fails the test if it connects. */
+export async function connectError(opts: AzurePgOptions, within: <T>(p: Promise<T>, what: string) => Promise<T>): Promise<AzurePgError> {
+  const c = await createAzurePgClient(opts)
+  const err = await within(c.connect().then(() => undefined, (e: unknown) => e), 'connect')
+  await within(c.end(), 'end')
+  assert.ok(err instanceof AzurePgError, `expected an AzurePgError, got ${String(err)}`)
+  return err
+}
+
 export function errorText(err: unknown): string {
   const parts: string[] = []
   const seen = new Set<unknown>()

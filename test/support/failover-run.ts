@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import type pg from 'pg'
 import { AzurePgError, type FailoverEvent } from '../../src/index.js'
-import type { HaPair } from '../../lab/ha-pair.js'
+import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import type { ShutdownMode } from '../../lab/postgres-server.js'
 import { LOGINS } from '../../lab/lab.js'
 import { missingWrites, writeThroughFailover, type WorkloadResult } from '../../lab/failover-workload.js'
@@ -20,6 +20,14 @@ export const CONNECT_LIMIT_MS = 10_000
 export const WATCHED = ['TCPSocketWrap', 'TLSWrap', 'Timeout'] as const
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
+
+/** A started HA pair whose primary has each of `tables` (`id bigint PRIMARY KEY`), writable by every login. */
+export async function startPairWithTables(...tables: string[]): Promise<HaPair> {
+  const pair = await startHaPair()
+  const create = tables.map((t) => `CREATE TABLE ${t} (id bigint PRIMARY KEY);`).join(' ')
+  await pair.admin('primary', `${create} GRANT ALL ON ${tables.join(', ')} TO PUBLIC`)
+  return pair
+}
 
 /** Options of a pool through the pair's relay, as an application names the Azure server. */
 export function poolOptions(pair: HaPair): { host: string; hostaddr: string; port: number; database: string; user: string; password: string; sslrootcert: string; env: Record<string, string>; learn: 'off'; max: number; connectionTimeoutMillis: number } {
