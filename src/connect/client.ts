@@ -585,23 +585,34 @@ export class CheckoutTimedPool extends pg.Pool {
     return result
   }
 
-  /** A checkout whose wait is told to `azure-pg-tls:pool:wait`. */
+  /**
+   * A checkout whose wait is told to `azure-pg-tls:pool:wait`. Both forms go through pg-pool's callback form,
+   * so a promise checkout makes one promise, as pg-pool's own would, and no promise derived from it: under an
+   * OpenTelemetry context manager every promise runs async hooks, and this is the path of every query.
+   */
   #timedConnect(callback?: CheckoutCallback): Promise<pg.PoolClient> | void {
     const started = performance.now()
-    const told = (ok: boolean): void => {
-      channels.poolWait.publish({ pool: this as unknown as PoolState, durationMs: performance.now() - started, ok } satisfies PoolWaitMessage)
-    }
-    if (callback === undefined) {
-      const result = super.connect()
+    if (callback !== undefined) {
+      super.connect((err, client, done) => {
+        this.#toldWait(started, err === undefined || err === null)
+        callback(err, client, done)
+      })
       this.#limit?.queued()
-      result.then(() => told(true), () => told(false))
-      return result
+      return
     }
-    super.connect((err, client, done) => {
-      told(err === undefined || err === null)
-      callback(err, client, done)
+    return new (this as unknown as { Promise: PromiseConstructor }).Promise<pg.PoolClient>((resolve, reject) => {
+      super.connect((err, client) => {
+        const ok = err === undefined || err === null
+        this.#toldWait(started, ok)
+        if (ok) resolve(client as pg.PoolClient)
+        else reject(err)
+      })
+      this.#limit?.queued()
     })
-    this.#limit?.queued()
+  }
+
+  #toldWait(started: number, ok: boolean): void {
+    channels.poolWait.publish({ pool: this as unknown as PoolState, durationMs: performance.now() - started, ok } satisfies PoolWaitMessage)
   }
 
   /**

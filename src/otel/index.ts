@@ -168,7 +168,8 @@ export function instrumentAzurePg(setup: AzurePgInstrumentationOptions = {}): Az
  * to `handlers`; returns what stops the observations.
  */
 function poolMetrics(meter: ReturnType<MeterProvider['getMeter']>, handlers: Record<string, (message: unknown) => void>): () => void {
-  const names = new Map<PoolState, string>()
+  // Each pool's name and its attributes, made once: a wait is recorded on every checkout.
+  const names = new Map<PoolState, { readonly name: string; readonly attributes: Attributes }>()
   const count = meter.createObservableUpDownCounter('db.client.connection.count', {
     description: 'The number of connections that are currently in state described by the state attribute.', unit: '{connection}', valueType: ValueType.INT,
   })
@@ -184,7 +185,7 @@ function poolMetrics(meter: ReturnType<MeterProvider['getMeter']>, handlers: Rec
   // An ended pool is observed once more by each of the three callbacks, at 0 (an exporter keeps the last value
   // of a series no longer observed), then forgotten.
   const farewells = new Map<PoolState, number>()
-  const pools = (): Array<readonly [PoolState, string, boolean]> => [...names].map(([pool, name]) => [pool, name, pool.ending] as const)
+  const pools = (): Array<readonly [PoolState, string, boolean]> => [...names].map(([pool, { name }]) => [pool, name, pool.ending] as const)
   const observed = (pool: PoolState): void => {
     if (!pool.ending) return
     const left = (farewells.get(pool) ?? 3) - 1
@@ -218,12 +219,12 @@ function poolMetrics(meter: ReturnType<MeterProvider['getMeter']>, handlers: Rec
   max.addCallback(observeMax)
   handlers[CHANNEL_NAMES.poolCreated] = (message) => {
     const m = message as PoolCreatedMessage
-    names.set(m.pool, m.name)
+    names.set(m.pool, { name: m.name, attributes: { 'db.client.connection.pool.name': m.name } })
   }
   handlers[CHANNEL_NAMES.poolWait] = (message) => {
     const m = message as PoolWaitMessage
-    const name = names.get(m.pool)
-    if (name !== undefined) waitTime.record(m.durationMs / 1000, { 'db.client.connection.pool.name': name })
+    const known = names.get(m.pool)
+    if (known !== undefined) waitTime.record(m.durationMs / 1000, known.attributes)
   }
   return () => {
     count.removeCallback(observeCount)

@@ -156,6 +156,16 @@ describe('azure-pg-tls/otel', () => {
       held[1]?.release()
       // Each checkout told once: two that opened a connection, one served by a released client (the series is the process's).
       assert.equal(await waitCount() - waitsBefore, 3)
+      // The callback forms: pool.query checks out through pg-pool's callback form, and connect(callback).
+      assert.deepEqual((await pool.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+      await new Promise<void>((resolve, reject) => {
+        pool.connect((err, client, done) => {
+          if (err !== undefined && err !== null) reject(err)
+          else if (client === undefined) reject(new Error('no client'))
+          else client.query('SELECT 2 AS two').then((r) => { done(); assert.deepEqual(r.rows, [{ two: 2 }]); resolve() }, reject)
+        })
+      })
+      assert.equal(await waitCount() - waitsBefore, 5)
       await pool.end()
       const afterEnd = (await collect()).get('db.client.connection.count')?.filter((p) => p.attributes['db.client.connection.pool.name'] === name) ?? []
       assert.ok(afterEnd.every((p) => p.value === 0), 'an ended pool is no longer observed')

@@ -410,6 +410,27 @@ describe('loadTrustAnchors', () => {
     assert.equal(a.description, 'Azure roots (DigiCert Global Root G2 from bundled, Microsoft RSA Root Certificate Authority 2017 from bundled, DigiCert Global Root CA from bundled)')
   })
 
+  it("tells telemetry where Azure's roots came from: bundled, download, the cache, and the memo when nothing was resolved", async () => {
+    const azure = { kind: 'azure' } as never
+    const { ctx: base } = context()
+    clearRootMemo()
+    const bundled = { ...base, certs: certs({ source: 'bundled', cacheDir: '/nonexistent' }) }
+    assert.equal((await loadTrustAnchors(azure, bundled)).source, 'bundled')
+    assert.equal((await loadTrustAnchors(azure, bundled)).source, 'memo')
+    clearRootMemo()
+    const dir = await newDir()
+    const { fetch, urls } = servingFetch()
+    const downloading = { ...base, certs: certs({ source: 'download', cacheDir: dir, fetch }) }
+    assert.equal((await loadTrustAnchors(azure, downloading)).source, 'download')
+    assert.equal(urls.length, 3)
+    await settleBackgroundWork()
+    clearRootMemo()
+    // The downloads were cached: the next resolution reads them from there.
+    assert.equal((await loadTrustAnchors(azure, { ...base, certs: certs({ cacheDir: dir, fetch }) })).source, 'cache')
+    assert.equal(urls.length, 3)
+    clearRootMemo()
+  })
+
   it('reads a root file, warns about an expired legacy root in it, and reads it again only when it changes', async () => {
     const dir = await newDir()
     const path = join(dir, 'roots.pem')
