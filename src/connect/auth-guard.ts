@@ -36,7 +36,7 @@ export interface GuardedConnection {
 interface DataSource {
   listeners(event: 'data'): Array<(...args: unknown[]) => void>
   removeListener(event: 'data', f: (...args: unknown[]) => void): unknown
-  prependListener(event: 'data', f: (...args: unknown[]) => void): unknown
+  on(event: 'data', f: (...args: unknown[]) => void): unknown
   destroy?: () => void
 }
 
@@ -146,8 +146,11 @@ function guardParser(state: GuardState): void {
     for (const listener of source.listeners('data')) {
       if (before.has(listener)) continue
       source.removeListener('data', listener)
-      // One chunk per call, and no array made for it: this runs for every chunk the server sends.
-      source.prependListener('data', function guarded(this: unknown, chunk: unknown) {
+      // One chunk per call, and no array made for it: this runs for every chunk the server sends. Added
+      // with on(), which keeps pg's listener where it was (after the ones before it): a readable stream's
+      // on('data') also marks it as having a data listener, without which every chunk the socket
+      // receives waits a tick in its buffer (prependListener leaves that mark unset).
+      source.on('data', function guarded(this: unknown, chunk: unknown) {
         try {
           listener.call(this, chunk)
         } catch (err) {

@@ -40,6 +40,37 @@ describe('a verified connection', () => {
     assert.equal(s.current_user, 'myadmin')
   })
 
+  it("reads the server's answers as raw pg does: no deferred call more per query, with the SSLRequest or direct TLS", async () => {
+    // Counted, not timed: every chunk a socket receives while a stream has no marked 'data' listener waits
+    // a tick in its buffer (as it did when the login guard re-added pg's listener with prependListener).
+    const ticksFor = async (client: pg.Client): Promise<number> => {
+      await client.connect()
+      try {
+        await client.query('SELECT 1')
+        const tick = process.nextTick
+        let ticks = 0
+        process.nextTick = ((...args: Parameters<typeof tick>) => { ticks++; tick(...args) }) as typeof tick
+        try {
+          for (let i = 0; i < 50; i++) await client.query('SELECT 1')
+        } finally {
+          process.nextTick = tick
+        }
+        return ticks
+      } finally {
+        await client.end()
+      }
+    }
+    const s = lab.server('good')
+    const raw = await ticksFor(new pg.Client({
+      host: '127.0.0.1', port: s.port, database: 'postgres', user: LOGINS.flexible.user, password: LOGINS.flexible.password,
+      ssl: { ca: lab.root.pem, servername: AZURE_HOST, rejectUnauthorized: true },
+    }))
+    for (const sslnegotiation of ['postgres', 'direct'] as const) {
+      const sdk = await ticksFor(await createAzurePgClient(to('good', { sslnegotiation })))
+      assert.ok(sdk <= raw, `${sslnegotiation}: ${sdk} deferred calls in 50 queries, raw pg ${raw}`)
+    }
+  })
+
   it("sends user@server on Single Server (role literally named 'myadmin@mydemoserver')", async () => {
     const client = await createAzurePgClient(to('good', { user: 'myadmin', password: LOGINS.single.password, serverType: 'single' }))
     assert.equal((await sessionFacts(client)).current_user, 'myadmin@mydemoserver')
