@@ -119,7 +119,10 @@ function runGroup(name, group) {
   for (const f of readdirSync(tmpdir())) if (f.startsWith(`azure-pg-tls-${tag}-`)) rmSync(join(tmpdir(), f), { recursive: true, force: true })
   const seconds = Math.round((Date.now() - started) / 1000)
   if (r.status !== 0) throw new Error(`mutate: group ${name} failed (exit ${r.status}) after ${seconds} s`)
-  if (only === undefined) writeFileSync(fingerprintFile, `${fingerprint}\n`)
+  if (only === undefined) {
+    writeFileSync(fingerprintFile, `${fingerprint}\n`)
+    pruneState(incrementalFile, group)
+  }
   console.log(`== mutate: group ${name} done in ${seconds} s`)
   return seconds
 }
@@ -141,6 +144,24 @@ function keepDetected(file) {
   return kept
 }
 
+/**
+ * True when `file` is one of a group's source files (its patterns are paths, or a folder followed by `**`
+ * and `*.ts`). Stryker's incremental report also carries the results of files a group no longer mutates
+ * (moved to another group): those are neither counted nor kept.
+ */
+function inGroup(group, file) {
+  return group.mutate.some((p) => p.endsWith('/**/*.ts') ? file.startsWith(p.slice(0, -'**/*.ts'.length)) && file.endsWith('.ts') : file === p)
+}
+
+/** Drops from a group's incremental state the files it no longer mutates. */
+function pruneState(file, group) {
+  if (!existsSync(file)) return
+  const state = JSON.parse(readFileSync(file, 'utf8'))
+  const names = Object.keys(state.files)
+  for (const name of names) if (!inGroup(group, name)) delete state.files[name]
+  if (Object.keys(state.files).length !== names.length) writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`)
+}
+
 /** The per-file table of the groups' latest reports (markdown). */
 function summary(names) {
   const rows = []
@@ -149,7 +170,9 @@ function summary(names) {
     const report = join('reports/mutation', name, 'mutation.json')
     if (!existsSync(report)) continue
     const { files } = JSON.parse(readFileSync(report, 'utf8'))
+    const group = groups[name.replace(/-only$/, '')]
     for (const [file, { mutants }] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b))) {
+      if (group !== undefined && !inGroup(group, file) && only === undefined) continue
       const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 }
       for (const m of mutants) if (m.status in c) c[m.status]++
       const valid = COUNTED.reduce((s, k) => s + c[k], 0)
