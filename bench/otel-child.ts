@@ -12,6 +12,10 @@ type Who = 'pg' | 'sdk' | 'control'
 const ORDERS: ReadonlyArray<readonly Who[]> = [['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'], ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg']]
 
 const qps: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
+// Client CPU per query (user + system of this process during the burst, µs): bursts run one at a time, so
+// the CPU of a burst is its pool's, spans and metrics included; the load of the machine moves it far less
+// than it moves the wall time.
+const cpu: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 for (let set = 0; set < plan.sets; set++) {
   const pools: Record<Who, pg.Pool> = {
     pg: new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize }),
@@ -24,8 +28,11 @@ for (let set = 0; set < plan.sets; set++) {
     for (let r = 0; r < plan.rounds; r++) {
       for (const who of ORDERS[(set * plan.rounds + r) % ORDERS.length] ?? ['pg', 'sdk', 'control']) {
         const start = performance.now()
+        const cpuStart = process.cpuUsage()
         await burst(who)
+        const used = process.cpuUsage(cpuStart)
         qps[who].push(plan.queries / ((performance.now() - start) / 1000))
+        cpu[who].push((used.user + used.system) / plan.queries)
       }
     }
   } finally {
@@ -49,6 +56,7 @@ const spans = (globalThis as { benchSpans?: () => Promise<number> }).benchSpans
 const r3 = (x: number): number => Number(x.toFixed(3))
 process.stdout.write(`${JSON.stringify({
   pool: { pgQps: Math.round(median(qps.pg)), sdkQps: Math.round(median(qps.sdk)), controlQps: Math.round(median(qps.control)), ratio: r3(median(qps.sdk) / median(qps.pg)), controlRatio: r3(median(qps.control) / median(qps.pg)), rounds: qps.pg.length },
+  cpu: { pgUs: r3(median(cpu.pg)), sdkUs: r3(median(cpu.sdk)), controlUs: r3(median(cpu.control)), ratio: r3(median(cpu.sdk) / median(cpu.pg)), controlRatio: r3(median(cpu.control) / median(cpu.pg)) },
   latency: { pgMs: r3(median(ms.pg)), sdkMs: r3(median(ms.sdk)), ratio: r3(median(ms.sdk) / median(ms.pg)), pairs: plan.pairs },
   spansExported: spans === undefined ? 0 : await spans(),
 })}\n`)

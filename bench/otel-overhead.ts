@@ -13,34 +13,42 @@ const root = fileURLToPath(new URL('../', import.meta.url))
 /** What one side measured. */
 export interface OtelSide {
   readonly pool: { pgQps: number; sdkQps: number; controlQps: number; ratio: number; controlRatio: number; rounds: number }
+  /** Client CPU per pooled query, µs (medians over the rounds), and the ratios to raw pg's. */
+  readonly cpu: { pgUs: number; sdkUs: number; controlUs: number; ratio: number; controlRatio: number }
   readonly latency: { pgMs: number; sdkMs: number; ratio: number; pairs: number }
   readonly spansExported: number
 }
 
-/** Both sides, and how big the run was. */
+/** The three sides, and how big the run was. */
 export interface OtelResults {
   readonly off: OtelSide
   readonly on: OtelSide
+  /** As `on`, with the adapter's pool wait-time histogram (`poolWaitTime: true`). */
+  readonly onWaitTime: OtelSide
   readonly plan: { sets: number; rounds: number; queries: number; pairs: number; poolSize: number }
 }
 
 /** Runs both sides against `target` (reduced sizes where `small`: a shared machine's quick look). */
 export async function otelOverhead(target: Target, small = false): Promise<OtelResults> {
   const plan = small ? { sets: 3, rounds: 4, queries: 1000, pairs: 16, poolSize: 10 } : { sets: 6, rounds: 6, queries: 2000, pairs: 40, poolSize: 10 }
-  const side = async (on: boolean): Promise<OtelSide> => {
+  const side = async (on: boolean, waitTime = false): Promise<OtelSide> => {
     const args = ['--import', 'tsx', '--import', './lab/loopback-guard.ts', ...(on ? ['--import', './bench/otel-setup.ts'] : []), 'bench/otel-child.ts']
-    const { stdout } = await run(process.execPath, args, { cwd: root, env: { ...process.env, BENCH_OTEL: JSON.stringify({ ...plan, target }) }, timeout: 600_000, maxBuffer: 1 << 20 })
+    const env = { ...process.env, BENCH_OTEL: JSON.stringify({ ...plan, target }), BENCH_OTEL_WAIT_TIME: waitTime ? '1' : '0' }
+    const { stdout } = await run(process.execPath, args, { cwd: root, env, timeout: 600_000, maxBuffer: 1 << 20 })
     return JSON.parse(stdout) as OtelSide
   }
   const off = await side(false)
   const on = await side(true)
-  return { off, on, plan }
+  const onWaitTime = await side(true, true)
+  return { off, on, onWaitTime, plan }
 }
 
 /** The markdown section of the report. */
 export function otelMarkdown(r: OtelResults): string {
   const line = (label: string, s: OtelSide): string =>
     `| ${label} | ${s.pool.pgQps}/s | ${s.pool.sdkQps}/s | **${s.pool.ratio.toFixed(3)}×** (control ${s.pool.controlRatio.toFixed(3)}×; SDK ÷ control ${(s.pool.sdkQps / s.pool.controlQps).toFixed(3)}×) | ${s.latency.pgMs} ms | ${s.latency.sdkMs} ms | **${s.latency.ratio.toFixed(3)}×** |`
+  const cpuLine = (label: string, s: OtelSide): string =>
+    `| ${label} | ${s.cpu.pgUs} µs | ${s.cpu.sdkUs} µs | **${s.cpu.ratio.toFixed(3)}×** | ${s.cpu.controlRatio.toFixed(3)}× |`
   return [
     '## OpenTelemetry',
     '',
@@ -50,6 +58,20 @@ export function otelMarkdown(r: OtelResults): string {
     '|---|---|---|---|---|---|---|',
     line('off: no subscriber', r.off),
     line('on: instrumentation-pg on both, the adapter on the SDK', r.on),
+    line('on, and the adapter\'s pool wait-time histogram', r.onWaitTime),
+    '',
+    'Client CPU per pooled query (user + system of the process during each burst; medians over the rounds): what the load moves least.',
+    '',
+    '| side | raw pg | SDK | SDK ÷ pg | control ÷ pg |',
+    '|---|---|---|---|---|',
+    cpuLine('off: no subscriber', r.off),
+    cpuLine('on: instrumentation-pg on both, the adapter on the SDK', r.on),
+    cpuLine('on, and the adapter\'s pool wait-time histogram', r.onWaitTime),
+    '',
+    '| issue 23 target | measured (client CPU per query, SDK ÷ raw pg) | met |',
+    '|---|---|---|',
+    `| no subscriber: no difference beyond the control pool's own | ${r.off.cpu.ratio.toFixed(3)}× (control ${r.off.cpu.controlRatio.toFixed(3)}×) | ${Math.abs(r.off.cpu.ratio - 1) <= Math.max(0.01, Math.abs(r.off.cpu.controlRatio - 1)) ? 'yes' : '**not yet**'} |`,
+    `| OpenTelemetry on (instrumentation-pg on both, the adapter's defaults): within 3% of raw pg | ${r.on.cpu.ratio.toFixed(3)}× | ${r.on.cpu.ratio <= 1.03 ? 'yes' : '**not yet**'} |`,
     '',
     `Spans exported on the "on" side: ${r.on.spansExported}.`,
     '',

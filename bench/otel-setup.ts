@@ -31,7 +31,8 @@ trace.setGlobalTracerProvider(tracerProvider)
 const meterProvider = new MeterProvider({ readers: [new Reader()] })
 metrics.setGlobalMeterProvider(meterProvider)
 registerInstrumentations({ instrumentations: [new PgInstrumentation()], tracerProvider, meterProvider })
-instrumentAzurePg({ tracerProvider, meterProvider })
+// BENCH_OTEL_WAIT_TIME=1: with the pool wait-time histogram, the one pool metric measured on every checkout.
+instrumentAzurePg({ tracerProvider, meterProvider, poolWaitTime: process.env['BENCH_OTEL_WAIT_TIME'] === '1' })
 
 /** How many spans were exported so far (after a flush). */
 ;(globalThis as { benchSpans?: () => Promise<number> }).benchSpans = async () => {

@@ -35,7 +35,7 @@ before(async () => {
     host: AZURE_HOST, hostaddr: '127.0.0.1', port: lab.server('good').port, user: LOGINS.flexible.user, password: LOGINS.flexible.password,
     database: 'postgres', sslrootcert: lab.rootPath, env: {}, learn: 'memory', connectionTimeoutMillis: LAB_CONNECT_TIMEOUT_MS,
   }
-  adapter = instrumentAzurePg({ tracerProvider, meterProvider })
+  adapter = instrumentAzurePg({ tracerProvider, meterProvider, poolWaitTime: true })
 })
 after(async () => {
   adapter?.disable()
@@ -190,7 +190,28 @@ describe('azure-pg-tls/otel', () => {
       assert.deepEqual(exporter.getFinishedSpans(), [])
       assert.ok(before >= 0)
     } finally {
-      adapter = instrumentAzurePg({ tracerProvider, meterProvider })
+      adapter = instrumentAzurePg({ tracerProvider, meterProvider, poolWaitTime: true })
+    }
+  })
+
+  it('times checkouts only when asked: by default no pool:wait subscriber, no wait_time, the other pool metrics still there', async () => {
+    adapter.disable()
+    const plain = instrumentAzurePg({ tracerProvider, meterProvider })
+    try {
+      assert.deepEqual([channels.poolWait.hasSubscribers, channels.poolCreated.hasSubscribers, channels.connectStart.hasSubscribers], [false, true, true])
+      const pool = await createAzurePgPool({ ...options, database: 'template1', max: 1 })
+      const name = `${AZURE_HOST}:${lab.server('good').port}/template1`
+      try {
+        assert.deepEqual((await pool.query('SELECT 1 AS one')).rows, [{ one: 1 }])
+        const measured = await collect()
+        assert.equal(measured.get('db.client.connection.wait_time')?.some((p) => p.attributes['db.client.connection.pool.name'] === name) ?? false, false)
+        assert.equal(measured.get('db.client.connection.count')?.find((p) => p.attributes['db.client.connection.pool.name'] === name && p.attributes['db.client.connection.state'] === 'idle')?.value, 1)
+      } finally {
+        await pool.end()
+      }
+    } finally {
+      plain.disable()
+      adapter = instrumentAzurePg({ tracerProvider, meterProvider, poolWaitTime: true })
     }
   })
 })
