@@ -11,6 +11,8 @@ const plan = JSON.parse(process.env['BENCH_OTEL'] ?? '{}') as Plan
 type Who = 'pg' | 'sdk' | 'control'
 const ORDERS: ReadonlyArray<readonly Who[]> = [['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'], ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg']]
 
+/** V8's collector, when the child runs with --expose-gc (bench/otel-overhead.ts starts it so). */
+const collect = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
 const qps: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 // Client CPU per query (user + system of this process during the burst, µs): bursts run one at a time, so
 // the CPU of a burst is its pool's, spans and metrics included; the load of the machine moves it far less
@@ -27,9 +29,13 @@ for (let set = 0; set < plan.sets; set++) {
     for (const who of ['pg', 'sdk', 'control'] as const) await burst(who)
     for (let r = 0; r < plan.rounds; r++) {
       for (const who of ORDERS[(set * plan.rounds + r) % ORDERS.length] ?? ['pg', 'sdk', 'control']) {
+        // The garbage of the burst before is collected before this one starts, and this burst's own young
+        // garbage inside its window: a collection would otherwise charge one pool's garbage to the next.
+        collect?.()
         const start = performance.now()
         const cpuStart = process.cpuUsage()
         await burst(who)
+        collect?.({ type: 'minor' })
         const used = process.cpuUsage(cpuStart)
         qps[who].push(plan.queries / ((performance.now() - start) / 1000))
         cpu[who].push((used.user + used.system) / plan.queries)

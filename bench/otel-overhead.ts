@@ -32,7 +32,7 @@ export interface OtelResults {
 export async function otelOverhead(target: Target, small = false): Promise<OtelResults> {
   const plan = small ? { sets: 3, rounds: 4, queries: 1000, pairs: 16, poolSize: 10 } : { sets: 6, rounds: 6, queries: 2000, pairs: 40, poolSize: 10 }
   const side = async (on: boolean, waitTime = false): Promise<OtelSide> => {
-    const args = ['--import', 'tsx', '--import', './lab/loopback-guard.ts', ...(on ? ['--import', './bench/otel-setup.ts'] : []), 'bench/otel-child.ts']
+    const args = ['--expose-gc', '--import', 'tsx', '--import', './lab/loopback-guard.ts', ...(on ? ['--import', './bench/otel-setup.ts'] : []), 'bench/otel-child.ts']
     const env = { ...process.env, BENCH_OTEL: JSON.stringify({ ...plan, target }), BENCH_OTEL_WAIT_TIME: waitTime ? '1' : '0' }
     const { stdout } = await run(process.execPath, args, { cwd: root, env, timeout: 600_000, maxBuffer: 1 << 20 })
     return JSON.parse(stdout) as OtelSide
