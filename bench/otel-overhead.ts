@@ -49,6 +49,11 @@ export function otelMarkdown(r: OtelResults): string {
     `| ${label} | ${s.pool.pgQps}/s | ${s.pool.sdkQps}/s | **${s.pool.ratio.toFixed(3)}×** (control ${s.pool.controlRatio.toFixed(3)}×; SDK ÷ control ${(s.pool.sdkQps / s.pool.controlQps).toFixed(3)}×) | ${s.latency.pgMs} ms | ${s.latency.sdkMs} ms | **${s.latency.ratio.toFixed(3)}×** |`
   const cpuLine = (label: string, s: OtelSide): string =>
     `| ${label} | ${s.cpu.pgUs} µs | ${s.cpu.sdkUs} µs | **${s.cpu.ratio.toFixed(3)}×** | ${s.cpu.controlRatio.toFixed(3)}× |`
+  const sides: ReadonlyArray<readonly [string, OtelSide]> = [
+    ['off: no subscriber', r.off],
+    ['on: instrumentation-pg on both, the adapter on the SDK', r.on],
+    ['on, and the adapter\'s pool wait-time histogram', r.onWaitTime],
+  ]
   return [
     '## OpenTelemetry',
     '',
@@ -56,17 +61,13 @@ export function otelMarkdown(r: OtelResults): string {
     '',
     '| side | raw pg | SDK | SDK ÷ pg | new conn. raw pg | new conn. SDK | SDK ÷ pg |',
     '|---|---|---|---|---|---|---|',
-    line('off: no subscriber', r.off),
-    line('on: instrumentation-pg on both, the adapter on the SDK', r.on),
-    line('on, and the adapter\'s pool wait-time histogram', r.onWaitTime),
+    ...sides.map(([label, side]) => line(label, side)),
     '',
     'Client CPU per pooled query (user + system of the process during each burst; medians over the rounds): what the load moves least.',
     '',
     '| side | raw pg | SDK | SDK ÷ pg | control ÷ pg |',
     '|---|---|---|---|---|',
-    cpuLine('off: no subscriber', r.off),
-    cpuLine('on: instrumentation-pg on both, the adapter on the SDK', r.on),
-    cpuLine('on, and the adapter\'s pool wait-time histogram', r.onWaitTime),
+    ...sides.map(([label, side]) => cpuLine(label, side)),
     '',
     '| issue 23 target | measured (client CPU per query, SDK ÷ raw pg) | met |',
     '|---|---|---|',
