@@ -33,18 +33,23 @@ describe('the application\'s own read-only settings are not a failover', () => {
       pool.on('failover' as 'error', () => { failovers++ })
       try {
         const c = await within(pool.connect(), 'checkout')
-        await c.query(setting)
-        const err = await c.query('CREATE TABLE own_read_only_probe (id int)').then(() => undefined, (e: unknown) => e)
-        assert.equal((err as { code?: unknown } | undefined)?.code, '25006', String(err))
-        await c.query('RESET ALL')
-        c.release()
+        // Released whatever happens: pool.end() waits for every checked-out client, as pg-pool's does, so a
+        // failed assertion that kept it would turn into a hung test file instead of a failed test.
+        try {
+          await c.query(setting)
+          const err = await c.query('CREATE TABLE own_read_only_probe (id int)').then(() => undefined, (e: unknown) => e)
+          assert.equal((err as { code?: unknown } | undefined)?.code, '25006', String(err))
+          await c.query('RESET ALL')
+        } finally {
+          c.release()
+        }
         // The pool dropped a lost server's idle clients on the next tick: give it a few.
         await sleep(100)
         assert.equal(pool.totalCount, 3)
         assert.equal(pool.idleCount, 3)
         assert.equal(failovers, 0)
       } finally {
-        await pool.end()
+        await within(pool.end(), 'pool.end()')
       }
     })
   }
