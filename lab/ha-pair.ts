@@ -13,6 +13,7 @@ import { createIntermediate, createRootCa, issueServerCertificate, type Authorit
 import { hbaFor, removeTemplate, startPostgres, type RunningPostgres, type ShutdownMode } from './postgres-server.js'
 import { startTcpRelay, type TcpRelay } from './tcp-relay.js'
 import { makeTempDir, removeTempDir } from './temp-dir.js'
+import { waitFor } from './wait-for.js'
 
 /** The primary's own name (on its certificate next to the shared Azure name). */
 export const PRIMARY_HOST = 'mydemoserver-primary.postgres.database.azure.com'
@@ -61,22 +62,6 @@ export interface HaPair {
   stop(): Promise<void>
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Polls `check` every 50 ms until it resolves true; rejects with `what` after `timeoutMs`. */
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  for (;;) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() >= deadline) throw new Error(`${what}: not after ${timeoutMs} ms${last === undefined ? '' : ` (last error: ${String(last)})`}`)
-    await sleep(50)
-  }
-}
 
 /** Starts the pair and the relay (targeting the primary); resolves once the standby streams. */
 export async function startHaPair(options: HaPairOptions = {}): Promise<HaPair> {

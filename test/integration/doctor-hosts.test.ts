@@ -16,7 +16,6 @@ let closedPort: number
 
 before(async () => {
   pair = await startHaPair({ synchronous: false })
-  await pair.waitStreaming()
   closedPort = await freePort()
 })
 after(async () => { await pair?.stop() })

@@ -8,25 +8,18 @@
 // "Connection terminated unexpectedly". The SDK takes the notice as the server's word: each such statement
 // fails with FAILOVER, the notice as its cause.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { createAzurePgPool } from '../../src/index.js'
-import type { HaPair } from '../../lab/ha-pair.js'
-import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions, startPairWithTables } from '../support/failover-run.js'
+import { checkRideThrough, FAILOVER_LIMIT_MS, poolOptions, pairForTests } from '../support/failover-run.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
 
-let pair: HaPair | undefined
-before(async () => {
-  pair = await startPairWithTables('writes')
-})
-after(async () => {
-  await pair?.stop()
-})
+const pair = pairForTests('writes')
 
 describe('createAzurePgPool through a failover with an immediate shutdown of the primary', () => {
   it('10 writers: 0 acknowledged writes lost, writes resume, each failed statement is FAILOVER caused by the server\'s 57P01 notice', async () => {
-    const p = pair as HaPair
+    const p = pair()
     const result = await checkRideThrough(p, 'writes', () => createAzurePgPool(poolOptions(p)), 'immediate')
     for (const f of result.failures) {
       const cause = (f as Error).cause as { code?: unknown; severity?: unknown; message?: unknown }
@@ -37,7 +30,7 @@ describe('createAzurePgPool through a failover with an immediate shutdown of the
   })
 
   it('the old primary is down and the promoted standby holds the writes', async () => {
-    const p = pair as HaPair
+    const p = pair()
     assert.equal(p.primary.running(), false)
     const r = await within(p.admin('standby', 'SELECT pg_is_in_recovery() AS standby, count(*)::int AS n FROM writes'), 'the new primary')
     assert.equal(r.rows[0]?.standby, false)

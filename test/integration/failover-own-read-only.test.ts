@@ -3,11 +3,11 @@
 // for a failover told the application to retry the write on a fresh session, without the read-only guard it
 // had set, and dropped every idle client: any code that can run SQL could churn the pool.)
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import type pg from 'pg'
 import { createAzurePgPool } from '../../src/index.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
+import { settledReading } from '../support/handles.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(15_000)
@@ -43,10 +43,10 @@ describe('the application\'s own read-only settings are not a failover', () => {
         } finally {
           c.release()
         }
-        // The pool dropped a lost server's idle clients on the next tick: give it a few.
-        await sleep(100)
-        assert.equal(pool.totalCount, 3)
-        assert.equal(pool.idleCount, 3)
+        // The pool drops a lost server's idle clients on the next tick: read the counts once they are steady.
+        const [total, idle] = await settledReading(() => [pool.totalCount, pool.idleCount], 1000)
+        assert.equal(total, 3)
+        assert.equal(idle, 3)
         assert.equal(failovers, 0)
       } finally {
         await within(pool.end(), 'pool.end()')

@@ -6,27 +6,18 @@
 // connections; with target_session_attrs=read-write no connection to the standby is handed out at all,
 // so no write ever meets a read-only server. Either way nothing acknowledged is lost and writes resume.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { AzurePgError, createAzurePgPool, type FailoverEvent } from '../../src/index.js'
-import { poolOf } from '../../src/connect/client.js'
-import { prepare } from '../../src/connect/prepare.js'
-import { resolveOptions } from '../../src/config/resolve.js'
-import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
-import { missingWrites, writeThroughFailover } from '../../lab/failover-workload.js'
-import { FAILOVER_LIMIT_MS, poolOptions, startPairWithTables } from '../support/failover-run.js'
+import { describe, it } from 'node:test'
+import { AzurePgError, createAzurePgPool, type AzurePgOptions, type FailoverEvent } from '../../src/index.js'
+import type { HaPair } from '../../lab/ha-pair.js'
+import { missingWrites, writeThroughFailover, type WorkloadResult } from '../../lab/failover-workload.js'
+import { FAILOVER_LIMIT_MS, pairForTests, poolOptions, startPairWithTables } from '../support/failover-run.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(FAILOVER_LIMIT_MS)
 /** How long the name points at the standby before it is promoted. */
 const READ_ONLY_MS = 1000
 
-let pair: HaPair | undefined
-before(async () => {
-  pair = await startPairWithTables('writes_any', 'writes_rw')
-})
-after(async () => {
-  await pair?.stop()
-})
+const pair = pairForTests('writes_any')
 
 /** The failover with a read-only moment: the name moves to the standby first, the primary stops, the standby is promoted a moment later. */
 async function readOnlyFirst(p: HaPair): Promise<void> {
@@ -36,17 +27,25 @@ async function readOnlyFirst(p: HaPair): Promise<void> {
   await p.promoteStandby()
 }
 
+/**
+ * Ten writers through `readOnlyFirst` with a new SDK pool: the workload must end in time and every
+ * acknowledged write must be on the new primary. Returns what the writers saw and the pool's failover events.
+ */
+async function writeThroughReadOnly(p: HaPair, table: string, targetSessionAttrs: NonNullable<AzurePgOptions['target_session_attrs']>): Promise<{ result: WorkloadResult; events: FailoverEvent[] }> {
+  const pool = await createAzurePgPool({ ...poolOptions(p), target_session_attrs: targetSessionAttrs })
+  const events: FailoverEvent[] = []
+  pool.on('failover', (e) => events.push(e))
+  pool.on('error', () => undefined)
+  const result = await within(writeThroughFailover(pool, p, { writers: 10, table, writesBefore: 200, writesAfter: 200, limitMs: FAILOVER_LIMIT_MS, failover: readOnlyFirst }), 'the workload')
+  await within(pool.end(), 'pool.end()')
+  assert.equal(result.timedOut, false)
+  assert.deepEqual(await within(missingWrites(p, 'standby', table, result.acked), 'reading the new primary'), [])
+  return { result, events }
+}
+
 describe('a failover that passes through a read-only server', () => {
   it('target_session_attrs=any: writes on the standby fail with FAILOVER (25006), are not lost when acknowledged, and resume after the promotion', async () => {
-    const p = pair as HaPair
-    const pool = await createAzurePgPool(poolOptions(p))
-    const events: FailoverEvent[] = []
-    pool.on('failover', (e) => events.push(e))
-    pool.on('error', () => undefined)
-    const result = await within(writeThroughFailover(pool, p, { writers: 10, table: 'writes_any', writesBefore: 200, writesAfter: 200, limitMs: FAILOVER_LIMIT_MS, failover: readOnlyFirst }), 'the workload')
-    await within(pool.end(), 'pool.end()')
-    assert.equal(result.timedOut, false)
-    assert.deepEqual(await within(missingWrites(p, 'standby', 'writes_any', result.acked), 'reading the new primary'), [])
+    const { result, events } = await writeThroughReadOnly(pair(), 'writes_any', 'any')
     const causes = new Map<string, number>()
     for (const f of result.failures) {
       assert.ok(f instanceof AzurePgError && f.code === 'FAILOVER', `${String(f)}`)
@@ -62,25 +61,15 @@ describe('a failover that passes through a read-only server', () => {
   })
 
   it('target_session_attrs=read-write: no connection to the standby is handed out before its promotion, so no write meets it', async () => {
-    const p = pair as HaPair
-    const fresh = await startHaPair()
+    // A pair of its own: the one above has failed over already.
+    const fresh = await startPairWithTables('writes_rw')
     try {
-      await fresh.admin('primary', 'CREATE TABLE writes_rw (id bigint PRIMARY KEY); GRANT ALL ON writes_rw TO PUBLIC')
-      // target_session_attrs from options arrives with the multi-host parsers (issue 22); set on the settings here.
-      const pool = poolOf(await prepare({ ...resolveOptions(poolOptions(fresh)), targetSessionAttrs: 'read-write' }))
-      const events: FailoverEvent[] = []
-      pool.on('failover', (e) => events.push(e))
-      pool.on('error', () => undefined)
-      const result = await within(writeThroughFailover(pool, fresh, { writers: 10, table: 'writes_rw', writesBefore: 200, writesAfter: 200, limitMs: FAILOVER_LIMIT_MS, failover: readOnlyFirst }), 'the workload')
-      await within(pool.end(), 'pool.end()')
-      assert.equal(result.timedOut, false)
-      assert.deepEqual(await within(missingWrites(fresh, 'standby', 'writes_rw', result.acked), 'reading the new primary'), [])
+      const { result, events } = await writeThroughReadOnly(fresh, 'writes_rw', 'read-write')
       for (const f of result.failures) {
         assert.ok(f instanceof AzurePgError && f.code === 'FAILOVER', `${String(f)}`)
         assert.equal((f.cause as { code?: unknown }).code, '57P01', 'only the shutdown ended statements; none met the read-only standby')
       }
       assert.equal(events.length, 1, JSON.stringify(events))
-      assert.ok(p !== undefined)
     } finally {
       await fresh.stop()
     }

@@ -11,6 +11,7 @@ import { AZURE_HOST, createLogins, LOGINS, startLab, type Lab, adminQuery } from
 import { issueServerCertificate } from '../../lab/pki.js'
 import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
 import { timeLimit } from '../support/within.js'
+import { waitFor } from '../../lab/wait-for.js'
 
 const within = timeLimit(30_000)
 
@@ -43,11 +44,8 @@ describe('a commit waiting for the synchronous standby when the server shuts dow
     try {
       const waiting = pool.query('INSERT INTO t VALUES (1)').then(() => undefined, (e: unknown) => e)
       // The INSERT waits for a standby that never answers: until the server is shut down.
-      for (let i = 0; i < 200; i++) {
-        const r = await adminQuery(s, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'")
-        if ((r.rows[0] as { n: number }).n > 0) break
-        await new Promise((resolve) => setTimeout(resolve, 25))
-      }
+      await waitFor('the INSERT waiting for SyncRep', 5000, async () =>
+        ((await adminQuery(s, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event = 'SyncRep'")).rows[0] as { n: number }).n > 0)
       await within(s.restart(), 'the restart')
       const err = await within(waiting, 'the cut-off INSERT')
       assert.ok(err instanceof AzurePgError, String(err))

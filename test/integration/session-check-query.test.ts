@@ -4,13 +4,17 @@
 // taken or left; the application's own queries wait behind the check, and the server left gets Terminate.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { AzurePgError, createAzurePgClient, type AzurePgPoolOptions } from '../../src/index.js'
-import { READ_ONLY_QUERY, RECOVERY_QUERY } from '../../src/connect/session-check.js'
+import { createAzurePgClient, type AzurePgPoolOptions } from '../../src/index.js'
 import type { TargetSessionAttrs } from '../../src/options.js'
 import { LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
-import { authRequest, backendMessage, forgedResult, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
+import { authRequest, backendMessage, errorResponse, forgedResult, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
+import { connectError } from '../support/assert-error.js'
 import { timeLimit } from '../support/within.js'
+
+/** The queries libpq sends (fe-connect.c), written out here: the stand-in answers only these. */
+const READ_ONLY_QUERY = 'SHOW transaction_read_only'
+const RECOVERY_QUERY = 'SELECT pg_catalog.pg_is_in_recovery()'
 
 const within = timeLimit(10_000)
 const OLD_PRIMARY = 'oldprimary.postgres.database.azure.com'
@@ -30,8 +34,7 @@ function oldServer(standby: boolean | undefined) {
     const sql = message.body.subarray(0, message.body.length - 1).toString('utf8')
     if (standby === undefined && (sql === READ_ONLY_QUERY || sql === RECOVERY_QUERY)) {
       // A server whose check query fails: libpq moves on.
-      const fields = Buffer.from('SERROR\0VERROR\0C42883\0Mfunction does not exist\0\0', 'utf8')
-      tls.write(Buffer.concat([backendMessage('E', fields), backendMessage('Z', Buffer.from('I'))]))
+      tls.write(Buffer.concat([errorResponse('ERROR', '42883', 'function does not exist'), backendMessage('Z', Buffer.from('I'))]))
     } else if (sql === READ_ONLY_QUERY) tls.write(forgedResult('transaction_read_only', standby === true ? 'on' : 'off'))
     else if (sql === RECOVERY_QUERY) tls.write(forgedResult('pg_is_in_recovery', standby === true ? 't' : 'f'))
     else tls.write(forgedResult('answer', `app from ${standby === true ? 'standby' : 'primary'}`))
@@ -93,10 +96,7 @@ describe('a server that does not report its role is asked, as libpq asks', () =>
   })
 
   it('only servers whose check fails or does not fit: one error naming each', async () => {
-    const client = await createAzurePgClient(options(['mute', 'standby'], 'read-write'))
-    const err = await within(client.connect().then(() => undefined, (e: unknown) => e), 'connect')
-    assert.ok(err instanceof AzurePgError, String(err))
+    const err = await connectError(options(['mute', 'standby'], 'read-write'), within)
     assert.match(err.message, new RegExp(`did not answer "${READ_ONLY_QUERY}"; .* is read-only\\.$`))
-    await client.end()
   })
 })

@@ -12,6 +12,7 @@ import type { TargetSessionAttrs } from '../../src/options.js'
 import { PRIMARY_HOST, STANDBY_HOST, startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import { LOGINS, adminQuery } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
+import { connectError } from '../support/assert-error.js'
 import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
 import { timeLimit } from '../support/within.js'
 
@@ -23,7 +24,6 @@ let readOnly: RunningPostgres
 
 before(async () => {
   pair = await startHaPair({ synchronous: false })
-  await pair.waitStreaming()
   readOnly = await startPostgres({ tls: await issueServerCertificate(pair.root, { dnsNames: [READ_ONLY_HOST] }), settings: { default_transaction_read_only: 'on' } })
   for (const { user, password } of Object.values(LOGINS)) {
     await adminQuery(readOnly, `BEGIN READ WRITE; CREATE ROLE "${user}" LOGIN PASSWORD '${password}'; COMMIT`)
@@ -136,9 +136,7 @@ describe('target_session_attrs on a real primary/standby pair', () => {
   ]
   for (const [members, attrs, says] of absent) {
     it(`${members.join(', ')} with ${attrs}: fails, naming each server's outcome`, async () => {
-      const c = await createAzurePgClient(options(members, attrs))
-      const err = await within(c.connect().then(() => undefined, (e: unknown) => e), 'connect')
-      assert.ok(err instanceof AzurePgError, String(err))
+      const err = await connectError(options(members, attrs), within)
       assert.equal(err.code, 'CONNECTION_FAILED')
       assert.equal(err.reason, 'session-attrs')
       assert.match(err.message, says)
@@ -149,7 +147,6 @@ describe('target_session_attrs on a real primary/standby pair', () => {
       }
       // Nothing user-typed beyond the host names (validated config), and never the password.
       assert.ok(!err.message.includes(LOGINS.flexible.password))
-      await c.end()
     })
   }
 

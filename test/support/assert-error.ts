@@ -29,7 +29,6 @@ export function expectAzureErrorSync(fn: () => unknown, code?: AzurePgErrorCode)
   return caught
 }
 
-/** Every piece of text an error exposes: message, hint, stack and the whole cause chain. */
 /** The AzurePgError a new client's connect() fails with (the client ended after it); fails the test if it connects. */
 export async function connectError(opts: AzurePgOptions, within: <T>(p: Promise<T>, what: string) => Promise<T>): Promise<AzurePgError> {
   const c = await createAzurePgClient(opts)
@@ -39,6 +38,7 @@ export async function connectError(opts: AzurePgOptions, within: <T>(p: Promise<
   return err
 }
 
+/** Every piece of text an error exposes: message, hint, stack and the whole cause chain. */
 export function errorText(err: unknown): string {
   const parts: string[] = []
   const seen = new Set<unknown>()

@@ -3,6 +3,7 @@
 // nothing acknowledged lost, writes back within the connect limit, failed statements FAILOVER with the
 // server's 57P01 as cause, one failover event from the old server to the new, nothing of the pool left open.
 import assert from 'node:assert/strict'
+import { after, before } from 'node:test'
 import type pg from 'pg'
 import { AzurePgError, type FailoverEvent } from '../../src/index.js'
 import { startHaPair, type HaPair } from '../../lab/ha-pair.js'
@@ -27,6 +28,24 @@ export async function startPairWithTables(...tables: string[]): Promise<HaPair> 
   const create = tables.map((t) => `CREATE TABLE ${t} (id bigint PRIMARY KEY);`).join(' ')
   await pair.admin('primary', `${create} GRANT ALL ON ${tables.join(', ')} TO PUBLIC`)
   return pair
+}
+
+/**
+ * The HA pair of a test file: started with `tables` before its tests (a `before` hook) and stopped after them.
+ * Returns what gives the pair to a test.
+ */
+export function pairForTests(...tables: string[]): () => HaPair {
+  let pair: HaPair | undefined
+  before(async () => {
+    pair = await startPairWithTables(...tables)
+  })
+  after(async () => {
+    await pair?.stop()
+  })
+  return () => {
+    if (pair === undefined) throw new Error('the HA pair did not start')
+    return pair
+  }
 }
 
 /** Options of a pool through the pair's relay, as an application names the Azure server. */
