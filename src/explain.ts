@@ -59,7 +59,8 @@ function networkReason(code: string | undefined): ConnectionFailureReason {
   }
 }
 
-const where = (ctx: ConnectContext): string =>
+/** A server as messages name it: `host:port`, with the address connected to when `hostaddr` gave one. */
+export const where = (ctx: Pick<ConnectContext, 'host' | 'connectHost' | 'port'>): string =>
   ctx.connectHost === ctx.host ? `${ctx.host}:${ctx.port}` : `${ctx.host} (${ctx.connectHost}):${ctx.port}`
 
 /**

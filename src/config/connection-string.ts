@@ -4,7 +4,7 @@ import { isIP } from 'node:net'
 import { invalidConfig } from '../errors.js'
 import { isHostOrAddress } from './azure-host.js'
 import { parseAdoNet } from './connection-string/adonet.js'
-import { GrammarError, reject, type RawPair } from './connection-string/grammar.js'
+import { GrammarError, reject, unbracket, type RawPair } from './connection-string/grammar.js'
 import { JDBC_PREFIX, parseJdbc } from './connection-string/jdbc.js'
 import { parseKeyValue } from './connection-string/keyvalue.js'
 import { parseUri, URI_PREFIXES } from './connection-string/uri.js'
@@ -180,7 +180,6 @@ function adoNetHosts(value: string, label: string): HostEntry[] {
  * brackets of an IPv6 host are dropped: the certificate is checked against the address without them.
  */
 function splitHostPort(entry: string, where: string): HostEntry {
-  const unbracket = (h: string): string => /^\[(.+)\]$/.exec(h)?.[1] ?? h
   const sep = entry.lastIndexOf(':')
   if (entry.startsWith('/') || sep === -1) return { host: unbracket(entry), port: undefined }
   const other = entry.slice(0, sep).lastIndexOf(':')

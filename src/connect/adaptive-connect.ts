@@ -87,6 +87,18 @@ export function isVerificationFailure(err: unknown): boolean {
   return classifyConnectError(err)?.startsWith('tls-') === true
 }
 
+/** What a server's `server_version` teaches: PostgreSQL 17 and later take direct TLS. */
+export function learnFromVersion(facts: LearnedFacts, key: string, version: string | undefined): void {
+  if (Number.parseInt(version ?? '', 10) >= 17) facts.record(key, { direct: true })
+}
+
+/** What a verified handshake teaches: the key-exchange group the server chose, when it is not the one offered first. */
+export function learnGroupFrom(facts: LearnedFacts, plan: Pick<AdaptivePlan, 'key' | 'firstGroup'>, socket: TLSSocket): void {
+  const info = socket.getEphemeralKeyInfo() as { name?: string } | null
+  const chosen = GROUP_NAMES[info?.name ?? '']
+  if (chosen !== undefined && chosen !== plan.firstGroup) facts.record(plan.key, { group: chosen })
+}
+
 /**
  * Installs the plan on a pg Connection (before its client connects): learning from what the server
  * reports and picks, and, for direct TLS, a handshake of the SDK's own with one fallback.
@@ -95,18 +107,12 @@ export function installAdaptiveConnect(con: PgConnection, plan: AdaptivePlan): v
   const { facts, key } = plan
   if (facts !== undefined) {
     con.on('parameterStatus', (msg: { parameterName?: string; parameterValue?: string }) => {
-      if (msg.parameterName !== 'server_version') return
-      const major = Number.parseInt(msg.parameterValue ?? '', 10)
-      if (major >= 17) facts.record(key, { direct: true })
+      if (msg.parameterName === 'server_version') learnFromVersion(facts, key, msg.parameterValue)
     })
     if (plan.learnGroup) {
       con.on('sslconnect', () => {
         const socket = con.stream as TLSSocket
-        whenSecure(socket, () => {
-          const info = socket.getEphemeralKeyInfo() as { name?: string } | null
-          const chosen = GROUP_NAMES[info?.name ?? '']
-          if (chosen !== undefined && chosen !== plan.firstGroup) facts.record(key, { group: chosen })
-        })
+        whenSecure(socket, () => learnGroupFrom(facts, plan, socket))
       })
     }
   }

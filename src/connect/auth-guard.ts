@@ -7,7 +7,7 @@ import './load-pg.js'
 import pg from 'pg'
 import { judgeOutcome, judgeRequest, refusalInWords, SCRAM_PLUS, type AuthMethod, type AuthPolicy, type AuthRequest, type Refusal } from '../config/auth-policy.js'
 import { AzurePgError, invalidConfig, PHASE_WORDS } from '../errors.js'
-import type { ConnectContext } from '../explain.js'
+import { where, type ConnectContext } from '../explain.js'
 
 /** pg.Client's handlers of the server's authentication requests: the methods the guard wraps. */
 interface PgAuthHandlers {
@@ -82,13 +82,18 @@ interface GuardState {
 const states = new WeakMap<object, GuardState>()
 const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
 
+/** What the guard has seen of one login: nothing yet. */
+function freshLogin(): Pick<GuardState, 'asked' | 'mechanisms' | 'mechanism' | 'completed' | 'channelBound' | 'refused' | 'ready'> {
+  return { asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, ready: false }
+}
+
 /**
  * Gives a client its policy, watches its connection's AuthenticationOk (pg has no handler of its own for
  * it) for a server that lets the client in without the exchange the policy asks for, and catches the
  * requests pg cannot parse.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
-  const state: GuardState = { policy, context, connection, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, closed: false, ready: false }
+  const state: GuardState = { policy, context, connection, closed: false, ...freshLogin() }
   states.set(client, state)
   guardParser(state)
   connection.once('readyForQuery', () => { state.ready = true })
@@ -110,7 +115,7 @@ export function restartAuthGuard(client: object, context: ConnectContext): void 
   const s = states.get(client)
   if (s === undefined || s.closed) return
   // In place: the guard's listeners hold this state object.
-  Object.assign(s, { context, asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, ready: false })
+  Object.assign(s, { context }, freshLogin())
 }
 
 /** What a connection the guard closed still passes on to pg: the failure, and the end of the socket. */
@@ -208,9 +213,6 @@ function admit(client: object, request: AuthRequest): boolean {
   if (request.kind === 'password' || request.kind === 'md5') state.completed = true
   return true
 }
-
-const where = (ctx: ConnectContext): string =>
-  ctx.connectHost === ctx.host ? `${ctx.host}:${ctx.port}` : `${ctx.host} (${ctx.connectHost}):${ctx.port}`
 
 /** The one line of advice for a refusal. */
 function hintFor(refusal: Refusal, ctx: ConnectContext): string {

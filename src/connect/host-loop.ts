@@ -11,13 +11,13 @@ import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { LoadBalanceHosts, TargetSessionAttrs } from '../options.js'
 import { AzurePgError, type ConnectionPhase } from '../errors.js'
-import { explainConnectError, type ConnectContext } from '../explain.js'
-import { GROUP_NAMES, markSecure } from './adaptive-connect.js'
+import { explainConnectError, where } from '../explain.js'
+import { learnFromVersion, learnGroupFrom, markSecure } from './adaptive-connect.js'
 import type { HostPlan } from './connection-plan.js'
 import { hostAttempts, type HostAttempt } from './host-order.js'
 import type { LearnedFacts } from './learned-facts.js'
 import type { PhaseTracker } from './phase.js'
-import { openSecureSocket, type SecureSocketAttempt } from './secure-socket.js'
+import { closed, openSecureSocket, type SecureSocketAttempt } from './secure-socket.js'
 import { judgeSession, reportedFlag, type SessionVerdict } from './session-check.js'
 
 /** pg's Connection, as far as the loop drives it. */
@@ -76,9 +76,6 @@ const ENDED = 'Connection terminated'
 
 /** The messages of the check query, kept from pg (which has no query of its own running). */
 const CHECK_MESSAGES = new Set(['rowDescription', 'dataRow', 'commandComplete', 'emptyQuery'])
-
-const where = (ctx: ConnectContext): string =>
-  ctx.connectHost === ctx.host ? `${ctx.host}:${ctx.port}` : `${ctx.host} (${ctx.connectHost}):${ctx.port}`
 
 /** A phase tracker the loop moves itself (one per attempt, no listeners to leave behind). */
 class AttemptPhase implements PhaseTracker {
@@ -226,7 +223,7 @@ class HostLoopRun {
     tls.on('error', report)
     tls.once('close', () => {
       if (attempt.won) con.emit('end')
-      else this.#failed(attempt, Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }))
+      else this.#failed(attempt, closed('Connection terminated unexpectedly'))
     })
     if (attempt.stage === 'over') {
       tls.destroy()
@@ -245,10 +242,7 @@ class HostLoopRun {
 
   #learnGroup(plan: HostPlan, tls: TLSSocket): void {
     const facts = this.#setup.facts
-    if (facts === undefined || !plan.learnGroup) return
-    const info = tls.getEphemeralKeyInfo() as { name?: string } | null
-    const chosen = GROUP_NAMES[info?.name ?? '']
-    if (chosen !== undefined && chosen !== plan.firstGroup) facts.record(plan.key, { group: chosen })
+    if (facts !== undefined && plan.learnGroup) learnGroupFrom(facts, plan, tls)
   }
 
   /** The gate: every event of the Connection while the loop runs. */
@@ -267,7 +261,7 @@ class HostLoopRun {
         this.#failed(attempt, args[0])
         return true
       case 'end':
-        this.#failed(attempt, Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' }))
+        this.#failed(attempt, closed('Connection terminated unexpectedly'))
         return true
       case 'parameterStatus':
         this.#parameter(attempt, args[0] as { parameterName?: string; parameterValue?: string })
@@ -301,8 +295,8 @@ class HostLoopRun {
       case 'in_hot_standby': attempt.inHotStandby = reportedFlag(msg.parameterValue); break
       case 'default_transaction_read_only': attempt.defaultReadOnly = reportedFlag(msg.parameterValue); break
       case 'server_version': {
-        const major = Number.parseInt(msg.parameterValue ?? '', 10)
-        if (major >= 17) this.#setup.facts?.record(attempt.plan.key, { direct: true })
+        const facts = this.#setup.facts
+        if (facts !== undefined) learnFromVersion(facts, attempt.plan.key, msg.parameterValue)
         break
       }
     }

@@ -34,12 +34,13 @@ export interface SecureSocketRequest {
 /** A session being opened. */
 export interface SecureSocketAttempt {
   /** The verified session, with no listener of this module left on it; or the failure. */
-  readonly done: Promise<{ readonly tls: TLSSocket; readonly raw: Socket; readonly negotiation: 'postgres' | 'direct' }>
+  readonly done: Promise<{ readonly tls: TLSSocket; readonly raw: Socket }>
   /** Ends the attempt with `err` (a time limit), destroying whatever socket it has. */
   abort(err: Error): void
 }
 
-const closed = (message: string): Error => Object.assign(new Error(message), { code: 'ECONNRESET' })
+/** A connection closed by the other side, as pg and Node word it (`ECONNRESET`). */
+export const closed = (message: string): Error => Object.assign(new Error(message), { code: 'ECONNRESET' })
 
 /**
  * Opens a verified TLS session to one server. Before the handshake completes nothing but the SSLRequest is
@@ -49,9 +50,9 @@ const closed = (message: string): Error => Object.assign(new Error(message), { c
 export function openSecureSocket(req: SecureSocketRequest): SecureSocketAttempt {
   let settled = false
   let current: { raw: Socket; tls: TLSSocket | undefined } | undefined
-  let resolveDone: (v: { tls: TLSSocket; raw: Socket; negotiation: 'postgres' | 'direct' }) => void = () => undefined
+  let resolveDone: (v: { tls: TLSSocket; raw: Socket }) => void = () => undefined
   let rejectDone: (e: Error) => void = () => undefined
-  const done = new Promise<{ tls: TLSSocket; raw: Socket; negotiation: 'postgres' | 'direct' }>((resolve, reject) => { resolveDone = resolve; rejectDone = reject })
+  const done = new Promise<{ tls: TLSSocket; raw: Socket }>((resolve, reject) => { resolveDone = resolve; rejectDone = reject })
   const fail = (err: unknown): void => {
     if (settled) return
     settled = true
@@ -70,17 +71,19 @@ export function openSecureSocket(req: SecureSocketRequest): SecureSocketAttempt 
     const closedEarly = (): void => early(closed('Connection terminated unexpectedly'))
     raw.on('error', early)
     raw.once('close', closedEarly)
+    // Once TLS is up, the TLS socket reports for the raw one.
+    const handOver = (): void => { raw.removeListener('error', early); raw.removeListener('close', closedEarly) }
     raw.once('connect', () => {
       if (!mine()) return
       req.onTcp(negotiation)
       if (negotiation === 'direct') {
-        handshake(attempt, 'direct', () => { raw.removeListener('error', early); raw.removeListener('close', closedEarly) })
+        handshake(attempt, 'direct', handOver)
         return
       }
       raw.once('data', (answer: Buffer) => {
         if (!mine()) return
         // Exactly one byte: anything after the `S` came unencrypted, and may have been put there on the way.
-        if (answer.length === 1 && answer[0] === 0x53) handshake(attempt, 'postgres', () => { raw.removeListener('error', early); raw.removeListener('close', closedEarly) })
+        if (answer.length === 1 && answer[0] === 0x53) handshake(attempt, 'postgres', handOver)
         else if (answer.length === 1 && answer[0] === 0x4e) fail(new Error('The server does not support SSL connections'))
         // An error message ('E') in the clear, as libpq 17.1+ does: not read (nothing vouches for it), and the end of the connect.
         else if (answer[0] === 0x45) fail(new Error('server sent an error response during SSL exchange'))
@@ -125,7 +128,7 @@ export function openSecureSocket(req: SecureSocketRequest): SecureSocketAttempt 
       tls.removeListener('error', failed)
       tls.removeListener('close', closedDuring)
       handOver()
-      resolveDone({ tls, raw: attempt.raw, negotiation })
+      resolveDone({ tls, raw: attempt.raw })
     })
   }
 

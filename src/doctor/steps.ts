@@ -9,7 +9,7 @@ import { authObservation } from '../connect/auth-guard.js'
 import { AzurePgClient } from '../connect/client.js'
 import { prepare, type Prepared } from '../connect/prepare.js'
 import { AzurePgError } from '../errors.js'
-import { adviceFor, classifyConnectError, explainConnectError, type ConnectContext } from '../explain.js'
+import { adviceFor, classifyConnectError, explainConnectError, where, type ConnectContext } from '../explain.js'
 import { commonName, parseCertificates } from '../util/pem.js'
 import { DEFAULT_ROOTS, readBundledRoot } from '../trust/store.js'
 import { describeTier } from '../trust/trust-tier.js'
@@ -299,7 +299,7 @@ const hosts: DoctorStep = {
     const settings = need(state.settings, 'the configuration')
     const { targetSessionAttrs: attrs } = settings
     if (!needsHostLoop(settings.hosts.length, attrs)) return undefined
-    const list = settings.hosts.map((h) => (h.connectHost === h.host ? `${h.host}:${h.port}` : `${h.host} (${h.connectHost}):${h.port}`))
+    const list = settings.hosts.map(where)
     if (state.client === undefined) {
       return { step: 'hosts', status: 'skip', summary: `${list.length} servers, target_session_attrs=${attrs}: log in (--password-stdin, PGPASSWORD or --entra) to see each one's role`, details: list }
     }

@@ -94,3 +94,11 @@ export function decodeJava(part: string, where: string): string {
   }
   return out
 }
+
+/**
+ * A host without the brackets of an IPv6 address (`[::1]` → `::1`): pgjdbc and Npgsql keep them, and the name
+ * the certificate is checked against has none.
+ */
+export function unbracket(host: string): string {
+  return /^\[(.+)\]$/.exec(host)?.[1] ?? host
+}

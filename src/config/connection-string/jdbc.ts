@@ -1,5 +1,5 @@
 // pgjdbc's URL grammar (org.postgresql.Driver.parseURL), read the same way.
-import { decodeJava, reject, type RawPair } from './grammar.js'
+import { decodeJava, reject, unbracket, type RawPair } from './grammar.js'
 
 /** The prefix pgjdbc requires, case-sensitively. */
 export const JDBC_PREFIX = 'jdbc:postgresql:'
@@ -114,10 +114,4 @@ function javaPort(text: string, where: string): string {
   const port = m === null ? NaN : Number(m[2]) * (m[1] === '-' ? -1 : 1)
   if (!(port >= 1 && port <= 65535)) reject(`${where} is not a port number from 1 to 65535`, HINT)
   return String(port)
-}
-
-/** pgjdbc keeps the brackets of an IPv6 host; the name the certificate is checked against has none. */
-function unbracket(host: string): string {
-  const m = /^\[(.+)\]$/.exec(host)
-  return m === null ? host : (m[1] ?? host)
 }
