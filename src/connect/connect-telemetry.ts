@@ -4,7 +4,7 @@
 import type { TLSSocket } from 'node:tls'
 import { AzurePgError } from '../errors.js'
 import {
-  channels, connectScope, nextConnectId, type ConnectEndMessage, type ConnectPhaseMessage, type ConnectPhaseName,
+  channels, inConnectScope, nextConnectId, type ConnectEndMessage, type ConnectPhaseMessage, type ConnectPhaseName,
   type ConnectStartMessage, type RefusalDetails, type RefusedMessage, type TlsHandshakeDetails,
 } from '../telemetry/channels.js'
 import { GROUP_NAMES, whenSecure, type AdaptivePlan } from './adaptive-connect.js'
@@ -21,7 +21,7 @@ interface TracedConnection {
 export interface ConnectTrace {
   readonly connectId: number
   /** Runs the connect, so that what it causes (an Entra token asked for at login) names this connect. */
-  run<T>(f: () => T): T
+  run<T>(f: () => Promise<T>): Promise<T>
   /** The connect is over: `err` is the AzurePgError it failed with, or undefined. */
   end(err: unknown): void
 }
@@ -108,7 +108,7 @@ export function traceConnect(con: TracedConnection, plan: AdaptivePlan, target: 
   for (const [event, f] of listeners) con.on(event, f)
   return {
     connectId,
-    run: (f) => connectScope.run(connectId, f),
+    run: (f) => inConnectScope(connectId, f),
     end(err) {
       if (ended) return
       ended = true

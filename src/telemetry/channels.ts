@@ -166,15 +166,33 @@ export const channels: {
 interface Shared {
   lastConnectId: number
   readonly scope: AsyncLocalStorage<number>
+  /** Connects running in the scope now (absent where an older copy of this module made the object). */
+  inScope?: number
 }
 const SHARED = Symbol.for('azure-pg-tls.telemetry')
 const shared: Shared = ((globalThis as { [SHARED]?: Shared })[SHARED] ??= { lastConnectId: 0, scope: new AsyncLocalStorage<number>() })
 
 /**
  * The connect a piece of work runs in, so that what it causes (a token asked for during the login) names it.
- * Entered only while someone listens to the connect channels.
+ * Entered only while someone listens to the connect channels, and only through {@link inConnectScope}.
  */
 export const connectScope: AsyncLocalStorage<number> = shared.scope
+
+/**
+ * Runs one connect's work in its scope. The scope is switched off again as soon as no connect is in it: an
+ * enabled AsyncLocalStorage copies its store onto every async resource the process makes (under an
+ * OpenTelemetry context manager, every promise), a cost every query of the application would pay for as
+ * long as it ran, for the sake of a few connects.
+ */
+export async function inConnectScope<T>(connectId: number, f: () => Promise<T>): Promise<T> {
+  shared.inScope = (shared.inScope ?? 0) + 1
+  try {
+    return await shared.scope.run(connectId, f)
+  } finally {
+    shared.inScope -= 1
+    if (shared.inScope === 0) shared.scope.disable()
+  }
+}
 
 /** A new connect id, unique in the process. */
 export function nextConnectId(): number {

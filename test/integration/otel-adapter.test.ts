@@ -11,7 +11,7 @@ import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool, type AzurePgOptions } from '../../src/index.js'
 import { Pool as DropInPool } from '../../src/connect/pg.js'
 import { instrumentAzurePg, type AzurePgInstrumentation } from '../../src/otel/index.js'
-import { channels } from '../../src/telemetry/channels.js'
+import { channels, connectScope } from '../../src/telemetry/channels.js'
 import { FakeCredential, jwt } from '../../lab/fake-credential.js'
 import { AZURE_HOST, LAB_CONNECT_TIMEOUT_MS, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 
@@ -49,6 +49,9 @@ async function collect(): Promise<Map<string, DataPoint<unknown>[]>> {
   const all = resourceMetrics.scopeMetrics.filter((s) => s.scope.name === 'azure-pg-tls').flatMap((s) => s.metrics)
   return new Map(all.map((m: MetricData) => [m.descriptor.name, m.dataPoints as DataPoint<unknown>[]]))
 }
+
+/** Node's own flag on an AsyncLocalStorage: whether it propagates its store (set by run(), cleared by disable()). */
+const connectScopeEnabled = (): unknown => (connectScope as unknown as { enabled?: unknown }).enabled
 
 const children = (spans: readonly ReadableSpan[], parent: ReadableSpan): string[] =>
   spans.filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId).map((s) => s.name)
@@ -132,6 +135,30 @@ describe('azure-pg-tls/otel', () => {
     assert.deepEqual(events.map((e) => e.attributes?.['azure_pg_tls.entra.cached']), [false, true])
     assert.equal(cred.calls, 1)
     assert.ok(!JSON.stringify(exporter.getFinishedSpans().map((s) => [s.attributes, s.events])).includes(token.split('.')[2] ?? '-'))
+  })
+
+  it('the connect scope is on only while a connect runs: a connect that ends leaves another\'s token event in place, and the last switches it off', async () => {
+    exporter.reset()
+    const token = jwt({ upn: 'otel-slow' })
+    await lab.admin('good', 'CREATE ROLE "otel-slow" LOGIN')
+    await lab.admin('good', `ALTER ROLE "otel-slow" PASSWORD '${token}'`)
+    const cred = new FakeCredential(() => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }))
+    cred.delayMs = 300
+    const { password: _, ...noPassword } = options
+    const slow = await createAzurePgClient({ ...noPassword, user: 'otel-slow', entra: cred })
+    const fast = await createAzurePgClient(options)
+    const slowDone = slow.connect()
+    // The password login ends (and leaves the scope) while the Entra login still waits for its token.
+    await fast.connect()
+    assert.equal(cred.calls, 1)
+    assert.equal(connectScopeEnabled(), true, 'the scope is on while a connect is in it')
+    await slowDone
+    await Promise.all([slow.end(), fast.end()])
+    const connects = exporter.getFinishedSpans().filter((s) => s.name === 'connect')
+    assert.equal(connects.length, 2)
+    assert.deepEqual(connects.map((s) => s.events.filter((e) => e.name === 'entra-token').length).sort(), [0, 1])
+    // An enabled AsyncLocalStorage copies its store onto every promise the application makes, for ever.
+    assert.equal(connectScopeEnabled(), false, 'no connect runs: the scope is off')
   })
 
   for (const [kind, make] of [
