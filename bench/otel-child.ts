@@ -10,25 +10,31 @@ interface Plan { target: Target; sets: number; rounds: number; queries: number; 
 const plan = JSON.parse(process.env['BENCH_OTEL'] ?? '{}') as Plan
 type Who = 'pg' | 'sdk' | 'control'
 const ORDERS: ReadonlyArray<readonly Who[]> = [['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'], ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg']]
+const orderOf = (i: number): readonly Who[] => ORDERS[i % ORDERS.length] ?? ['pg', 'sdk', 'control']
 
 /** V8's collector, when the child runs with --expose-gc (bench/otel-overhead.ts starts it so). */
 const collect = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
 const qps: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 // Client CPU per query (user + system of this process during the burst, µs): bursts run one at a time, so
 // the CPU of a burst is its pool's, spans and metrics included; the load of the machine moves it far less
-// than it moves the wall time.
+// than it moves the wall time. Index r of each list is round r: the three bursts of a round run back to
+// back, so their ratios cancel the drift of the machine's speed, which moves a process's figures by far
+// more than the difference sought.
 const cpu: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 for (let set = 0; set < plan.sets; set++) {
-  const pools: Record<Who, pg.Pool> = {
-    pg: new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize }),
-    sdk: await createAzurePgPool({ ...sdkOptions(plan.target), max: plan.poolSize }),
-    control: new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize }),
+  // Three identical raw pools in one process differed by up to 6% from one another for the life of the
+  // process (a pool's cost depends on more than its code: when it was made and warmed, where its objects
+  // landed). The order rotates from set to set, and bench/otel-overhead.ts pools several processes.
+  const made = orderOf(set)
+  const pools = {} as Record<Who, pg.Pool>
+  for (const who of made) {
+    pools[who] = who === 'sdk' ? await createAzurePgPool({ ...sdkOptions(plan.target), max: plan.poolSize }) : new pg.Pool({ ...rawConfig(plan.target), max: plan.poolSize })
   }
   const burst = (who: Who): Promise<unknown> => Promise.all(Array.from({ length: plan.queries }, () => pools[who].query('SELECT 1')))
   try {
-    for (const who of ['pg', 'sdk', 'control'] as const) await burst(who)
+    for (const who of made) await burst(who)
     for (let r = 0; r < plan.rounds; r++) {
-      for (const who of ORDERS[(set * plan.rounds + r) % ORDERS.length] ?? ['pg', 'sdk', 'control']) {
+      for (const who of orderOf(set * plan.rounds + r)) {
         // The garbage of the burst before is collected before this one starts, and this burst's own young
         // garbage inside its window: a collection would otherwise charge one pool's garbage to the next.
         collect?.()
@@ -63,6 +69,11 @@ const r3 = (x: number): number => Number(x.toFixed(3))
 process.stdout.write(`${JSON.stringify({
   pool: { pgQps: Math.round(median(qps.pg)), sdkQps: Math.round(median(qps.sdk)), controlQps: Math.round(median(qps.control)), ratio: r3(median(qps.sdk) / median(qps.pg)), controlRatio: r3(median(qps.control) / median(qps.pg)), rounds: qps.pg.length },
   cpu: { pgUs: r3(median(cpu.pg)), sdkUs: r3(median(cpu.sdk)), controlUs: r3(median(cpu.control)), ratio: r3(median(cpu.sdk) / median(cpu.pg)), controlRatio: r3(median(cpu.control) / median(cpu.pg)) },
+  // Per round: the SDK against both raw pools (the same code twice), and the control against raw pg (A/A).
+  rounds: {
+    sdkOverRaw: cpu.sdk.map((us, r) => r3(us / (((cpu.pg[r] ?? Number.NaN) + (cpu.control[r] ?? Number.NaN)) / 2))),
+    controlOverPg: cpu.control.map((us, r) => r3(us / (cpu.pg[r] ?? Number.NaN))),
+  },
   latency: { pgMs: r3(median(ms.pg)), sdkMs: r3(median(ms.sdk)), ratio: r3(median(ms.sdk) / median(ms.pg)), pairs: plan.pairs },
   spansExported: spans === undefined ? 0 : await spans(),
 })}\n`)
