@@ -6,11 +6,18 @@ import { createAzurePgClient, createAzurePgPool } from '../src/index.js'
 import { rawConfig, sdkOptions, type Target } from './connections.js'
 import { median } from './stats.js'
 
-interface Plan { target: Target; sets: number; rounds: number; queries: number; pairs: number; poolSize: number }
+/** `slot`: which of three schedules the pools follow in this process (bench/otel-overhead.ts gives each process the next). */
+interface Plan { target: Target; sets: number; rounds: number; queries: number; pairs: number; poolSize: number; slot: number }
 const plan = JSON.parse(process.env['BENCH_OTEL'] ?? '{}') as Plan
 type Who = 'pg' | 'sdk' | 'control'
-const ORDERS: ReadonlyArray<readonly Who[]> = [['pg', 'sdk', 'control'], ['sdk', 'control', 'pg'], ['control', 'pg', 'sdk'], ['pg', 'control', 'sdk'], ['sdk', 'pg', 'control'], ['control', 'sdk', 'pg']]
-const orderOf = (i: number): readonly Who[] => ORDERS[i % ORDERS.length] ?? ['pg', 'sdk', 'control']
+// In one process, three identical raw pools differed by up to 6-10% from one another for the life of the
+// process, and which one came out cheapest followed the schedule, not the pool: reversing the list of orders
+// below made the most expensive one the cheapest (measured with three raw pools). No order of the bursts
+// tried was free of it. So the schedule is written for three slots, and each process seats the pools in them
+// differently (a Latin square over three processes): a slot's advantage falls to each pool once.
+const SLOT_ORDERS: ReadonlyArray<readonly number[]> = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [1, 0, 2], [2, 1, 0]]
+const SEATS: readonly Who[] = (['pg', 'sdk', 'control'] as const).map((_, i, all) => all[(i + plan.slot) % all.length] ?? 'pg')
+const orderOf = (i: number): readonly Who[] => (SLOT_ORDERS[i % SLOT_ORDERS.length] ?? [0, 1, 2]).map((slot) => SEATS[slot] ?? 'pg')
 
 /** V8's collector, when the child runs with --expose-gc (bench/otel-overhead.ts starts it so). */
 const collect = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
@@ -22,9 +29,7 @@ const qps: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 // more than the difference sought.
 const cpu: Record<Who, number[]> = { pg: [], sdk: [], control: [] }
 for (let set = 0; set < plan.sets; set++) {
-  // Three identical raw pools in one process differed by up to 6% from one another for the life of the
-  // process (a pool's cost depends on more than its code: when it was made and warmed, where its objects
-  // landed). The order rotates from set to set, and bench/otel-overhead.ts pools several processes.
+  // Made and warmed in a different order in each set.
   const made = orderOf(set)
   const pools = {} as Record<Who, pg.Pool>
   for (const who of made) {

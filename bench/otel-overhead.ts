@@ -66,21 +66,22 @@ export function poolSides(processes: readonly OtelSide[]): OtelPooled {
 export async function otelOverhead(target: Target, small = false): Promise<OtelResults> {
   const plan = small
     ? { sets: 3, rounds: 4, queries: 1000, pairs: 16, poolSize: 10, processes: 1 }
-    : { sets: 6, rounds: 8, queries: 1000, pairs: 24, poolSize: 10, processes: 3 }
-  const side = async (on: boolean, waitTime = false): Promise<OtelSide> => {
+    : { sets: 6, rounds: 8, queries: 1000, pairs: 24, poolSize: 10, processes: 3 } // a multiple of 3: see otel-child.ts
+  const side = async (on: boolean, slot: number, waitTime = false): Promise<OtelSide> => {
     const args = ['--expose-gc', '--import', 'tsx', '--import', './lab/loopback-guard.ts', ...(on ? ['--import', './bench/otel-setup.ts'] : []), 'bench/otel-child.ts']
-    const env = { ...process.env, BENCH_OTEL: JSON.stringify({ ...plan, target }), BENCH_OTEL_WAIT_TIME: waitTime ? '1' : '0' }
+    const env = { ...process.env, BENCH_OTEL: JSON.stringify({ ...plan, target, slot }), BENCH_OTEL_WAIT_TIME: waitTime ? '1' : '0' }
     const { stdout } = await run(process.execPath, args, { cwd: root, env, timeout: 600_000, maxBuffer: 1 << 22 })
     return JSON.parse(stdout) as OtelSide
   }
   const off: OtelSide[] = []
   const on: OtelSide[] = []
   const onWaitTime: OtelSide[] = []
-  // Alternated, so that a slow stretch of the machine falls on every side.
+  // Alternated, so that a slow stretch of the machine falls on every side; process i seats the pools in the
+  // child's schedule by i (otel-child.ts), so that with 3 processes each pool has each seat once.
   for (let i = 0; i < plan.processes; i++) {
-    off.push(await side(false))
-    on.push(await side(true))
-    onWaitTime.push(await side(true, true))
+    off.push(await side(false, i))
+    on.push(await side(true, i))
+    onWaitTime.push(await side(true, i, true))
   }
   return { off: poolSides(off), on: poolSides(on), onWaitTime: poolSides(onWaitTime), plan }
 }
@@ -104,7 +105,7 @@ export function otelMarkdown(r: OtelResults): string {
   return [
     '## OpenTelemetry',
     '',
-    `Pooled \`SELECT 1\` (pools of ${r.plan.poolSize}, ${r.plan.queries} concurrent per burst, ${r.plan.sets} sets × ${r.plan.rounds} rounds per process) and new connections (median of ${r.plan.pairs} alternating runs); each side in ${r.plan.processes} process${r.plan.processes === 1 ? '' : 'es'} of its own, the sides alternated. Medians over the processes.`,
+    `Pooled \`SELECT 1\` (pools of ${r.plan.poolSize}, ${r.plan.queries} concurrent per burst, ${r.plan.sets} sets × ${r.plan.rounds} rounds per process) and new connections (median of ${r.plan.pairs} alternating runs); each side in ${r.plan.processes} process${r.plan.processes === 1 ? '' : 'es'} of its own, the sides alternated, each process seating the three pools differently in the same schedule (a pool's seat moved its cost by several percent). Medians over the processes.`,
     '',
     '| side | raw pg | SDK | SDK ÷ pg | new conn. raw pg | new conn. SDK | SDK ÷ pg |',
     '|---|---|---|---|---|---|---|',
