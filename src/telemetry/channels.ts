@@ -179,10 +179,11 @@ const shared: Shared = ((globalThis as { [SHARED]?: Shared })[SHARED] ??= { last
 export const connectScope: AsyncLocalStorage<number> = shared.scope
 
 /**
- * Runs one connect's work in its scope. The scope is switched off again as soon as no connect is in it: an
- * enabled AsyncLocalStorage copies its store onto every async resource the process makes (under an
- * OpenTelemetry context manager, every promise), a cost every query of the application would pay for as
- * long as it ran, for the sake of a few connects.
+ * Runs one connect's work in its scope. The scope is switched off again as soon as no connect is in it: on
+ * Node 20 and 22 an enabled AsyncLocalStorage copies its store onto every async resource the process makes
+ * (under an OpenTelemetry context manager, every promise), a cost every query of the application would pay
+ * for as long as it ran, for the sake of a few connects. (Node 24's, built on AsyncContextFrame, copies
+ * nothing; switching it off costs nothing there either.)
  */
 export async function inConnectScope<T>(connectId: number, f: () => Promise<T>): Promise<T> {
   shared.inScope = (shared.inScope ?? 0) + 1
@@ -192,6 +193,11 @@ export async function inConnectScope<T>(connectId: number, f: () => Promise<T>):
     shared.inScope -= 1
     if (shared.inScope === 0) shared.scope.disable()
   }
+}
+
+/** How many connects are in the scope now (across the module's copies): for tests. */
+export function connectsInScope(): number {
+  return shared.inScope ?? 0
 }
 
 /** A new connect id, unique in the process. */
