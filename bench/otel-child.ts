@@ -6,18 +6,20 @@ import { createAzurePgClient, createAzurePgPool } from '../src/index.js'
 import { rawConfig, sdkOptions, type Target } from './connections.js'
 import { median } from './stats.js'
 
-/** `slot`: which of three schedules the pools follow in this process (bench/otel-overhead.ts gives each process the next). */
+/** `slot`: 0, 1 or 2, how this process seats the pools in the schedule (bench/otel-overhead.ts gives each process the next). */
 interface Plan { target: Target; sets: number; rounds: number; queries: number; pairs: number; poolSize: number; slot: number }
 const plan = JSON.parse(process.env['BENCH_OTEL'] ?? '{}') as Plan
+if (![0, 1, 2].includes(plan.slot)) throw new Error('BENCH_OTEL.slot must be 0, 1 or 2')
 type Who = 'pg' | 'sdk' | 'control'
-// In one process, three identical raw pools differed by up to 6-10% from one another for the life of the
-// process, and which one came out cheapest followed the schedule, not the pool: reversing the list of orders
-// below made the most expensive one the cheapest (measured with three raw pools). No order of the bursts
-// tried was free of it. So the schedule is written for three slots, and each process seats the pools in them
-// differently (a Latin square over three processes): a slot's advantage falls to each pool once.
-const SLOT_ORDERS: ReadonlyArray<readonly number[]> = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [1, 0, 2], [2, 1, 0]]
-const SEATS: readonly Who[] = (['pg', 'sdk', 'control'] as const).map((_, i, all) => all[(i + plan.slot) % all.length] ?? 'pg')
-const orderOf = (i: number): readonly Who[] => (SLOT_ORDERS[i % SLOT_ORDERS.length] ?? [0, 1, 2]).map((slot) => SEATS[slot] ?? 'pg')
+// A pool's cost depends on its seat in the schedule of bursts, by several percent and for the life of the
+// process: with three identical raw pools, which one came out cheapest followed the schedule (reversing a
+// list of all six orders made the most expensive the cheapest; a forward-and-backward cycle made the pool
+// always in the middle 7-11% cheaper). The schedule is the three rotations of one order, which is the same
+// for every seat up to a relabelling (each seat follows and precedes the others alike), and each process
+// seats the pools differently on top (a Latin square over three processes).
+const SEAT_ORDERS: ReadonlyArray<readonly number[]> = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
+const SEATS: readonly Who[] = [0, 1, 2].map((i) => (['pg', 'sdk', 'control'] as const)[(i + plan.slot) % 3] ?? 'pg')
+const orderOf = (i: number): readonly Who[] => (SEAT_ORDERS[i % SEAT_ORDERS.length] ?? [0, 1, 2]).map((seat) => SEATS[seat] ?? 'pg')
 
 /** V8's collector, when the child runs with --expose-gc (bench/otel-overhead.ts starts it so). */
 const collect = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc
@@ -75,6 +77,8 @@ process.stdout.write(`${JSON.stringify({
   pool: { pgQps: Math.round(median(qps.pg)), sdkQps: Math.round(median(qps.sdk)), controlQps: Math.round(median(qps.control)), ratio: r3(median(qps.sdk) / median(qps.pg)), controlRatio: r3(median(qps.control) / median(qps.pg)), rounds: qps.pg.length },
   cpu: { pgUs: r3(median(cpu.pg)), sdkUs: r3(median(cpu.sdk)), controlUs: r3(median(cpu.control)), ratio: r3(median(cpu.sdk) / median(cpu.pg)), controlRatio: r3(median(cpu.control) / median(cpu.pg)) },
   // Per round: the SDK against both raw pools (the same code twice), and the control against raw pg (A/A).
+  // Per seat: its pool's CPU ÷ the round's mean (median over the rounds): what the seat itself costs or saves.
+  seatCost: SEATS.map((who) => r3(median(cpu[who].map((us, r) => us / (((cpu.pg[r] ?? Number.NaN) + (cpu.sdk[r] ?? Number.NaN) + (cpu.control[r] ?? Number.NaN)) / 3))))),
   rounds: {
     sdkOverRaw: cpu.sdk.map((us, r) => r3(us / (((cpu.pg[r] ?? Number.NaN) + (cpu.control[r] ?? Number.NaN)) / 2))),
     controlOverPg: cpu.control.map((us, r) => r3(us / (cpu.pg[r] ?? Number.NaN))),
