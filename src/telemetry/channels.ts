@@ -28,7 +28,10 @@ export interface TrustMessage {
   readonly tier: 'best' | 'good' | 'custom'
   readonly roots: number
   readonly durationMs: number
-  /** The connect this happened in (the drop-in Client resolves in connect()), if any. */
+  /**
+   * The connect this happened in, if any. Roots are resolved before a connect starts (by a factory, or by the
+   * drop-in Client's connect() before its connect is told), so this is undefined today; kept for subscribers.
+   */
   readonly connectId: number | undefined
 }
 
