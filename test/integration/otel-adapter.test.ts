@@ -155,12 +155,17 @@ describe('azure-pg-tls/otel', () => {
     const slow = await createAzurePgClient({ ...noPassword, user: 'otel-slow', entra: cred })
     const fast = await createAzurePgClient(options)
     const slowDone = slow.connect()
-    await fast.connect()
-    assert.equal(connectsInScope(), 1, 'the Entra login is still in the scope')
-    if (typeof connectScopeEnabled() === 'boolean') assert.equal(connectScopeEnabled(), true, 'the scope is on while a connect is in it')
-    fastConnected()
+    try {
+      await fast.connect()
+      assert.equal(connectsInScope(), 1, 'the Entra login is still in the scope')
+      if (typeof connectScopeEnabled() === 'boolean') assert.equal(connectScopeEnabled(), true, 'the scope is on while a connect is in it')
+    } finally {
+      // Whatever failed above, the Entra login gets its token and both clients end: nothing is left waiting.
+      fastConnected()
+      await Promise.allSettled([slowDone])
+      await Promise.allSettled([slow.end(), fast.end()])
+    }
     await slowDone
-    await Promise.all([slow.end(), fast.end()])
     assert.equal(cred.calls, 1)
     // Finished in that order: the password login's connect span, then the Entra login's, which has the token event.
     const connects = exporter.getFinishedSpans().filter((s) => s.name === 'connect')
