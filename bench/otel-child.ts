@@ -14,9 +14,9 @@ type Who = 'pg' | 'sdk' | 'control'
 // A pool's cost depends on its seat in the schedule of bursts, by several percent and for the life of the
 // process: with three identical raw pools, which one came out cheapest followed the schedule (reversing a
 // list of all six orders made the most expensive the cheapest; a forward-and-backward cycle made the pool
-// always in the middle 7-11% cheaper in 3 processes of 4). The schedule is the three rotations of one order, which is the same
-// for every seat up to a relabelling (each seat follows and precedes the others alike), and each process
-// seats the pools differently on top (a Latin square over three processes).
+// always in the middle 7-11% cheaper in 3 processes of 4). The schedule is the three rotations of one
+// order, which is the same for every seat up to a relabelling (each seat follows and precedes the others
+// alike), and each process seats the pools differently on top (a Latin square over three processes).
 const SEAT_ORDERS: ReadonlyArray<readonly number[]> = [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
 const SEATS: readonly Who[] = [0, 1, 2].map((i) => (['pg', 'sdk', 'control'] as const)[(i + plan.slot) % 3] ?? 'pg')
 const orderOf = (i: number): readonly Who[] => (SEAT_ORDERS[i % SEAT_ORDERS.length] ?? [0, 1, 2]).map((seat) => SEATS[seat] ?? 'pg')
