@@ -4,7 +4,7 @@
 import pg from 'pg'
 import { createAzurePgClient, createAzurePgPool } from '../src/index.js'
 import { rawConfig, sdkOptions, type Target } from './connections.js'
-import { median } from './stats.js'
+import { median, r3 } from './stats.js'
 
 /** `slot`: 0, 1 or 2, how this process seats the pools in the schedule (bench/otel-overhead.ts gives each process the next). */
 interface Plan { target: Target; sets: number; rounds: number; queries: number; pairs: number; poolSize: number; slot: number }
@@ -72,16 +72,16 @@ for (let i = 0; i < plan.pairs; i++) {
 }
 
 const spans = (globalThis as { benchSpans?: () => Promise<number> }).benchSpans
-const r3 = (x: number): number => Number(x.toFixed(3))
+const at = (who: Who, r: number): number => cpu[who][r] ?? Number.NaN
 process.stdout.write(`${JSON.stringify({
   pool: { pgQps: Math.round(median(qps.pg)), sdkQps: Math.round(median(qps.sdk)), controlQps: Math.round(median(qps.control)), ratio: r3(median(qps.sdk) / median(qps.pg)), controlRatio: r3(median(qps.control) / median(qps.pg)), rounds: qps.pg.length },
-  cpu: { pgUs: r3(median(cpu.pg)), sdkUs: r3(median(cpu.sdk)), controlUs: r3(median(cpu.control)), ratio: r3(median(cpu.sdk) / median(cpu.pg)), controlRatio: r3(median(cpu.control) / median(cpu.pg)) },
+  cpu: { pgUs: r3(median(cpu.pg)), sdkUs: r3(median(cpu.sdk)), controlUs: r3(median(cpu.control)) },
   // Per round: the SDK against both raw pools (the same code twice), and the control against raw pg (A/A).
   // Per seat: its pool's CPU ÷ the round's mean (median over the rounds): what the seat itself costs or saves.
-  seatCost: SEATS.map((who) => r3(median(cpu[who].map((us, r) => us / (((cpu.pg[r] ?? Number.NaN) + (cpu.sdk[r] ?? Number.NaN) + (cpu.control[r] ?? Number.NaN)) / 3))))),
+  seatCost: SEATS.map((who) => r3(median(cpu[who].map((us, r) => us / ((at('pg', r) + at('sdk', r) + at('control', r)) / 3))))),
   rounds: {
-    sdkOverRaw: cpu.sdk.map((us, r) => r3(us / (((cpu.pg[r] ?? Number.NaN) + (cpu.control[r] ?? Number.NaN)) / 2))),
-    controlOverPg: cpu.control.map((us, r) => r3(us / (cpu.pg[r] ?? Number.NaN))),
+    sdkOverRaw: cpu.sdk.map((us, r) => r3(us / ((at('pg', r) + at('control', r)) / 2))),
+    controlOverPg: cpu.control.map((us, r) => r3(us / at('pg', r))),
   },
   latency: { pgMs: r3(median(ms.pg)), sdkMs: r3(median(ms.sdk)), ratio: r3(median(ms.sdk) / median(ms.pg)), pairs: plan.pairs },
   spansExported: spans === undefined ? 0 : await spans(),

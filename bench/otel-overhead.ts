@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import type { Target } from './connections.js'
-import { median } from './stats.js'
+import { geomean, median, r3 } from './stats.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -14,8 +14,8 @@ const root = fileURLToPath(new URL('../', import.meta.url))
 /** What one side measured in one process. */
 export interface OtelSide {
   readonly pool: { pgQps: number; sdkQps: number; controlQps: number; ratio: number; controlRatio: number; rounds: number }
-  /** Client CPU per pooled query, µs (medians over the rounds), and the ratios to raw pg's. */
-  readonly cpu: { pgUs: number; sdkUs: number; controlUs: number; ratio: number; controlRatio: number }
+  /** Client CPU per pooled query, µs (medians over the rounds); the ratios are in `rounds`. */
+  readonly cpu: { pgUs: number; sdkUs: number; controlUs: number }
   /** Per seat of the schedule (0, 1, 2): its pool's CPU per query ÷ the round's mean, median over the rounds. */
   readonly seatCost: readonly number[]
   /** Per round: the SDK's CPU per query ÷ the mean of both raw pools', and the control's ÷ raw pg's. */
@@ -51,9 +51,6 @@ export interface OtelResults {
   readonly onWaitTime: OtelPooled
   readonly plan: { sets: number; rounds: number; queries: number; pairs: number; poolSize: number; processes: number }
 }
-
-const r3 = (x: number): number => Number(x.toFixed(3))
-const geomean = (xs: readonly number[]): number => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length)
 
 /** Pools the processes of one side (pure: the report's figures come from here). */
 export function poolSides(processes: readonly OtelSide[]): OtelPooled {

@@ -11,6 +11,12 @@ export const median = (samples: readonly number[]): number => quantile(samples, 
 
 export const mean = (samples: readonly number[]): number => samples.reduce((a, b) => a + b, 0) / samples.length
 
+/** The geometric mean: the mean of ratios taken the right way (a ratio and its inverse average to 1). */
+export const geomean = (samples: readonly number[]): number => Math.exp(samples.reduce((a, x) => a + Math.log(x), 0) / samples.length)
+
+/** Rounded to 3 decimals, as the reports print ratios. */
+export const r3 = (x: number): number => Number(x.toFixed(3))
+
 /** Median, 10th and 90th percentile, mean and count, rounded for a report. */
 export interface Summary {
   readonly median: number
