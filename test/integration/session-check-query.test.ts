@@ -10,11 +10,8 @@ import { LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
 import { authRequest, backendMessage, errorResponse, forgedResult, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
 import { connectError } from '../support/assert-error.js'
+import { READ_ONLY_QUERY, RECOVERY_QUERY } from '../support/session.js'
 import { timeLimit } from '../support/within.js'
-
-/** The queries libpq sends (fe-connect.c), written out here: the stand-in answers only these. */
-const READ_ONLY_QUERY = 'SHOW transaction_read_only'
-const RECOVERY_QUERY = 'SELECT pg_catalog.pg_is_in_recovery()'
 
 const within = timeLimit(10_000)
 const OLD_PRIMARY = 'oldprimary.postgres.database.azure.com'

@@ -6,10 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { checkoutLimitMs, hostAttempts, needsHostLoop } from '../../src/connect/host-order.js'
 import { judgeSession, reportedFlag, type SessionVerdict } from '../../src/connect/session-check.js'
-
-/** The queries libpq sends (fe-connect.c), written out here rather than taken from the code under test. */
-const READ_ONLY_QUERY = 'SHOW transaction_read_only'
-const RECOVERY_QUERY = 'SELECT pg_catalog.pg_is_in_recovery()'
+import { READ_ONLY_QUERY, RECOVERY_QUERY } from '../support/session.js'
 
 const order = (attempts: ReturnType<typeof hostAttempts>): string[] => attempts.map((a) => `${a.index}:${a.want}`)
 
