@@ -29,6 +29,7 @@ export interface GuardedConnection {
   emit(event: string, ...args: unknown[]): boolean
   on(event: string, f: () => void): unknown
   once(event: string, f: () => void): unknown
+  removeListener(event: string, f: () => void): unknown
   attachListeners(stream: unknown): void
 }
 
@@ -77,6 +78,8 @@ interface GuardState {
   closed: boolean
   /** The server sent its first ReadyForQuery: the session is open. */
   ready: boolean
+  /** Gives the stream being logged in through its own 'data' listener back at the first ReadyForQuery. */
+  unguard: (() => void) | undefined
 }
 
 const states = new WeakMap<object, GuardState>()
@@ -93,10 +96,9 @@ function freshLogin(): Pick<GuardState, 'asked' | 'mechanisms' | 'mechanism' | '
  * requests pg cannot parse.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
-  const state: GuardState = { policy, context, connection, closed: false, ...freshLogin() }
+  const state: GuardState = { policy, context, connection, closed: false, unguard: undefined, ...freshLogin() }
   states.set(client, state)
   guardParser(state)
-  connection.once('readyForQuery', () => { state.ready = true })
   connection.on('authenticationOk', () => {
     state.asked ??= 'none'
     if (state.closed) return
@@ -140,6 +142,8 @@ function close(state: GuardState): void {
  * Makes an authentication request pg cannot parse (GSSAPI, SSPI, Kerberos: a hostile server may send one) a
  * failure of this connection instead of an uncaught exception: pg-protocol throws from the stream's 'data'
  * listener. Every stream pg reads from (after the SSLRequest, or direct TLS) goes through attachListeners.
+ * The guard lasts until the stream's first ReadyForQuery: after it, pg's own listener gets the stream back,
+ * and each query's data reaches pg with nothing in between, as with plain pg.
  */
 function guardParser(state: GuardState): void {
   const connection = state.connection
@@ -148,21 +152,39 @@ function guardParser(state: GuardState): void {
     const source = stream as DataSource
     const before = new Set(source.listeners('data'))
     attach(stream)
+    const swaps: Array<readonly [pgListener: (...args: unknown[]) => void, guarded: (...args: unknown[]) => void]> = []
     for (const listener of source.listeners('data')) {
       if (before.has(listener)) continue
       source.removeListener('data', listener)
-      // One chunk per call, and no array made for it: this runs for every chunk the server sends. Added
-      // with on(), which keeps pg's listener where it was (after the ones before it): a readable stream's
-      // on('data') also marks it as having a data listener, without which every chunk the socket
-      // receives waits a tick in its buffer (prependListener leaves that mark unset).
-      source.on('data', function guarded(this: unknown, chunk: unknown) {
+      // One chunk per call, and no array made for it. Added with on(), which keeps pg's listener where it
+      // was (after the ones before it): a readable stream's on('data') also marks it as having a data
+      // listener, without which every chunk the socket receives waits a tick in its buffer
+      // (prependListener leaves that mark unset).
+      const guarded = function guarded(this: unknown, chunk: unknown): void {
         try {
           listener.call(this, chunk)
         } catch (err) {
           unparsable(state, source, err)
         }
-      })
+      }
+      source.on('data', guarded)
+      swaps.push([listener, guarded])
     }
+    // A stream before this one (a server the host loop moved past) never got to ReadyForQuery, or did and
+    // was left: its swap-back is dropped, and this stream's login is the one the next ReadyForQuery ends.
+    if (state.unguard !== undefined) connection.removeListener('readyForQuery', state.unguard)
+    const unguard = (): void => {
+      state.unguard = undefined
+      state.ready = true
+      // pg's listener is added before the guard's is removed, so the stream never has no 'data' listener;
+      // the chunk being parsed now finishes in the guard (an emit calls the listeners it started with).
+      for (const [listener, guarded] of swaps) {
+        source.on('data', listener)
+        source.removeListener('data', guarded)
+      }
+    }
+    state.unguard = unguard
+    connection.once('readyForQuery', unguard)
   }
 }
 

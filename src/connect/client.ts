@@ -164,9 +164,13 @@ export class AzurePgClient extends pg.Client {
       }
       return pgPaths.query.apply(this, arguments as unknown as [unknown])
     })
-    hook('emit', function emit(this: AzurePgClient, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'error' && this.#convert !== undefined) args[0] = this.#convert(args[0])
-      return pgPaths.emit.call(this, event, ...args)
+    // Every query ends with an emit ('drain'): that one goes through as given, with no array made for it.
+    hook('emit', function emit(this: AzurePgClient, event: string | symbol): boolean {
+      const convert = this.#convert
+      if (event !== 'error' || convert === undefined) return pgPaths.emit.apply(this, arguments as unknown as [string])
+      const args = [...arguments] as [string | symbol, ...unknown[]]
+      args[1] = convert(args[1])
+      return pgPaths.emit.apply(this, args as [string])
     })
     // A lost connection (socket error, unexpected end) reaches the running and queued queries here.
     // pg calls it on every end of a connection, an orderly end() included, when mostly nothing waits: the

@@ -95,6 +95,8 @@ export class PoolFailover {
   readonly #settings: FailoverSettings
   readonly #identities = new WeakMap<object, ServerIdentity>()
   readonly #retiring = new WeakSet<object>()
+  /** Whether any client was ever retired: until then a release (every pooled query's) looks nothing up. */
+  #retired = false
   readonly #retries = new WeakMap<QueuedCheckout, Retry>()
   readonly #waiting = new Set<Retry>()
   readonly #reported = new Set<string>()
@@ -112,7 +114,7 @@ export class PoolFailover {
 
   /** True when a released client must be destroyed rather than kept: its server was lost. */
   retiring(client: object): boolean {
-    return this.#retiring.has(client)
+    return this.#retired && this.#retiring.has(client)
   }
 
   #failed(client: PooledClient, raw: unknown, explained: AzurePgError | undefined, session: SessionView): AzurePgError | undefined {
@@ -140,7 +142,11 @@ export class PoolFailover {
     const same = (client: object): boolean => from === undefined || this.#identities.get(client)?.id === from.id
     const pool = this.#pool
     const idle = new Set(pool._idle.map((item) => item.client))
-    for (const client of pool._clients) if (!idle.has(client) && same(client)) this.#retiring.add(client)
+    for (const client of pool._clients) {
+      if (idle.has(client) || !same(client)) continue
+      this.#retiring.add(client)
+      this.#retired = true
+    }
     // The idle ones are dropped on the next tick: this runs inside pg's handling of the failing client's
     // message, where neither its state nor pg-pool's should change under it.
     process.nextTick(() => {

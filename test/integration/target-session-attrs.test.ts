@@ -5,7 +5,8 @@
 // apart from standby. Through createAzurePgClient, createAzurePgPool and the azure-pg-tls/pg drop-in.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type pg from 'pg'
+import { readFile } from 'node:fs/promises'
+import pg from 'pg'
 import { Client as DropInClient, Pool as DropInPool } from '../../src/connect/pg.js'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import type { TargetSessionAttrs } from '../../src/options.js'
@@ -15,6 +16,8 @@ import { issueServerCertificate } from '../../lab/pki.js'
 import { connectError } from '../support/assert-error.js'
 import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
 import { timeLimit } from '../support/within.js'
+
+const PgClient = pg.Client
 
 const within = timeLimit(20_000)
 const READ_ONLY_HOST = 'mydemoserver-ro.postgres.database.azure.com'
@@ -157,4 +160,62 @@ describe('target_session_attrs on a real primary/standby pair', () => {
       assert.ok(err instanceof AzurePgError && err.reason === 'session-attrs', String(err))
     } finally { await pool.end() }
   })
+})
+
+/** The functions reading a connected client's stream, by name: pg's own parser, or something in between. */
+function dataListeners(client: pg.Client): string[] {
+  const stream = (client as unknown as { connection: { stream: { listeners(event: 'data'): Array<{ name: string }> } } }).connection.stream
+  return stream.listeners('data').map((f) => f.name)
+}
+
+describe('after the login, the stream is pg\'s own, through the host loop too', () => {
+  // The guard against what pg cannot parse lasts until the login's ReadyForQuery (from the server the client
+  // settles on, after any server the loop moved past): after it, each query's data reaches pg's parser with
+  // nothing in between, as with plain pg, and an exception from the caller's own callback goes to the
+  // process as it does with plain pg.
+  let plain: string[] = []
+  before(async () => {
+    const client = new PgClient({
+      host: '127.0.0.1', port: pair.primary.port, database: 'postgres', user: LOGINS.flexible.user, password: LOGINS.flexible.password,
+      ssl: { ca: await readFile(pair.rootPath, 'utf8'), servername: PRIMARY_HOST, rejectUnauthorized: true },
+    })
+    await within(client.connect(), 'plain pg connect')
+    try { plain = dataListeners(client) } finally { await within(client.end(), 'plain pg end') }
+  })
+  const cases: Array<[readonly Member[], TargetSessionAttrs]> = [
+    [['primary'], 'any'],
+    [['standby', 'primary'], 'read-write'],
+    [['readOnly', 'primary'], 'read-write'],
+  ]
+  for (const [members, attrs] of cases) {
+    it(`${members.join(', ')} with ${attrs}: pg reads the stream itself; a query callback's exception is the caller's, and the session goes on`, async () => {
+      const client = await createAzurePgClient(options(members, attrs))
+      const errors: unknown[] = []
+      client.on('error', (err) => errors.push(err))
+      await within(client.connect(), 'connect')
+      try {
+        assert.equal(plain.length, 1, 'plain pg reads its stream through one listener')
+        assert.deepEqual(dataListeners(client), plain)
+        const boom = new Error('thrown by the caller\'s callback')
+        // The test runner's own handler would fail the test: it is set aside while the exception is expected.
+        const runners = process.listeners('uncaughtException')
+        process.removeAllListeners('uncaughtException')
+        try {
+          const caught = await within(new Promise<unknown>((resolve) => {
+            process.once('uncaughtException', resolve)
+            client.query('SELECT 1', () => { throw boom })
+          }), 'the exception')
+          assert.equal(caught, boom)
+        } finally {
+          process.removeAllListeners('uncaughtException')
+          for (const listener of runners) process.on('uncaughtException', listener)
+        }
+        const next = await within(client.query<{ n: number }>('SELECT 2 AS n'), 'the next query')
+        assert.equal(next.rows[0]?.n, 2)
+        assert.deepEqual(errors, [], 'the client reported no error of its own')
+      } finally {
+        await within(client.end(), 'end')
+      }
+    })
+  }
 })
