@@ -154,23 +154,28 @@ export class AzurePgClient extends pg.Client {
     }
     // The caller's arguments go to pg exactly as given (their number included): pg and the tools that wrap
     // query() (OpenTelemetry's instrumentation-pg) tell the promise, callback and submittable forms apart by them.
+    // Each hook below forwards its `arguments` in exactly one `apply` and uses them nowhere else: V8 then passes
+    // them on without making an arguments object (a second use, even in a branch not taken, makes one on
+    // every call: about 18 ns a call more, measured alone; small, but on every query).
+    const convertedQuery = function convertedQuery(this: AzurePgClient, ...args: unknown[]): unknown {
+      return queryConverted((...given) => pgPaths.query.apply(this, given as [unknown]), args, this.#convert ?? ((err) => err))
+    }
     hook('query', function query(this: AzurePgClient, config: unknown): unknown {
       if (typeof config === 'object' && config !== null) endTracedSubmittable(config, pgPaths.query)
-      const convert = this.#convert
       const self = this as unknown as PgInternals
       // pg makes these failures inside query() itself: a closed or broken client, a query_timeout.
-      if (convert !== undefined && (self._queryable === false || self._ending === true || hasReadTimeout(config, self))) {
-        return queryConverted((...args) => pgPaths.query.apply(this, args as [unknown]), [...arguments], convert)
-      }
-      return pgPaths.query.apply(this, arguments as unknown as [unknown])
+      const converted = this.#convert !== undefined && (self._queryable === false || self._ending === true || hasReadTimeout(config, self))
+      return (converted ? convertedQuery : pgPaths.query).apply(this, arguments as unknown as [unknown])
     })
-    // Every query ends with an emit ('drain'): that one goes through as given, with no array made for it.
-    hook('emit', function emit(this: AzurePgClient, event: string | symbol): boolean {
+    const convertedEmit = function convertedEmit(this: AzurePgClient, event: string | symbol, ...args: unknown[]): boolean {
       const convert = this.#convert
-      if (event !== 'error' || convert === undefined) return pgPaths.emit.apply(this, arguments as unknown as [string])
-      const args = [...arguments] as [string | symbol, ...unknown[]]
-      args[1] = convert(args[1])
-      return pgPaths.emit.apply(this, args as [string])
+      if (convert !== undefined) args[0] = convert(args[0])
+      return pgPaths.emit.call(this, event, ...args)
+    }
+    // Every query ends with an emit ('drain'): only an 'error' is converted.
+    hook('emit', function emit(this: AzurePgClient, event: string | symbol): boolean {
+      const converted = event === 'error' && this.#convert !== undefined
+      return (converted ? convertedEmit : pgPaths.emit).apply(this, arguments as unknown as [string])
     })
     // A lost connection (socket error, unexpected end) reaches the running and queued queries here.
     // pg calls it on every end of a connection, an orderly end() included, when mostly nothing waits: the
