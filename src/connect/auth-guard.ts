@@ -29,6 +29,7 @@ export interface GuardedConnection {
   emit(event: string, ...args: unknown[]): boolean
   on(event: string, f: () => void): unknown
   once(event: string, f: () => void): unknown
+  prependOnceListener(event: string, f: () => void): unknown
   removeListener(event: string, f: () => void): unknown
   attachListeners(stream: unknown): void
 }
@@ -184,7 +185,9 @@ function guardParser(state: GuardState): void {
       }
     }
     state.unguard = unguard
-    connection.once('readyForQuery', unguard)
+    // Ahead of pg's own handler, which runs the caller's code ('connect' listeners, queued submittables): what
+    // that throws is the caller's, rethrown as with plain pg, not a message from the server.
+    connection.prependOnceListener('readyForQuery', unguard)
   }
 }
 

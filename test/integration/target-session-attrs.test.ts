@@ -217,5 +217,31 @@ describe('after the login, the stream is pg\'s own, through the host loop too', 
         await within(client.end(), 'end')
       }
     })
+
+    it(`${members.join(', ')} with ${attrs}: a 'connect' listener's exception is the caller's, as with plain pg`, async () => {
+      const client = await createAzurePgClient(options(members, attrs))
+      const errors: unknown[] = []
+      client.on('error', (err) => errors.push(err))
+      const boom = new Error('thrown by the caller\'s connect listener')
+      // pg emits 'connect' from its ReadyForQuery handler, inside the parse of the server's data (and, as
+      // with plain pg, a listener that throws there leaves the client short of ready for queries).
+      client.once('connect', () => { throw boom })
+      try {
+        const runners = process.listeners('uncaughtException')
+        process.removeAllListeners('uncaughtException')
+        try {
+          const caught = new Promise<unknown>((resolve) => { process.once('uncaughtException', resolve) })
+          await within(client.connect(), 'connect')
+          assert.equal(await within(caught, 'the exception'), boom)
+        } finally {
+          process.removeAllListeners('uncaughtException')
+          for (const listener of runners) process.on('uncaughtException', listener)
+        }
+        assert.deepEqual(dataListeners(client), plain)
+        assert.deepEqual(errors, [], 'the client reported no error of its own (the exception was not taken for the server\'s)')
+      } finally {
+        await within(client.end(), 'end')
+      }
+    })
   }
 })
