@@ -249,6 +249,16 @@ class HostLoopRun {
   #onEvent(event: string | symbol, args: unknown[]): boolean {
     const attempt = this.#attempt
     if (attempt === undefined || attempt.stage === 'over') return this.#passOn(event, ...args)
+    // Before its TLS is up no stream of this attempt is read: a server's message now is the rest of a chunk
+    // from a server the loop has just left, and nobody answers it (pg would write its answer, a password,
+    // into the new socket, before its TLS).
+    if (attempt.stage === 'transport' && event !== 'error' && event !== 'end') return true
+    // Once the login is over (its ReadyForQuery), a server being checked may only answer the check query:
+    // an authentication request now is not answered, and ends the connect as a broken server.
+    if (attempt.stage === 'check' && typeof event === 'string' && event.startsWith('authentication')) {
+      this.#failed(attempt, new Error('The server sent an authentication request after its login was complete.'))
+      return true
+    }
     switch (event) {
       case 'error':
         this.#failed(attempt, args[0])

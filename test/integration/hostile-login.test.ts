@@ -2,6 +2,7 @@
 // guard: what it puts behind a request the guard refuses is never read, and what pg-protocol cannot parse
 // before the session is ready fails the connection instead of the process.
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { Client as DropInClient } from '../../src/connect/pg.js'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
@@ -105,4 +106,60 @@ describe('what pg-protocol cannot parse before the session is ready', () => {
       assert.equal(server.received[0]?.length, 1, 'only the startup message was sent')
     })
   }
+})
+
+/** A ParameterStatus message ('S'): a setting the server reports. */
+function parameterStatus(name: string, value: string): Buffer {
+  return backendMessage('S', Buffer.from(`${name}\0${value}\0`, 'utf8'))
+}
+
+describe('the rest of a chunk from a server the host loop has left', () => {
+  // target_session_attrs=read-write leaves a standby at its ReadyForQuery and opens a socket to the next
+  // server at once. A hostile first server puts a cleartext password request right behind that
+  // ReadyForQuery, in the same chunk: pg must not answer it, least of all into the next server's socket,
+  // which has no TLS yet (the password would go out in clear, ahead of the SSLRequest).
+  it('a password request behind a rejected standby\'s ReadyForQuery is not answered; the next server first gets an SSLRequest', async () => {
+    const standby = await answering(Buffer.concat([
+      authRequest(0), parameterStatus('in_hot_standby', 'on'), parameterStatus('default_transaction_read_only', 'on'), readyForQuery(), authRequest(3),
+    ]))
+    // The next server records the first bytes it gets, then hangs up (it never speaks TLS).
+    const received: Buffer[] = []
+    const next = net.createServer((socket) => {
+      socket.once('data', (chunk: Buffer) => {
+        received.push(chunk)
+        socket.destroy()
+      })
+    })
+    await new Promise<void>((resolve) => next.listen(0, '127.0.0.1', resolve))
+    try {
+      const nextPort = (next.address() as net.AddressInfo).port
+      const client = await createAzurePgClient({
+        ...options(standby.port),
+        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [standby.port, nextPort], target_session_attrs: 'read-write',
+      })
+      assert.equal(await outcome(client.connect(), 'connect()'), 'CONNECTION_FAILED')
+      await within(client.end(), 'end()')
+      const bytes = Buffer.concat(received)
+      assert.ok(!bytes.includes(Buffer.from('Recorded-Pa55word')), 'the password did not go to the next server')
+      // SSLRequest: length 8, code 80877103.
+      assert.deepEqual([...bytes.subarray(0, 8)], [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], 'the next server\'s first bytes are an SSLRequest')
+      // The standby gets its startup message, then at most a Terminate ('X'): no answer to its request ('p').
+      assert.deepEqual(standby.received.map((messages) => messages.slice(1).map((m) => String.fromCharCode(m[0] ?? 0))), [['X']], 'what the standby got after its startup message')
+    } finally {
+      await new Promise<void>((resolve) => next.close(() => resolve()))
+    }
+  })
+
+  it('a password request behind the ReadyForQuery of a server being checked is not answered, and ends the connect', async () => {
+    // Nothing reported: the loop asks the server (SHOW transaction_read_only); the request behind the
+    // ReadyForQuery arrives while it waits for the answer.
+    const server = await answering(Buffer.concat([authRequest(0), readyForQuery(), authRequest(3)]))
+    const client = await createAzurePgClient({ ...options(server.port), host: [AZURE_HOST], hostaddr: ['127.0.0.1'], port: [server.port], target_session_attrs: 'read-write' })
+    assert.equal(await outcome(client.connect(), 'connect()'), 'CONNECTION_FAILED')
+    await within(client.end(), 'end()')
+    const sent = server.received.map((messages) => messages.slice(1).map((m) => String.fromCharCode(m[0] ?? 0)))
+    assert.equal(sent.length, 1)
+    // At most the check query ('Q', unless the socket closed before it went out) and a Terminate ('X'); never an answer ('p').
+    assert.ok((sent[0] ?? []).every((type) => type === 'Q' || type === 'X'), `the server's request was not answered (the client sent ${JSON.stringify(sent)})`)
+  })
 })
