@@ -32,7 +32,13 @@ export interface GuardedConnection {
   prependOnceListener(event: string, f: () => void): unknown
   removeListener(event: string, f: () => void): unknown
   attachListeners(stream: unknown): void
+  password(...args: unknown[]): void
+  sendSASLInitialResponseMessage(...args: unknown[]): void
+  sendSCRAMClientFinalMessage(...args: unknown[]): void
 }
+
+/** pg's Connection methods that answer an authentication request (pg calls them later, when a password function or SCRAM's hashing is done). */
+const ANSWERS = ['password', 'sendSASLInitialResponseMessage', 'sendSCRAMClientFinalMessage'] as const
 
 /** A stream as far as the guard rewires its 'data' listener. */
 interface DataSource {
@@ -81,14 +87,16 @@ interface GuardState {
   ready: boolean
   /** Gives the stream being logged in through its own 'data' listener back at the first ReadyForQuery. */
   unguard: (() => void) | undefined
+  /** The stream whose server's last admitted request is being answered: the only one an answer may go to. */
+  askedOn: unknown
 }
 
 const states = new WeakMap<object, GuardState>()
 const pgAuth = pg.Client.prototype as unknown as PgAuthHandlers
 
 /** What the guard has seen of one login: nothing yet. */
-function freshLogin(): Pick<GuardState, 'asked' | 'mechanisms' | 'mechanism' | 'completed' | 'channelBound' | 'refused' | 'ready'> {
-  return { asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, ready: false }
+function freshLogin(): Pick<GuardState, 'asked' | 'mechanisms' | 'mechanism' | 'completed' | 'channelBound' | 'refused' | 'ready' | 'askedOn'> {
+  return { asked: undefined, mechanisms: [], mechanism: undefined, completed: false, channelBound: false, refused: undefined, ready: false, askedOn: undefined }
 }
 
 /**
@@ -100,6 +108,16 @@ export function installAuthGuard(client: object, connection: GuardedConnection, 
   const state: GuardState = { policy, context, connection, closed: false, unguard: undefined, ...freshLogin() }
   states.set(client, state)
   guardParser(state)
+  // pg answers a request when the password function (an Entra token, say) or SCRAM's hashing is done, into
+  // whatever stream the Connection holds then. The host loop may have moved on by then, to the next server's
+  // socket, before its TLS: the answer goes only to the stream whose server asked, and is dropped otherwise.
+  for (const name of ANSWERS) {
+    const answer = connection[name].bind(connection)
+    connection[name] = (...args: unknown[]): void => {
+      if (state.closed || state.askedOn === undefined || connection.stream !== state.askedOn) return
+      answer(...args)
+    }
+  }
   connection.on('authenticationOk', () => {
     state.asked ??= 'none'
     if (state.closed) return
@@ -200,7 +218,9 @@ function unparsable(state: GuardState, source: DataSource, err: unknown): void {
   // Before the first ReadyForQuery pg calls no code of the caller's from its parser: whatever throws there
   // is the parser meeting a message it cannot read. After it, a caller's callback may throw: that goes on.
   if (state.ready) throw err
-  if (state.closed) return
+  // The rest of a chunk from a server the host loop has left: that server is gone already, and the login now
+  // under way (another server's) is not this one's to end.
+  if (state.closed || source !== state.connection.stream) return
   close(state)
   const code = /^Unknown authenticationOk message type (-?\d+)$/.exec(err instanceof Error ? err.message : '')?.[1]
   const failure = code !== undefined
@@ -234,6 +254,7 @@ function admit(client: object, request: AuthRequest): boolean {
     refuse(state, refusal)
     return false
   }
+  state.askedOn = state.connection.stream
   // libpq's client_finished_auth: once a password is sent, the client has done its part.
   if (request.kind === 'password' || request.kind === 'md5') state.completed = true
   return true

@@ -162,4 +162,71 @@ describe('the rest of a chunk from a server the host loop has left', () => {
     // At most the check query ('Q', unless the socket closed before it went out) and a Terminate ('X'); never an answer ('p').
     assert.ok((sent[0] ?? []).every((type) => type === 'Q' || type === 'X'), `the server's request was not answered (the client sent ${JSON.stringify(sent)})`)
   })
+
+  it('an unparsable request behind a rejected standby\'s ReadyForQuery does not end the login to the next server', async () => {
+    const standby = await answering(Buffer.concat([
+      authRequest(0), parameterStatus('in_hot_standby', 'on'), parameterStatus('default_transaction_read_only', 'on'), readyForQuery(), authRequest(7),
+    ]))
+    const primary = await answering(Buffer.concat([
+      authRequest(0), parameterStatus('in_hot_standby', 'off'), parameterStatus('default_transaction_read_only', 'off'), readyForQuery(),
+    ]))
+    const client = await createAzurePgClient({
+      ...options(standby.port),
+      host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [standby.port, primary.port], target_session_attrs: 'read-write',
+    })
+    const uncaught: unknown[] = []
+    const record = (err: unknown): void => { uncaught.push(err) }
+    process.on('uncaughtException', record)
+    try {
+      assert.equal(await outcome(client.connect().then(() => ({ rows: 'connected' })), 'connect()'), 'resolved: "connected"')
+      await within(client.end(), 'end()')
+    } finally {
+      process.off('uncaughtException', record)
+    }
+    assert.deepEqual(uncaught, [])
+    assert.deepEqual(primary.received.map((messages) => messages.length > 0), [true], 'the primary was logged in to')
+  })
+})
+
+describe('an answer pg sends late, after the host loop moved on', () => {
+  // pg answers a password request when the password function is done (an Entra token, say), into whatever
+  // socket the connection holds then. If the server that asked ran out of its time meanwhile, that is the next
+  // server's, before its TLS: the answer must not go there. No hostile server needed, only a slow function.
+  it('a password that arrives after its server timed out is not written to the next server\'s socket', async () => {
+    const asking = await answering(authRequest(3))
+    const received: Buffer[] = []
+    const sockets = new Set<net.Socket>()
+    let reached: () => void = () => undefined
+    const nextReached = new Promise<void>((resolve) => { reached = resolve })
+    const next = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on('data', (chunk: Buffer) => {
+        received.push(chunk)
+        reached()
+      })
+      socket.on('error', () => undefined)
+    })
+    await new Promise<void>((resolve) => next.listen(0, '127.0.0.1', resolve))
+    try {
+      const nextPort = (next.address() as net.AddressInfo).port
+      const closed = new Promise<void>((resolve) => next.on('connection', (socket: net.Socket) => socket.on('close', () => resolve())))
+      const client = await createAzurePgClient({
+        ...options(asking.port, { connectionTimeoutMillis: 1000 }),
+        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [asking.port, nextPort],
+        // Ready only once the loop has moved on: the next server has its first bytes.
+        password: async () => { await nextReached; return 'Recorded-Pa55word' },
+      })
+      assert.equal(await outcome(client.connect(), 'connect()'), 'CONNECTION_FAILED')
+      await within(client.end(), 'end()')
+      await within(closed, 'the next server\'s socket closed')
+      const bytes = Buffer.concat(received)
+      assert.ok(!bytes.includes(Buffer.from('Recorded-Pa55word')), 'the password did not go to the next server')
+      assert.deepEqual([...bytes.subarray(0, 8)], [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], 'the next server\'s first bytes are an SSLRequest')
+      assert.equal(bytes.length, 8, 'and nothing else')
+      assert.deepEqual(asking.received.map((messages) => messages.length), [1], 'the server that asked got nothing after its startup message')
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => next.close(() => resolve()))
+    }
+  })
 })
