@@ -11,7 +11,7 @@ import { installAdaptiveConnect, whenSecure, type AdaptivePlan, type PgConnectio
 import { LearnedFacts } from '../../src/connect/learned-facts.js'
 import { AzurePgError } from '../../src/errors.js'
 import { createRootCa, issueServerCertificate, type Authority, type ServerCredentials } from '../../lab/pki.js'
-import { listenOnLoopback, SocketSet } from '../../lab/tcp-server.js'
+import { listenOnLoopback, refusingPort, SocketSet } from '../../lab/tcp-server.js'
 
 /** A stand-in for pg's Connection: records events, connect() (pg's own, for the SSLRequest) and requestSsl(). */
 class FakeConnection extends EventEmitter {
@@ -62,13 +62,6 @@ async function closingServer(): Promise<number> {
   const server = createTcpServer((s) => { sockets.track(s); s.once('data', () => s.destroy()); s.on('error', () => {}) })
   servers.push(server)
   return listenOnLoopback(server)
-}
-
-async function freePort(): Promise<number> {
-  const server = createTcpServer()
-  const port = await listenOnLoopback(server)
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** Waits until the stand-in has seen `event`. */
@@ -200,7 +193,7 @@ describe('direct TLS on a pg Connection', () => {
   })
 
   it('reports a server that cannot be reached as pg would, without fallback: error, then end', async () => {
-    const port = await freePort()
+    const port = await refusingPort()
     const con = new FakeConnection({ ca: [ca.pem], rejectUnauthorized: true })
     installAdaptiveConnect(asPg(con), plan(new LearnedFacts(new Map(), undefined, () => 1)))
     asPg(con).connect(port, '127.0.0.1')

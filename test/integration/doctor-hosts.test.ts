@@ -8,7 +8,7 @@ import type { DoctorReport, StepResult } from '../../src/doctor/run-doctor.js'
 import { chosenByRoles, type HostRole } from '../../src/doctor/host-roles.js'
 import { PRIMARY_HOST, STANDBY_HOST, startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import { LOGINS } from '../../lab/lab.js'
-import { freePort } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { runCliCaptured } from '../support/cli.js'
 
 let pair: HaPair
@@ -16,7 +16,7 @@ let closedPort: number
 
 before(async () => {
   pair = await startHaPair({ synchronous: false })
-  closedPort = await freePort()
+  closedPort = await refusingPort()
 })
 after(async () => { await pair?.stop() })
 

@@ -12,7 +12,8 @@ import { runDoctor, type DoctorReport } from '../../src/doctor/run-doctor.js'
 import { Resolver } from 'node:dns/promises'
 import { startDnsServer } from '../../lab/dns-server.js'
 import { createIntermediate, createRootCa, createRotatedChain, type RotatedChain } from '../../lab/pki.js'
-import { freePort, removeTemplate, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { removeTemplate, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab, type ServerKind } from '../../lab/lab.js'
 import { incompleteChainVerdict } from '../../src/doctor/incomplete-chain.js'
 import { assertAzureIdentityAbsent } from '../support/preconditions.js'
@@ -136,8 +137,7 @@ describe('azure-pg-tls doctor', () => {
   })
 
   it('nothing listening: DNS resolves localhost, TCP fails with a fix', async () => {
-    // Nothing can listen on a port and refuse connections at once: a port free a moment ago is the best there is.
-    const port = await freePort()
+    const port = await refusingPort()
     const { code, report: r } = await report([`host=localhost port=${port} user=myadmin sslrootcert=${lab.rootPath}`])
     assert.equal(code, 1)
     assert.match(r.steps[1]!.summary, /127\.0\.0\.1/)

@@ -13,7 +13,7 @@ import { startFakeTlsServer, type FakeTlsServer } from '../../lab/fake-tls-serve
 import { PRIMARY_HOST, STANDBY_HOST, startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import { LOGINS } from '../../lab/lab.js'
 import { createIntermediate, createRootCa, issueServerCertificate } from '../../lab/pki.js'
-import { freePort } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { timeLimit } from '../support/within.js'
 import { connectError as connectErrorOf } from '../support/assert-error.js'
 
@@ -28,7 +28,7 @@ const fakes: FakeTlsServer[] = []
 
 before(async () => {
   pair = await startHaPair({ synchronous: false })
-  closedPort = await freePort()
+  closedPort = await refusingPort()
 })
 after(async () => {
   await Promise.all(fakes.map((f) => f.close()))

@@ -16,7 +16,7 @@ import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolO
 import { startFakeTlsServer, type FakeMode, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, startLab, type Lab } from '../../lab/lab.js'
 import { createIntermediate, createRootCa, issueServerCertificate } from '../../lab/pki.js'
-import { freePort } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { errorResponse, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
 import { startTcpRelay, type TcpRelay } from '../../lab/tcp-relay.js'
 import { assertPsqlPresent } from '../support/preconditions.js'
@@ -38,7 +38,7 @@ const scripted: ScriptedServer[] = []
 
 before(async () => {
   lab = await startLab(['good', 'impostor'])
-  closedPort = await freePort()
+  closedPort = await refusingPort()
 })
 after(async () => {
   await Promise.all([...fakes.map((f) => f.close()), ...relays.map((r) => r.close()), ...scripted.map((s) => s.close())])

@@ -10,7 +10,7 @@ import { Client as DropInClient } from '../../src/connect/pg.js'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { PRIMARY_HOST, STANDBY_HOST, startHaPair, type HaPair } from '../../lab/ha-pair.js'
 import { LOGINS } from '../../lab/lab.js'
-import { freePort } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { listenOnLoopback, SocketSet } from '../../lab/tcp-server.js'
 import { activeCounts, settledReading } from '../support/handles.js'
 import { timeLimit } from '../support/within.js'
@@ -32,7 +32,7 @@ async function startSilentServer(): Promise<{ port: number; close(): Promise<voi
 
 before(async () => {
   pair = await startHaPair({ synchronous: false })
-  closedPort = await freePort()
+  closedPort = await refusingPort()
   silent = await startSilentServer()
 })
 after(async () => {

@@ -13,7 +13,8 @@ import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolO
 import { startFakeTlsServer, type FakeTlsServer } from '../../lab/fake-tls-server.js'
 import { AZURE_HOST, LOGINS, createLogins, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
-import { freePort, startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { startPostgres, type RunningPostgres } from '../../lab/postgres-server.js'
+import { refusingPort } from '../../lab/tcp-server.js'
 import { startTcpRelay, type TcpRelay } from '../../lab/tcp-relay.js'
 import { listenOnLoopback, SocketSet } from '../../lab/tcp-server.js'
 import { activeCounts, settledReading } from '../support/handles.js'
@@ -49,7 +50,7 @@ before(async () => {
   await createLogins(leafOnly)
   noAlpn = await startFakeTlsServer('direct-without-alpn', await issueServerCertificate(lab.issuer, { dnsNames: [AZURE_HOST] }))
   silent = await startSilentServer()
-  closedPort = await freePort()
+  closedPort = await refusingPort()
 })
 after(async () => {
   await Promise.all([...relays.map((r) => r.close()), noAlpn?.close(), silent?.close(), leafOnly?.stop()])
