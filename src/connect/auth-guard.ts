@@ -89,6 +89,8 @@ interface GuardState {
   unguard: (() => void) | undefined
   /** The stream whose server's last admitted request is being answered: the only one an answer may go to. */
   askedOn: unknown
+  /** Which login of the client this is (the host loop starts one per server): a password fetched for an earlier one is not sent. */
+  login: number
 }
 
 const states = new WeakMap<object, GuardState>()
@@ -105,7 +107,7 @@ function freshLogin(): Pick<GuardState, 'asked' | 'mechanisms' | 'mechanism' | '
  * requests pg cannot parse.
  */
 export function installAuthGuard(client: object, connection: GuardedConnection, policy: AuthPolicy, context: ConnectContext): void {
-  const state: GuardState = { policy, context, connection, closed: false, unguard: undefined, ...freshLogin() }
+  const state: GuardState = { policy, context, connection, closed: false, unguard: undefined, login: 0, ...freshLogin() }
   states.set(client, state)
   guardParser(state)
   // pg answers a request when the password function (an Entra token, say) or SCRAM's hashing is done, into
@@ -137,6 +139,7 @@ export function restartAuthGuard(client: object, context: ConnectContext): void 
   if (s === undefined || s.closed) return
   // In place: the guard's listeners hold this state object.
   Object.assign(s, { context }, freshLogin())
+  s.login += 1
 }
 
 /** What a connection the guard closed still passes on to pg: the failure, and the end of the socket. */
@@ -298,6 +301,22 @@ function refuse(state: GuardState, refusal: Refusal): void {
 export function guardAuthRequests(prototype: object): void {
   const hook = (name: keyof PgAuthHandlers, value: (this: GuardedClient, msg: unknown) => unknown): void => {
     Object.defineProperty(prototype, name, { value, writable: true, configurable: true, enumerable: false })
+  }
+  // pg gets the password (calls a password function: an Entra token may take seconds) and then answers, in a
+  // callback: a callback for a login the host loop has since left (that server ran out of its time) answers
+  // nothing, even when the next server has asked in the meantime. pg 8.23 names the step _getPassword,
+  // pg 8.11 _checkPgPass.
+  for (const name of ['_getPassword', '_checkPgPass'] as const) {
+    const original = (pgAuth as unknown as Record<string, unknown>)[name]
+    if (typeof original !== 'function') continue
+    Object.defineProperty(prototype, name, {
+      value: function passwordThen(this: object, then: () => unknown): unknown {
+        const state = states.get(this)
+        const login = state?.login
+        return original.call(this, () => (state === undefined || state.login === login ? then() : undefined))
+      },
+      writable: true, configurable: true, enumerable: false,
+    })
   }
   hook('_handleAuthCleartextPassword', function (msg) {
     if (admit(this, { kind: 'password' })) pgAuth._handleAuthCleartextPassword.call(this, msg)

@@ -229,4 +229,34 @@ describe('an answer pg sends late, after the host loop moved on', () => {
       await new Promise<void>((resolve) => next.close(() => resolve()))
     }
   })
+
+  it('a password fetched for a server that timed out is not sent to the next one, which asked meanwhile and gets its own answer once', async () => {
+    const slow = await answering(authRequest(3))
+    const next = await startScriptedServer(credentials, (message, tls) => {
+      if (message === 'startup') tls.write(authRequest(3))
+      else if (message.type === 'p') tls.write(Buffer.concat([authRequest(0), readyForQuery()]))
+    })
+    servers.push(next)
+    // The first call (the slow server's) is answered only once the second (the next server's) has been made.
+    let secondCall: () => void = () => undefined
+    const second = new Promise<void>((resolve) => { secondCall = resolve })
+    let calls = 0
+    const client = await createAzurePgClient({
+      ...options(slow.port, { connectionTimeoutMillis: 1000 }),
+      host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [slow.port, next.port],
+      password: async () => {
+        calls += 1
+        if (calls === 1) await second
+        else secondCall()
+        return 'Recorded-Pa55word'
+      },
+    })
+    assert.equal(await outcome(client.connect().then(() => ({ rows: 'connected' })), 'connect()'), 'resolved: "connected"')
+    await within(client.end(), 'end()')
+    assert.equal(calls, 2)
+    const sent = next.received.map((messages) => messages.slice(1).map((m) => String.fromCharCode(m[0] ?? 0)))
+    assert.equal(sent.length, 1)
+    assert.deepEqual(sent[0]?.filter((type) => type !== 'X'), ['p'], 'the next server got one password message (its own), and at most Terminate beside it')
+    assert.deepEqual(slow.received.map((messages) => messages.length), [1], 'the slow server got nothing after its startup message')
+  })
 })
