@@ -26,7 +26,7 @@ export interface AzurePgInstrumentationOptions {
   readonly poolMetrics?: boolean
   /**
    * `db.client.connection.wait_time` of SDK pools (default false): one histogram measurement per checkout, the
-   * only pool metric with a cost on every query (6–7% of a pooled `SELECT 1`'s client CPU under
+   * only pool metric with a cost on every query (6–8% of a pooled `SELECT 1`'s client CPU under
    * instrumentation-pg, measured by `npm run bench`). The other pool metrics are read only when exported.
    */
   readonly poolWaitTime?: boolean
