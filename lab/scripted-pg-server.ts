@@ -42,6 +42,11 @@ export function authRequest(code: number): Buffer {
   return backendMessage('R', body)
 }
 
+/** A ParameterStatus message ('S'): a setting the server reports. */
+export function parameterStatus(name: string, value: string): Buffer {
+  return backendMessage('S', Buffer.from(`${name}\0${value}\0`, 'utf8'))
+}
+
 /** BackendKeyData and ReadyForQuery: what a server sends once the login is done. */
 export function readyForQuery(): Buffer {
   const key = Buffer.alloc(8)

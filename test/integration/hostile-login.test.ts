@@ -8,7 +8,8 @@ import { Client as DropInClient } from '../../src/connect/pg.js'
 import { AzurePgError, createAzurePgClient, createAzurePgPool, type AzurePgPoolOptions } from '../../src/index.js'
 import { AZURE_HOST, startLab, type Lab } from '../../lab/lab.js'
 import { issueServerCertificate } from '../../lab/pki.js'
-import { authRequest, backendMessage, forgedResult, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
+import { authRequest, backendMessage, forgedResult, parameterStatus, readyForQuery, startScriptedServer, type ScriptedServer } from '../../lab/scripted-pg-server.js'
+import { listenOnLoopback, SocketSet } from '../../lab/tcp-server.js'
 import { timeLimit } from '../support/within.js'
 
 const within = timeLimit(8000)
@@ -108,9 +109,38 @@ describe('what pg-protocol cannot parse before the session is ready', () => {
   }
 })
 
-/** A ParameterStatus message ('S'): a setting the server reports. */
-function parameterStatus(name: string, value: string): Buffer {
-  return backendMessage('S', Buffer.from(`${name}\0${value}\0`, 'utf8'))
+/** SSLRequest: length 8, code 80877103. */
+const SSL_REQUEST = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+
+/** A next server that never speaks TLS: it records what a client sends it, and with `hangUp` closes after the first chunk. */
+interface Recorder {
+  readonly port: number
+  /** Everything received so far. */
+  bytes(): Buffer
+  /** Settles when the first chunk arrives. */
+  readonly reached: Promise<void>
+  /** Settles when the first connection closes. */
+  readonly closed: Promise<void>
+  close(): Promise<void>
+}
+
+async function startRecorder(hangUp: boolean): Promise<Recorder> {
+  const received: Buffer[] = []
+  const sockets = new SocketSet()
+  let reached: () => void = () => undefined
+  let closed: () => void = () => undefined
+  const reachedP = new Promise<void>((resolve) => { reached = resolve })
+  const closedP = new Promise<void>((resolve) => { closed = resolve })
+  const server = net.createServer((socket) => {
+    sockets.track(socket).on('close', () => closed())
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk)
+      reached()
+      if (hangUp) socket.destroy()
+    })
+  })
+  const port = await listenOnLoopback(server)
+  return { port, bytes: () => Buffer.concat(received), reached: reachedP, closed: closedP, close: () => sockets.close(server) }
 }
 
 describe('the rest of a chunk from a server the host loop has left', () => {
@@ -122,31 +152,22 @@ describe('the rest of a chunk from a server the host loop has left', () => {
     const standby = await answering(Buffer.concat([
       authRequest(0), parameterStatus('in_hot_standby', 'on'), parameterStatus('default_transaction_read_only', 'on'), readyForQuery(), authRequest(3),
     ]))
-    // The next server records the first bytes it gets, then hangs up (it never speaks TLS).
-    const received: Buffer[] = []
-    const next = net.createServer((socket) => {
-      socket.once('data', (chunk: Buffer) => {
-        received.push(chunk)
-        socket.destroy()
-      })
-    })
-    await new Promise<void>((resolve) => next.listen(0, '127.0.0.1', resolve))
+    // The next server records the first bytes it gets, then hangs up.
+    const next = await startRecorder(true)
     try {
-      const nextPort = (next.address() as net.AddressInfo).port
       const client = await createAzurePgClient({
         ...options(standby.port),
-        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [standby.port, nextPort], target_session_attrs: 'read-write',
+        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [standby.port, next.port], target_session_attrs: 'read-write',
       })
       assert.equal(await outcome(client.connect(), 'connect()'), 'CONNECTION_FAILED')
       await within(client.end(), 'end()')
-      const bytes = Buffer.concat(received)
+      const bytes = next.bytes()
       assert.ok(!bytes.includes(Buffer.from('Recorded-Pa55word')), 'the password did not go to the next server')
-      // SSLRequest: length 8, code 80877103.
-      assert.deepEqual([...bytes.subarray(0, 8)], [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], 'the next server\'s first bytes are an SSLRequest')
+      assert.deepEqual([...bytes.subarray(0, 8)], SSL_REQUEST, 'the next server\'s first bytes are an SSLRequest')
       // The standby gets its startup message, then at most a Terminate ('X'): no answer to its request ('p').
       assert.deepEqual(standby.received.map((messages) => messages.slice(1).map((m) => String.fromCharCode(m[0] ?? 0))), [['X']], 'what the standby got after its startup message')
     } finally {
-      await new Promise<void>((resolve) => next.close(() => resolve()))
+      await next.close()
     }
   })
 
@@ -194,39 +215,24 @@ describe('an answer pg sends late, after the host loop moved on', () => {
   // server's, before its TLS: the answer must not go there. No hostile server needed, only a slow function.
   it('a password that arrives after its server timed out is not written to the next server\'s socket', async () => {
     const asking = await answering(authRequest(3))
-    const received: Buffer[] = []
-    const sockets = new Set<net.Socket>()
-    let reached: () => void = () => undefined
-    const nextReached = new Promise<void>((resolve) => { reached = resolve })
-    const next = net.createServer((socket) => {
-      sockets.add(socket)
-      socket.on('data', (chunk: Buffer) => {
-        received.push(chunk)
-        reached()
-      })
-      socket.on('error', () => undefined)
-    })
-    await new Promise<void>((resolve) => next.listen(0, '127.0.0.1', resolve))
+    const next = await startRecorder(false)
     try {
-      const nextPort = (next.address() as net.AddressInfo).port
-      const closed = new Promise<void>((resolve) => next.on('connection', (socket: net.Socket) => socket.on('close', () => resolve())))
       const client = await createAzurePgClient({
         ...options(asking.port, { connectionTimeoutMillis: 1000 }),
-        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [asking.port, nextPort],
+        host: [AZURE_HOST, AZURE_HOST], hostaddr: ['127.0.0.1', '127.0.0.1'], port: [asking.port, next.port],
         // Ready only once the loop has moved on: the next server has its first bytes.
-        password: async () => { await nextReached; return 'Recorded-Pa55word' },
+        password: async () => { await next.reached; return 'Recorded-Pa55word' },
       })
       assert.equal(await outcome(client.connect(), 'connect()'), 'CONNECTION_FAILED')
       await within(client.end(), 'end()')
-      await within(closed, 'the next server\'s socket closed')
-      const bytes = Buffer.concat(received)
+      await within(next.closed, 'the next server\'s socket closed')
+      const bytes = next.bytes()
       assert.ok(!bytes.includes(Buffer.from('Recorded-Pa55word')), 'the password did not go to the next server')
-      assert.deepEqual([...bytes.subarray(0, 8)], [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f], 'the next server\'s first bytes are an SSLRequest')
+      assert.deepEqual([...bytes.subarray(0, 8)], SSL_REQUEST, 'the next server\'s first bytes are an SSLRequest')
       assert.equal(bytes.length, 8, 'and nothing else')
       assert.deepEqual(asking.received.map((messages) => messages.length), [1], 'the server that asked got nothing after its startup message')
     } finally {
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => next.close(() => resolve()))
+      await next.close()
     }
   })
 

@@ -168,6 +168,23 @@ function dataListeners(client: pg.Client): string[] {
   return stream.listeners('data').map((f) => f.name)
 }
 
+/**
+ * The next uncaught exception, while `during` runs: the test runner's own handler, which would fail the test,
+ * is set aside meanwhile (the exception is expected).
+ */
+async function nextUncaught(during: () => Promise<unknown> | undefined): Promise<unknown> {
+  const runners = process.listeners('uncaughtException')
+  process.removeAllListeners('uncaughtException')
+  try {
+    const caught = new Promise<unknown>((resolve) => { process.once('uncaughtException', resolve) })
+    await during()
+    return await within(caught, 'the exception')
+  } finally {
+    process.removeAllListeners('uncaughtException')
+    for (const listener of runners) process.on('uncaughtException', listener)
+  }
+}
+
 describe('after the login, the stream is pg\'s own, through the host loop too', () => {
   // The guard against what pg cannot parse lasts until the login's ReadyForQuery (from the server the client
   // settles on, after any server the loop moved past): after it, each query's data reaches pg's parser with
@@ -197,19 +214,7 @@ describe('after the login, the stream is pg\'s own, through the host loop too', 
         assert.equal(plain.length, 1, 'plain pg reads its stream through one listener')
         assert.deepEqual(dataListeners(client), plain)
         const boom = new Error('thrown by the caller\'s callback')
-        // The test runner's own handler would fail the test: it is set aside while the exception is expected.
-        const runners = process.listeners('uncaughtException')
-        process.removeAllListeners('uncaughtException')
-        try {
-          const caught = await within(new Promise<unknown>((resolve) => {
-            process.once('uncaughtException', resolve)
-            client.query('SELECT 1', () => { throw boom })
-          }), 'the exception')
-          assert.equal(caught, boom)
-        } finally {
-          process.removeAllListeners('uncaughtException')
-          for (const listener of runners) process.on('uncaughtException', listener)
-        }
+        assert.equal(await nextUncaught(() => { client.query('SELECT 1', () => { throw boom }); return undefined }), boom)
         const next = await within(client.query<{ n: number }>('SELECT 2 AS n'), 'the next query')
         assert.equal(next.rows[0]?.n, 2)
         assert.deepEqual(errors, [], 'the client reported no error of its own')
@@ -227,16 +232,7 @@ describe('after the login, the stream is pg\'s own, through the host loop too', 
       // with plain pg, a listener that throws there leaves the client short of ready for queries).
       client.once('connect', () => { throw boom })
       try {
-        const runners = process.listeners('uncaughtException')
-        process.removeAllListeners('uncaughtException')
-        try {
-          const caught = new Promise<unknown>((resolve) => { process.once('uncaughtException', resolve) })
-          await within(client.connect(), 'connect')
-          assert.equal(await within(caught, 'the exception'), boom)
-        } finally {
-          process.removeAllListeners('uncaughtException')
-          for (const listener of runners) process.on('uncaughtException', listener)
-        }
+        assert.equal(await nextUncaught(() => within(client.connect(), 'connect')), boom)
         assert.deepEqual(dataListeners(client), plain)
         assert.deepEqual(errors, [], 'the client reported no error of its own (the exception was not taken for the server\'s)')
       } finally {
